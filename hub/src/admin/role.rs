@@ -1,0 +1,138 @@
+//! The three administrator roles of 三权分立 (separation of system, security and audit
+//! administration, GB/T 22239-2019 level 3) and what each may do. No role may erase audit
+//! records: there is no permission for it.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Configuration, connectors, identity providers, partners and mappings.
+    SystemAdmin,
+    /// Accounts, administrators, roles, permissions, sessions and lockouts.
+    SecurityAdmin,
+    /// Reads, analyses and exports the audit trail; changes nothing else.
+    AuditAdmin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    ConfigRead,
+    ConnectorsManage,
+    ProvidersManage,
+    PartnersManage,
+    MappingsManage,
+    MessagesRead,
+    AccountsManage,
+    AdminsManage,
+    SessionsManage,
+    AuditRead,
+    AuditExport,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::SystemAdmin, Role::SecurityAdmin, Role::AuditAdmin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SystemAdmin => "system-admin",
+            Role::SecurityAdmin => "security-admin",
+            Role::AuditAdmin => "audit-admin",
+        }
+    }
+
+    /// The Chinese name shown in the console.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::SystemAdmin => "系统管理员",
+            Role::SecurityAdmin => "安全管理员",
+            Role::AuditAdmin => "审计管理员",
+        }
+    }
+
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::SystemAdmin => &[
+                ConfigRead,
+                ConnectorsManage,
+                ProvidersManage,
+                PartnersManage,
+                MappingsManage,
+                MessagesRead,
+            ],
+            Role::SecurityAdmin => &[AccountsManage, AdminsManage, SessionsManage],
+            Role::AuditAdmin => &[AuditRead, AuditExport],
+        }
+    }
+
+    pub fn can(self, p: Permission) -> bool {
+        self.permissions().contains(&p)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("`{s}` is not a role; use system-admin, security-admin or audit-admin")
+            })
+    }
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ConfigRead => "config.read",
+            Permission::ConnectorsManage => "connectors.manage",
+            Permission::ProvidersManage => "providers.manage",
+            Permission::PartnersManage => "partners.manage",
+            Permission::MappingsManage => "mappings.manage",
+            Permission::MessagesRead => "messages.read",
+            Permission::AccountsManage => "accounts.manage",
+            Permission::AdminsManage => "admins.manage",
+            Permission::SessionsManage => "sessions.manage",
+            Permission::AuditRead => "audit.read",
+            Permission::AuditExport => "audit.export",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_powers_do_not_overlap() {
+        for p in Role::SystemAdmin.permissions() {
+            assert!(!Role::SecurityAdmin.can(*p) && !Role::AuditAdmin.can(*p));
+        }
+        for p in Role::SecurityAdmin.permissions() {
+            assert!(!Role::AuditAdmin.can(*p));
+        }
+        assert!(Role::AuditAdmin.can(Permission::AuditRead));
+        assert!(!Role::SystemAdmin.can(Permission::AuditRead));
+        assert!(!Role::SecurityAdmin.can(Permission::AuditRead));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

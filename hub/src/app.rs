@@ -1,0 +1,347 @@
+//! Assembly of one hub: keys, store, audit writer, services, background jobs, and the server
+//! with graceful shutdown.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use http::HeaderValue;
+use tokio::task::JoinHandle;
+
+use crate::admin::Admins;
+use crate::audit::{Actor, AuditEvent, AuditLog, Outcome};
+use crate::clock::Clock;
+use crate::config::{Config, KeyBytes, KeySetting};
+use crate::context::RequestContext;
+use crate::http::metrics::Metrics;
+use crate::http::middleware::RequestIds;
+use crate::http::ratelimit::RateLimiter;
+use crate::store::{Db, StoreError};
+
+/// Everything a request handler may need. Cheap to clone: each part is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub audit: AuditLog,
+    pub admins: Arc<Admins>,
+    pub metrics: Arc<Metrics>,
+    pub login_limiter: Arc<RateLimiter<IpAddr>>,
+    pub request_ids: Arc<RequestIds>,
+    /// `Strict-Transport-Security` value, present when the hub terminates TLS.
+    pub hsts: Option<HeaderValue>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("cannot read or create the key file {path}")]
+    Key {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the key file {path} is not valid: {message}")]
+    KeyInvalid { path: String, message: String },
+    #[error("key material rejected")]
+    Crypto(#[from] guomi::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("cannot load the TLS certificate or key")]
+    Tls(#[source] std::io::Error),
+    #[error("the server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// The hub's services without a server or background jobs: what command-line tools use.
+pub struct Services {
+    pub state: AppState,
+    audit_task: JoinHandle<()>,
+}
+
+impl Services {
+    /// Resolves keys, connects to the store (migrating it when `migrate`), starts the audit
+    /// writer and builds the services.
+    pub async fn open(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        migrate: bool,
+    ) -> Result<Services, StartError> {
+        let audit_key = resolve_key(&config.audit.hmac_key)?;
+        let data_key = resolve_key(&config.crypto.data_key)?;
+        // The index key is resolved now so that a bad key fails the start, not the first sign-in.
+        let _index_key = resolve_key(&config.crypto.index_key)?;
+
+        let db = Db::connect(&config.database).await?;
+        if migrate {
+            db.migrate().await?;
+        }
+
+        let mac: Arc<dyn guomi::Mac> = Arc::new(guomi::HmacSm3::new(audit_key.as_bytes())?);
+        let cipher: Arc<dyn guomi::FieldCipher> =
+            Arc::new(guomi::Sm4GcmCipher::new(data_key.as_bytes())?);
+        let (audit, audit_task) = AuditLog::start(db.clone(), mac, clock.clone()).await?;
+        let admins = Arc::new(Admins::new(
+            db.clone(),
+            cipher,
+            clock.clone(),
+            config.admin.clone(),
+            audit.clone(),
+        ));
+        let hsts = config.server.tls.as_ref().and_then(|t| {
+            HeaderValue::from_str(&format!(
+                "max-age={}; includeSubDomains",
+                t.hsts_max_age.as_secs()
+            ))
+            .ok()
+        });
+        let state = AppState {
+            login_limiter: Arc::new(RateLimiter::per_minute(
+                config.admin.login_attempts_per_minute,
+            )),
+            config: Arc::new(config),
+            db,
+            clock,
+            audit,
+            admins,
+            metrics: Arc::new(Metrics::new()),
+            request_ids: Arc::new(RequestIds::new()),
+            hsts,
+        };
+        Ok(Services { state, audit_task })
+    }
+
+    /// Drains the audit writer and closes the store.
+    pub async fn close(self) {
+        self.state.audit.shutdown().await;
+        let _ = self.audit_task.await;
+        self.state.db.close().await;
+    }
+}
+
+/// A started hub: store connected and migrated, audit writer and background jobs running.
+pub struct Hub {
+    state: AppState,
+    audit_task: JoinHandle<()>,
+    jobs: Vec<JoinHandle<()>>,
+}
+
+impl Hub {
+    /// Connects, migrates and starts the audit writer and background jobs.
+    pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Hub, StartError> {
+        let Services {
+            state, audit_task, ..
+        } = Services::open(config, clock, true).await?;
+        let jobs = vec![tokio::spawn(retention_job(state.clone()))];
+        state
+            .audit
+            .append(
+                AuditEvent::new("system.started", Outcome::Success)
+                    .actor(Actor::system())
+                    .details(serde_json::json!({
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "backend": state.db.backend().as_str(),
+                    })),
+            )
+            .await?;
+        Ok(Hub {
+            state,
+            audit_task,
+            jobs,
+        })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(&self) -> Router {
+        crate::http::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish
+    /// (up to `server.shutdown_grace`), records the stop and closes the store.
+    pub async fn serve(
+        self,
+        listener: std::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        listener.set_nonblocking(true).map_err(StartError::Serve)?;
+        let grace = self.state.config.server.shutdown_grace;
+        let handle = axum_server::Handle::new();
+        let trigger = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing requests in flight");
+            trigger.graceful_shutdown(Some(grace));
+        });
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = match &self.state.config.server.tls {
+            None => {
+                let mut server = axum_server::from_tcp(listener)
+                    .map_err(StartError::Serve)?
+                    .handle(handle);
+                tune(server.http_builder());
+                server.serve(app).await
+            }
+            Some(tls) => {
+                let rustls = tls_config(&tls.cert, &tls.key).map_err(StartError::Tls)?;
+                let mut server = axum_server::from_tcp_rustls(listener, rustls)
+                    .map_err(StartError::Serve)?
+                    .handle(handle);
+                tune(server.http_builder());
+                server.serve(app).await
+            }
+        };
+        self.stop().await;
+        served.map_err(StartError::Serve)
+    }
+
+    /// Records the stop, drains the audit writer and closes the store.
+    pub async fn stop(self) {
+        for j in &self.jobs {
+            j.abort();
+        }
+        let _ = self
+            .state
+            .audit
+            .append(AuditEvent::new("system.stopped", Outcome::Success).actor(Actor::system()))
+            .await;
+        self.state.audit.shutdown().await;
+        let _ = self.audit_task.await;
+        self.state.db.close().await;
+    }
+}
+
+/// Limits on slow clients: headers must arrive within 10 s.
+fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10));
+}
+
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| invalid(&e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid(&e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid(&e))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(&e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid(&e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
+}
+
+/// Key material from the configuration, or from the data directory, generated on first start
+/// (embedded single-node store only; validation refuses this with PostgreSQL).
+pub fn resolve_key(setting: &KeySetting) -> Result<KeyBytes, StartError> {
+    match setting {
+        KeySetting::Given(k) => Ok(k.clone()),
+        KeySetting::Generated { path, len } => {
+            let err = |source| StartError::Key {
+                path: path.display().to_string(),
+                source,
+            };
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    let k =
+                        KeyBytes::from_hex(&text).map_err(|message| StartError::KeyInvalid {
+                            path: path.display().to_string(),
+                            message,
+                        })?;
+                    if k.as_bytes().len() != *len {
+                        return Err(StartError::KeyInvalid {
+                            path: path.display().to_string(),
+                            message: format!("has {} bytes, expected {len}", k.as_bytes().len()),
+                        });
+                    }
+                    Ok(k)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let bytes = guomi::random_vec(*len)?;
+                    write_private(path, hex::encode(&bytes).as_bytes()).map_err(err)?;
+                    tracing::info!(path = %path.display(), "generated a key; back it up with the data directory");
+                    Ok(KeyBytes::from_vec(bytes))
+                }
+                Err(e) => Err(err(e)),
+            }
+        }
+    }
+}
+
+/// Writes a new file readable by the owner only.
+fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+/// Archives and purges expired audit records at start-up and then every `audit.purge_interval`.
+async fn retention_job(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.audit.purge_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state
+            .audit
+            .archive_expired(
+                state.config.audit.retention,
+                &state.config.audit.archive_dir,
+            )
+            .await
+        {
+            Ok(done) if !done.is_empty() => {
+                let records: i64 = done.iter().map(|d| d.records).sum();
+                let _ = state
+                    .audit
+                    .append(
+                        AuditEvent::new("audit.archived", Outcome::Success)
+                            .actor(Actor::system())
+                            .context(&RequestContext::system())
+                            .details(serde_json::json!({
+                                "records": records,
+                                "files": done.iter().map(|d| d.file.display().to_string()).collect::<Vec<_>>(),
+                                "up_to_seq": done.last().map(|d| d.up_to_seq),
+                            })),
+                    )
+                    .await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "audit retention failed; records are kept"),
+        }
+    }
+}

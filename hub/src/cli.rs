@@ -1,0 +1,393 @@
+//! The command line (INTERFACES.md): `serve`, `demo`, `check-config`, `migrate`,
+//! `admin …`, `audit verify`. Exit codes: 0 success, 1 invalid input or failed check, 2 usage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::admin::Role;
+use crate::app::{Hub, Services};
+use crate::clock::SystemClock;
+use crate::config::{Config, HumanDuration, LogFormat, Sources};
+use crate::context::RequestContext;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hub",
+    version,
+    about = "龙岩普惠金融平台 identity federation and integration hub"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigArg {
+    /// Configuration file (TOML). Without it the built-in defaults apply; HUB_* variables
+    /// override either.
+    #[arg(long, env = "HUB_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the hub.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address and port to listen on (overrides server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Runs the hub on the embedded store with demonstration settings and data, on loopback.
+    Demo {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Where the demo keeps its database and keys.
+        #[arg(long, value_name = "DIR", default_value = "./demo-data")]
+        data_dir: PathBuf,
+    },
+    /// Validates a configuration file and prints every problem with its location.
+    CheckConfig {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Applies database migrations.
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Administrator accounts and tokens (break-glass, directly in the store).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Creates an API token for a role and prints it once.
+    CreateToken {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Lifetime, e.g. 12h or 30d (default 30d, at most admin.token_max_ttl).
+        #[arg(long, value_parser = parse_duration)]
+        ttl: Option<std::time::Duration>,
+        #[arg(long, default_value = "break-glass")]
+        name: String,
+    },
+    /// Creates an administrator and prints the initial password and TOTP secret once.
+    CreateUser {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Issues a new password and TOTP secret to an administrator (lost device).
+    ResetCredentials {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        username: String,
+    },
+    /// Lifts an administrator's lockout.
+    Unlock {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Checks the integrity chain; exit 0 only when intact, otherwise names the first broken record.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    HumanDuration::parse(s)
+}
+
+/// Entry point of the `hub` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // One TLS provider for the whole process (database and outbound clients).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli.command))
+}
+
+fn load(file: Option<&Path>, listen: Option<&str>) -> Result<Config, ExitCode> {
+    Config::load(Sources {
+        file,
+        env: Sources::process_env(),
+        listen,
+    })
+    .map_err(|problems| {
+        eprintln!("configuration has {} problem(s):", problems.0.len());
+        for p in &problems.0 {
+            eprintln!("  {p}");
+        }
+        ExitCode::FAILURE
+    })
+}
+
+fn fail(message: impl std::fmt::Display, e: &dyn std::error::Error) -> ExitCode {
+    let mut text = format!("error: {message}: {e}");
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(&format!(": {s}"));
+        cur = s.source();
+    }
+    eprintln!("{text}");
+    ExitCode::FAILURE
+}
+
+async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Serve { config, listen } => {
+            let config = match load(config.config.as_deref(), listen.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            serve(config, None).await
+        }
+        Command::Demo { listen, data_dir } => {
+            let mut config = match Config::defaults_in(&data_dir) {
+                Ok(c) => c,
+                Err(p) => {
+                    eprintln!("{p}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match listen.parse() {
+                Ok(addr) => config.server.listen = addr,
+                Err(_) => {
+                    eprintln!(
+                        "error: --listen `{listen}` is not an address:port such as 127.0.0.1:8080"
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+            config.server.public_url = format!("http://{}", config.server.listen);
+            config.log.format = LogFormat::Text;
+            serve(config, Some(data_dir)).await
+        }
+        Command::CheckConfig { file } => match load(Some(&file), None) {
+            Ok(_) => {
+                println!("{}: configuration is valid", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Migrate { config } => {
+            let config = match load(config.config.as_deref(), None) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match crate::store::Db::connect(&config.database).await {
+                Ok(db) => match db.migrate().await {
+                    Ok(()) => {
+                        println!("migrations applied ({})", db.backend().as_str());
+                        db.close().await;
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail("migration failed", &e),
+                },
+                Err(e) => fail("cannot reach the database", &e),
+            }
+        }
+        Command::Admin { command } => admin(command).await,
+        Command::Audit {
+            command: AuditCommand::Verify { config },
+        } => {
+            let config = match load(config.config.as_deref(), None) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let services = match Services::open(config, Arc::new(SystemClock), false).await {
+                Ok(s) => s,
+                Err(e) => return fail("cannot open the store", &e),
+            };
+            let result = services.state.audit.verify().await;
+            services.close().await;
+            match result {
+                Ok(report) if report.intact => {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Ok(report) => {
+                    println!("{report}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => fail("cannot read the audit trail", &e),
+            }
+        }
+    }
+}
+
+async fn serve(config: Config, demo_dir: Option<PathBuf>) -> ExitCode {
+    crate::telemetry::init(&config.log);
+    let listener = match std::net::TcpListener::bind(config.server.listen) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen on {}", config.server.listen), &e),
+    };
+    let hub = match Hub::start(config, Arc::new(SystemClock)).await {
+        Ok(h) => h,
+        Err(e) => return fail("cannot start", &e),
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    if let Some(dir) = demo_dir {
+        match crate::demo::seed(hub.state()).await {
+            Ok(seeded) => println!("{}", crate::demo::banner(&addr, &dir, &seeded)),
+            Err(e) => return fail("cannot prepare the demo data", &e),
+        }
+    }
+    tracing::info!(%addr, backend = hub.state().db.backend().as_str(), "listening");
+    match hub.serve(listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail("server failed", &e),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+async fn admin(command: AdminCommand) -> ExitCode {
+    let config_path = match &command {
+        AdminCommand::CreateToken { config, .. }
+        | AdminCommand::CreateUser { config, .. }
+        | AdminCommand::ResetCredentials { config, .. }
+        | AdminCommand::Unlock { config, .. } => config.config.clone(),
+    };
+    let config = match load(config_path.as_deref(), None) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let services = match Services::open(config, Arc::new(SystemClock), true).await {
+        Ok(s) => s,
+        Err(e) => return fail("cannot open the store", &e),
+    };
+    let admins = services.state.admins.clone();
+    let ctx = RequestContext::system();
+    let code = match command {
+        AdminCommand::CreateToken {
+            role, ttl, name, ..
+        } => match admins.create_token(None, &name, role, ttl, &ctx).await {
+            Ok(t) => {
+                println!("{}", t.token);
+                eprintln!(
+                    "token {} for role {role} expires {}; it is shown only now",
+                    t.info.id, t.info.expires_at
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail("cannot create the token", &e),
+        },
+        AdminCommand::CreateUser {
+            username,
+            role,
+            display_name,
+            ..
+        } => {
+            let display = display_name.unwrap_or_else(|| username.clone());
+            match admins.create(None, &username, &display, role, &ctx).await {
+                Ok(c) => {
+                    print_credentials(&c);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail("cannot create the administrator", &e),
+            }
+        }
+        AdminCommand::ResetCredentials { username, .. } => {
+            match admins.find_by_username(&username).await {
+                Ok(Some(a)) => match admins.reset_credentials(None, &a.id, &ctx).await {
+                    Ok(c) => {
+                        print_credentials(&c);
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail("cannot reset the credentials", &e),
+                },
+                Ok(None) => {
+                    eprintln!("error: no administrator named {username}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => fail("cannot read administrators", &e),
+            }
+        }
+        AdminCommand::Unlock { username, .. } => match admins.find_by_username(&username).await {
+            Ok(Some(a)) => match admins.unlock(None, &a.id, &ctx).await {
+                Ok(_) => {
+                    println!("{username} unlocked");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail("cannot unlock", &e),
+            },
+            Ok(None) => {
+                eprintln!("error: no administrator named {username}");
+                ExitCode::FAILURE
+            }
+            Err(e) => fail("cannot read administrators", &e),
+        },
+    };
+    services.close().await;
+    code
+}
+
+fn print_credentials(c: &crate::admin::IssuedCredentials) {
+    println!("administrator: {} ({})", c.admin.username, c.admin.role);
+    println!(
+        "password:      {}   (must be changed at first sign-in)",
+        c.password
+    );
+    println!("TOTP secret:   {}", c.totp_secret);
+    println!("TOTP URI:      {}", c.totp_uri);
+    eprintln!("these credentials are shown only now");
+}

@@ -1,0 +1,700 @@
+//! Configuration: a TOML file (optional), then `HUB_*` environment variables, then command-line
+//! flags, validated into [`Config`]. Every problem is reported at once with where it came from;
+//! with no file and no variables the defaults run a complete hub on embedded SQLite.
+
+mod raw;
+mod source;
+mod value;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use source::{Problem, Problems};
+pub use value::{ByteSize, HumanDuration, KeyBytes, Secret};
+
+use raw::RawConfig;
+use source::Layered;
+
+/// The validated configuration of one hub process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub audit: AuditConfig,
+    pub admin: AdminConfig,
+    pub crypto: CryptoConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The origin users reach the hub at (`https://hub.example.cn`); used for absolute URLs.
+    pub public_url: String,
+    /// Proxies whose `X-Forwarded-For` is believed when finding the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+    pub shutdown_grace: Duration,
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub hsts_max_age: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+/// The store: the embedded SQLite file, or a PostgreSQL server (the URL may hold a password).
+#[derive(Clone, Debug)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(Secret),
+}
+
+impl DatabaseUrl {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// Key material either given by the operator or, on the single-node embedded store only,
+/// generated at first start and kept in the data directory.
+#[derive(Clone, Debug)]
+pub enum KeySetting {
+    Given(KeyBytes),
+    Generated { path: PathBuf, len: usize },
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    pub hmac_key: KeySetting,
+    pub retention: Duration,
+    pub archive_dir: PathBuf,
+    pub purge_interval: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    pub lockout_threshold: u32,
+    pub lockout_duration: Duration,
+    pub session_idle_timeout: Duration,
+    pub session_lifetime: Duration,
+    pub token_max_ttl: Duration,
+    pub login_attempts_per_minute: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct CryptoConfig {
+    /// SM4 key (16 bytes) for fields encrypted at rest.
+    pub data_key: KeySetting,
+    /// HMAC-SM3 key (≥16 bytes) for blind indexes of sensitive identifiers.
+    pub index_key: KeySetting,
+}
+
+/// The legal floor for keeping network logs (Cybersecurity Law art. 21: six months).
+pub const MIN_AUDIT_RETENTION: Duration = Duration::from_secs(180 * 86_400);
+
+/// Inputs to [`Config::load`]: the optional file, the process environment and flags.
+#[derive(Debug, Default)]
+pub struct Sources<'a> {
+    pub file: Option<&'a Path>,
+    pub env: Vec<(String, String)>,
+    pub listen: Option<&'a str>,
+}
+
+impl Sources<'_> {
+    /// The process environment, for `main`.
+    pub fn process_env() -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+}
+
+impl Config {
+    /// Loads and validates; on failure returns every problem found.
+    pub fn load(sources: Sources<'_>) -> Result<Config, Problems> {
+        let mut layered = match sources.file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Layered::from_file(path, &text),
+                Err(e) => {
+                    return Err(Problems(vec![Problem {
+                        location: path.display().to_string(),
+                        key: "(file)".into(),
+                        message: format!("cannot read the configuration file: {e}"),
+                    }]));
+                }
+            },
+            None => Layered::default(),
+        };
+        if !layered.problems.is_empty() {
+            return Err(Problems(layered.problems));
+        }
+        layered.apply_env(sources.env);
+        if let Some(listen) = sources.listen {
+            layered.apply_flag("--listen", "server.listen", listen);
+        }
+        let raw: RawConfig = layered.deserialize();
+        let config = validate(raw, &mut layered);
+        if layered.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(Problems(layered.problems))
+        }
+    }
+
+    /// The defaults with `data_dir` replaced: what `hub serve` runs without a file.
+    pub fn defaults_in(data_dir: &Path) -> Result<Config, Problems> {
+        Config::load(Sources {
+            env: vec![("HUB_DATA_DIR".into(), data_dir.display().to_string())],
+            ..Sources::default()
+        })
+    }
+
+    /// The settings as an operator may see them: secrets replaced, for `/api/admin/config`.
+    pub fn redacted_summary(&self) -> serde_json::Value {
+        let key = |k: &KeySetting| match k {
+            KeySetting::Given(_) => "configured".to_owned(),
+            KeySetting::Generated { path, .. } => format!("generated in {}", path.display()),
+        };
+        serde_json::json!({
+            "data_dir": self.data_dir.display().to_string(),
+            "server": {
+                "listen": self.server.listen.to_string(),
+                "public_url": self.server.public_url,
+                "trusted_proxies": self.server.trusted_proxies.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                "request_timeout_ms": self.server.request_timeout.as_millis() as u64,
+                "body_limit": self.server.body_limit,
+                "shutdown_grace_ms": self.server.shutdown_grace.as_millis() as u64,
+                "tls": self.server.tls.as_ref().map(|t| serde_json::json!({
+                    "cert": t.cert.display().to_string(),
+                    "key": t.key.display().to_string(),
+                    "hsts_max_age_s": t.hsts_max_age.as_secs(),
+                })),
+            },
+            "database": {
+                "backend": if self.database.url.is_postgres() { "postgres" } else { "sqlite" },
+                "max_connections": self.database.max_connections,
+                "connect_timeout_ms": self.database.connect_timeout.as_millis() as u64,
+            },
+            "log": { "level": self.log.level, "format": match self.log.format { LogFormat::Json => "json", LogFormat::Text => "text" } },
+            "audit": {
+                "hmac_key": key(&self.audit.hmac_key),
+                "retention_days": self.audit.retention.as_secs() / 86_400,
+                "archive_dir": self.audit.archive_dir.display().to_string(),
+                "purge_interval_s": self.audit.purge_interval.as_secs(),
+            },
+            "admin": {
+                "lockout_threshold": self.admin.lockout_threshold,
+                "lockout_duration_s": self.admin.lockout_duration.as_secs(),
+                "session_idle_timeout_s": self.admin.session_idle_timeout.as_secs(),
+                "session_lifetime_s": self.admin.session_lifetime.as_secs(),
+                "token_max_ttl_s": self.admin.token_max_ttl.as_secs(),
+                "login_attempts_per_minute": self.admin.login_attempts_per_minute,
+            },
+            "crypto": { "data_key": key(&self.crypto.data_key), "index_key": key(&self.crypto.index_key) },
+        })
+    }
+}
+
+fn validate(raw: RawConfig, l: &mut Layered) -> Config {
+    let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+
+    // Database first: whether keys may be generated depends on it.
+    let url = secret_or_file(l, "database.url", raw.database.url, raw.database.url_file);
+    let url = match url {
+        None => DatabaseUrl::Sqlite(data_dir.join("hub.db")),
+        Some(u) => parse_database_url(l, u),
+    };
+    let multi_node = url.is_postgres();
+
+    let listen_text = raw.server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+        l.problem(
+            "server.listen",
+            format!("`{listen_text}` is not an address:port such as 127.0.0.1:8080"),
+        );
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    });
+    let tls = raw.server.tls.map(|t| {
+        for (k, p) in [("server.tls.cert", &t.cert), ("server.tls.key", &t.key)] {
+            if !p.is_file() {
+                l.problem(k, format!("`{}` is not a readable file", p.display()));
+            }
+        }
+        TlsConfig {
+            cert: t.cert,
+            key: t.key,
+            hsts_max_age: t
+                .hsts_max_age
+                .map(|d| d.0)
+                .unwrap_or(Duration::from_secs(365 * 86_400)),
+        }
+    });
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = match raw.server.public_url {
+        Some(u) => {
+            let trimmed = u.trim_end_matches('/').to_owned();
+            match trimmed.parse::<http::Uri>() {
+                Ok(uri)
+                    if matches!(uri.scheme_str(), Some("http" | "https"))
+                        && uri.authority().is_some()
+                        && uri.path_and_query().is_none_or(|p| p.as_str() == "/") =>
+                {
+                    trimmed
+                }
+                _ => {
+                    l.problem(
+                        "server.public_url",
+                        format!("`{u}` must be an origin such as https://hub.example.cn (scheme and host, no path)"),
+                    );
+                    format!("{scheme}://{listen}")
+                }
+            }
+        }
+        None => format!("{scheme}://{listen}"),
+    };
+    let mut trusted_proxies = Vec::new();
+    for p in &raw.server.trusted_proxies {
+        let parsed = p
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(n) => trusted_proxies.push(n),
+            Err(_) => l.problem(
+                "server.trusted_proxies",
+                format!("`{p}` is not an IP address or CIDR network"),
+            ),
+        }
+    }
+    let body_limit = raw.server.body_limit.map(|b| b.0).unwrap_or(1 << 20);
+    let body_limit = usize::try_from(body_limit).unwrap_or(usize::MAX);
+    if body_limit < 1024 {
+        l.problem("server.body_limit", "must be at least 1KiB");
+    }
+    let request_timeout = positive(l, "server.request_timeout", raw.server.request_timeout, 30);
+    let shutdown_grace = positive(l, "server.shutdown_grace", raw.server.shutdown_grace, 30);
+
+    let max_connections = raw.database.max_connections.unwrap_or(16);
+    if max_connections == 0 {
+        l.problem("database.max_connections", "must be at least 1");
+    }
+    let connect_timeout = positive(
+        l,
+        "database.connect_timeout",
+        raw.database.connect_timeout,
+        5,
+    );
+
+    let level = raw.log.level.unwrap_or_else(|| "info".into());
+    // A bare word is taken by EnvFilter as a target name that enables everything: almost
+    // certainly a typo for a level, so bare words must be levels.
+    let levels = ["off", "error", "warn", "info", "debug", "trace"];
+    let bare_ok = level
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.contains('='))
+        .all(|d| levels.contains(&d.to_ascii_lowercase().as_str()));
+    if !bare_ok || tracing_subscriber::EnvFilter::try_new(&level).is_err() {
+        l.problem(
+            "log.level",
+            format!(
+                "`{level}` is not a level (error, warn, info, debug, trace) or filter directive"
+            ),
+        );
+    }
+    let format = match raw.log.format.as_deref() {
+        None | Some("json") => LogFormat::Json,
+        Some("text") => LogFormat::Text,
+        Some(other) => {
+            l.problem("log.format", format!("`{other}` is not `json` or `text`"));
+            LogFormat::Json
+        }
+    };
+
+    let keys_dir = data_dir.join("secrets");
+    let hmac_key = key_setting(
+        l,
+        "audit.hmac_key",
+        raw.audit.hmac_key,
+        raw.audit.hmac_key_file,
+        KeyRule::AtLeast(guomi::HmacSm3::MIN_KEY_LEN),
+        multi_node,
+        keys_dir.join("audit-hmac.key"),
+        32,
+    );
+    let retention = raw
+        .audit
+        .retention
+        .map(|d| d.0)
+        .unwrap_or(MIN_AUDIT_RETENTION);
+    if retention < MIN_AUDIT_RETENTION {
+        l.problem(
+            "audit.retention",
+            "must be at least 180d: network logs are kept six months or more (Cybersecurity Law art. 21)",
+        );
+    }
+    let archive_dir = raw
+        .audit
+        .archive_dir
+        .unwrap_or_else(|| data_dir.join("audit-archive"));
+    let purge_interval = positive(l, "audit.purge_interval", raw.audit.purge_interval, 3_600);
+
+    let a = raw.admin;
+    let lockout_threshold = a.lockout_threshold.unwrap_or(5);
+    if !(1..=100).contains(&lockout_threshold) {
+        l.problem("admin.lockout_threshold", "must be between 1 and 100");
+    }
+    let admin = AdminConfig {
+        lockout_threshold,
+        lockout_duration: positive(l, "admin.lockout_duration", a.lockout_duration, 15 * 60),
+        session_idle_timeout: positive(
+            l,
+            "admin.session_idle_timeout",
+            a.session_idle_timeout,
+            15 * 60,
+        ),
+        session_lifetime: positive(l, "admin.session_lifetime", a.session_lifetime, 8 * 3_600),
+        token_max_ttl: positive(l, "admin.token_max_ttl", a.token_max_ttl, 90 * 86_400),
+        login_attempts_per_minute: a.login_attempts_per_minute.unwrap_or(10),
+    };
+    if admin.login_attempts_per_minute == 0 {
+        l.problem("admin.login_attempts_per_minute", "must be at least 1");
+    }
+    if admin.session_idle_timeout > admin.session_lifetime {
+        l.problem(
+            "admin.session_idle_timeout",
+            "must not exceed admin.session_lifetime",
+        );
+    }
+
+    let data_key = key_setting(
+        l,
+        "crypto.data_key",
+        raw.crypto.data_key,
+        raw.crypto.data_key_file,
+        KeyRule::Exactly(16),
+        multi_node,
+        keys_dir.join("data.key"),
+        16,
+    );
+    let index_key = key_setting(
+        l,
+        "crypto.index_key",
+        raw.crypto.index_key,
+        raw.crypto.index_key_file,
+        KeyRule::AtLeast(guomi::HmacSm3::MIN_KEY_LEN),
+        multi_node,
+        keys_dir.join("index.key"),
+        32,
+    );
+
+    Config {
+        data_dir,
+        server: ServerConfig {
+            listen,
+            public_url,
+            trusted_proxies,
+            request_timeout,
+            body_limit,
+            shutdown_grace,
+            tls,
+        },
+        database: DatabaseConfig {
+            url,
+            max_connections,
+            connect_timeout,
+        },
+        log: LogConfig { level, format },
+        audit: AuditConfig {
+            hmac_key,
+            retention,
+            archive_dir,
+            purge_interval,
+        },
+        admin,
+        crypto: CryptoConfig {
+            data_key,
+            index_key,
+        },
+    }
+}
+
+fn positive(l: &mut Layered, key: &str, v: Option<HumanDuration>, default_secs: u64) -> Duration {
+    match v {
+        Some(d) if d.0.is_zero() => {
+            l.problem(key, "must be greater than zero");
+            Duration::from_secs(default_secs)
+        }
+        Some(d) => d.0,
+        None => Duration::from_secs(default_secs),
+    }
+}
+
+/// A secret given inline or through `<key>_file`; giving both is a problem.
+fn secret_or_file(
+    l: &mut Layered,
+    key: &str,
+    inline: Option<Secret>,
+    file: Option<PathBuf>,
+) -> Option<Secret> {
+    match (inline, file) {
+        (Some(_), Some(_)) => {
+            l.problem(key, format!("set either `{key}` or `{key}_file`, not both"));
+            None
+        }
+        (Some(s), None) => Some(s),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => Some(Secret::new(text.trim().to_owned())),
+            Err(e) => {
+                l.problem(
+                    &format!("{key}_file"),
+                    format!("cannot read `{}`: {e}", path.display()),
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
+enum KeyRule {
+    Exactly(usize),
+    AtLeast(usize),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn key_setting(
+    l: &mut Layered,
+    key: &str,
+    inline: Option<Secret>,
+    file: Option<PathBuf>,
+    rule: KeyRule,
+    multi_node: bool,
+    generated_path: PathBuf,
+    generated_len: usize,
+) -> KeySetting {
+    match secret_or_file(l, key, inline, file) {
+        Some(secret) => match KeyBytes::from_hex(secret.expose()) {
+            Ok(k) => {
+                let n = k.as_bytes().len();
+                let ok = match rule {
+                    KeyRule::Exactly(want) => n == want,
+                    KeyRule::AtLeast(min) => n >= min,
+                };
+                if !ok {
+                    let want = match rule {
+                        KeyRule::Exactly(w) => format!("exactly {w} bytes ({} hex digits)", w * 2),
+                        KeyRule::AtLeast(m) => format!("at least {m} bytes ({} hex digits)", m * 2),
+                    };
+                    l.problem(key, format!("has {n} bytes; must be {want}"));
+                }
+                KeySetting::Given(k)
+            }
+            Err(msg) => {
+                l.problem(key, msg);
+                KeySetting::Given(KeyBytes::from_vec(Vec::new()))
+            }
+        },
+        None if multi_node => {
+            let hex_len = generated_len * 2;
+            l.problem(
+                key,
+                format!(
+                    "is required with PostgreSQL (every node must share it); generate one with `openssl rand -hex {generated_len}` ({hex_len} hex digits) and set `{key}` or `{key}_file`"
+                ),
+            );
+            KeySetting::Given(KeyBytes::from_vec(Vec::new()))
+        }
+        None => KeySetting::Generated {
+            path: generated_path,
+            len: generated_len,
+        },
+    }
+}
+
+fn parse_database_url(l: &mut Layered, url: Secret) -> DatabaseUrl {
+    let text = url.expose();
+    if let Some(path) = text
+        .strip_prefix("sqlite://")
+        .or_else(|| text.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path == ":memory:" {
+            l.problem(
+                "database.url",
+                "an in-memory SQLite database loses the audit trail on restart; give a file path such as sqlite://./data/hub.db",
+            );
+        }
+        DatabaseUrl::Sqlite(PathBuf::from(path))
+    } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        DatabaseUrl::Postgres(url)
+    } else {
+        // The URL may carry a password: name only the scheme.
+        let scheme = text.split(':').next().unwrap_or("");
+        l.problem(
+            "database.url",
+            format!(
+                "scheme `{scheme}` is not supported; use sqlite://PATH or postgres://USER@HOST/DB"
+            ),
+        );
+        DatabaseUrl::Sqlite(PathBuf::from("hub.db"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, Problems> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Sources {
+            file: Some(&path),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            listen: None,
+        })
+    }
+
+    #[test]
+    fn no_file_no_env_gives_a_runnable_default() {
+        let c = Config::load(Sources::default()).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert!(matches!(&c.database.url, DatabaseUrl::Sqlite(p) if p.ends_with("data/hub.db")));
+        assert!(matches!(c.audit.hmac_key, KeySetting::Generated { .. }));
+        assert_eq!(c.audit.retention, MIN_AUDIT_RETENTION);
+        assert_eq!(c.admin.lockout_threshold, 5);
+        assert_eq!(c.server.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key_and_line() {
+        let err = load(
+            "[server]\nlisten = \"nonsense\"\nurll = 1\n\n[database]\nmax_connections = \"many\"\n\n[audit]\nretention = \"30d\"\n\n[bogus]\nx = 1\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"server.urll"), "{text}");
+        assert!(keys.contains(&"bogus"), "{text}");
+        assert!(keys.contains(&"database.max_connections"), "{text}");
+        assert!(keys.contains(&"server.listen"), "{text}");
+        assert!(keys.contains(&"audit.retention"), "{text}");
+        let urll = err.0.iter().find(|p| p.key == "server.urll").unwrap();
+        assert!(urll.location.ends_with("hub.toml:3"), "{urll}");
+        assert!(urll.message.starts_with("unknown key `urll`"), "{urll}");
+        let bogus = err.0.iter().find(|p| p.key == "bogus").unwrap();
+        assert!(bogus.location.ends_with("hub.toml:11"), "{bogus}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_is_named_in_problems() {
+        let c = load(
+            "[server]\nlisten = \"127.0.0.1:9000\"\n",
+            &[
+                ("HUB_LISTEN", "127.0.0.1:9100"),
+                ("HUB_ADMIN__LOCKOUT_THRESHOLD", "3"),
+                ("HUB_SERVER__REQUEST_TIMEOUT", "5s"),
+                ("HUB_TEST_SOMETHING", "ignored: not configuration"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.admin.lockout_threshold, 3);
+        assert_eq!(c.server.request_timeout, Duration::from_secs(5));
+
+        let err = load("", &[("HUB_SERVER__LISTN", "x")]).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].key, "server.listn");
+        assert_eq!(err.0[0].location, "environment variable HUB_SERVER__LISTN");
+    }
+
+    #[test]
+    fn numeric_looking_environment_values_still_fill_string_settings() {
+        let c = load("", &[("HUB_LOG__LEVEL", "123")]);
+        // `123` is not a valid level, but the problem must be about the level, not its type.
+        let err = c.unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert!(err.0[0].message.contains("`123` is not a level"), "{err}");
+    }
+
+    #[test]
+    fn secrets_come_inline_or_from_files_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("k");
+        std::fs::write(&key_file, "00112233445566778899aabbccddeeff\n").unwrap();
+        let c = load(
+            "",
+            &[
+                ("HUB_CRYPTO__DATA_KEY_FILE", key_file.to_str().unwrap()),
+                (
+                    "HUB_AUDIT__HMAC_KEY",
+                    "00112233445566778899aabbccddeeff00112233",
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(&c.crypto.data_key, KeySetting::Given(k) if k.as_bytes().len() == 16));
+        assert!(matches!(&c.audit.hmac_key, KeySetting::Given(k) if k.as_bytes().len() == 20));
+
+        let err = load(
+            "[crypto]\ndata_key = \"0011\"\nindex_key = \"00112233445566778899aabbccddeeff\"\nindex_key_file = \"/nonexistent\"\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("crypto.data_key: has 2 bytes; must be exactly 16 bytes"),
+            "{text}"
+        );
+        assert!(text.contains("crypto.index_key: set either"), "{text}");
+    }
+
+    #[test]
+    fn postgres_requires_shared_keys_and_never_echoes_the_url() {
+        let err = load("[database]\nurl = \"postgres://hub:s3cret@db/hub\"\n", &[]).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 3, "{text}");
+        assert!(text.contains("audit.hmac_key: is required with PostgreSQL"));
+        assert!(!text.contains("s3cret"));
+
+        let err = load("[database]\nurl = \"mysql://root:s3cret@db/x\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("scheme `mysql` is not supported"));
+        assert!(!err.to_string().contains("s3cret"));
+        let c = Config::defaults_in(Path::new("/tmp/x")).unwrap();
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_broken_file_is_one_problem_with_its_line() {
+        let err = load("[server\nlisten = 1\n", &[]).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert!(err.0[0].location.ends_with("hub.toml:1"), "{err}");
+    }
+}

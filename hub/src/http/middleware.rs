@@ -1,0 +1,202 @@
+//! Middleware every request passes: request id and tracing span, problem rendering, metrics and
+//! the access log; security headers; the time limit.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use tracing::Instrument;
+
+use super::REQUEST_ID;
+use super::metrics::{RequestLabels, RouteLabels};
+use super::problem::{self, ApiError, ErrorCode, Problem};
+use crate::app::AppState;
+
+/// Request ids: a random per-process prefix and a counter. Unique across processes and cheap;
+/// they need not be unpredictable.
+pub struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    pub fn new() -> Self {
+        let bytes: [u8; 6] = guomi::random_bytes().unwrap_or_default();
+        RequestIds {
+            prefix: hex::encode(bytes),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn next(&self) -> String {
+        format!(
+            "{}-{:x}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A client may supply its own id (to correlate across systems) if it is short and plain.
+fn acceptable_request_id(v: &HeaderValue) -> Option<&str> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then_some(s)
+}
+
+/// Operations endpoints are polled constantly; their access lines are debug-level.
+fn is_probe(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz" | "/metrics")
+}
+
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(acceptable_request_id)
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.request_ids.next());
+    let id_header =
+        HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid"));
+    req.headers_mut().insert(REQUEST_ID, id_header.clone());
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+
+    let mut res = next.run(req).instrument(span.clone()).await;
+
+    render_problem(&mut res, &request_id);
+    res.headers_mut().insert(REQUEST_ID, id_header);
+
+    let status = res.status().as_u16();
+    let elapsed = start.elapsed();
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        })
+        .inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            method,
+            route: route.clone(),
+        })
+        .observe(elapsed.as_secs_f64());
+    let _enter = span.enter();
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    if is_probe(&route) {
+        tracing::debug!(target: "hub::access", status, micros, "request");
+    } else {
+        tracing::info!(target: "hub::access", status, micros, "request");
+    }
+    res
+}
+
+/// Gives an error response its problem document: from the [`Problem`] a handler attached, or, for
+/// a bare framework response, from its status.
+fn render_problem(res: &mut Response, request_id: &str) {
+    let problem = match res.extensions_mut().remove::<Problem>() {
+        Some(p) => p,
+        None => {
+            let status = res.status();
+            if !(status.is_client_error() || status.is_server_error())
+                || res
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|ct| ct.to_str().is_ok_and(|ct| !ct.starts_with("text/plain")))
+            {
+                return;
+            }
+            let csrf = res
+                .extensions()
+                .get::<tower_http::csrf::ProtectionError>()
+                .is_some();
+            let code = problem::code_for_status(status, csrf);
+            Problem {
+                code,
+                detail: problem::default_detail(code).into(),
+                errors: Vec::new(),
+            }
+        }
+    };
+    let body = problem::render(&problem, request_id);
+    *res.status_mut() = problem.code.status();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res.headers_mut().remove(header::CONTENT_LENGTH);
+    *res.body_mut() = Body::from(body);
+}
+
+/// Headers that make browsers safer by default. A handler that needs another policy (a page
+/// with a form posting elsewhere, say) sets its own and this leaves it alone.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let defaults: [(header::HeaderName, &'static str); 6] = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ),
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if api && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(v) = &state.hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
+    }
+    res
+}
+
+/// Ends requests that take longer than `server.request_timeout` with a problem document.
+pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            ErrorCode::Timeout,
+            problem::default_detail(ErrorCode::Timeout),
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,352 @@
+//! The one place where errors become HTTP: stable error codes, `application/problem+json`
+//! (RFC 9457) bodies with the request id, and the mapping of every domain error.
+//!
+//! Handlers return [`ApiError`]; it travels up the middleware stack as a response extension and
+//! the outermost layer renders it (it knows the request id). Responses the framework produces by
+//! itself (unknown route, wrong method, body too large, cross-origin refusal, timeout) are given
+//! their code there too, so no error leaves the hub without one.
+
+use std::borrow::Cow;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+use crate::admin::AdminError;
+use crate::audit::AuditError;
+use crate::store::StoreError;
+
+macro_rules! error_codes {
+    ($( $variant:ident = ($code:literal, $status:ident, $title:literal), )*) => {
+        /// Every stable error code the hub returns. Renaming one is a breaking change.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode { $( $variant, )* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )* }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $( ErrorCode::$variant => StatusCode::$status, )* }
+            }
+
+            /// Short summary for people, in the users' language (Simplified Chinese).
+            pub fn title(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $title, )* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    NotFound = ("request.not_found", NOT_FOUND, "请求的资源不存在"),
+    MethodNotAllowed = ("request.method_not_allowed", METHOD_NOT_ALLOWED, "不支持该请求方法"),
+    BodyTooLarge = ("request.body_too_large", PAYLOAD_TOO_LARGE, "请求内容超过大小限制"),
+    UnsupportedMediaType = ("request.unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "不支持的内容类型"),
+    InvalidBody = ("request.invalid_body", BAD_REQUEST, "请求内容格式错误"),
+    InvalidQuery = ("request.invalid_query", BAD_REQUEST, "查询参数错误"),
+    InvalidPath = ("request.invalid_path", BAD_REQUEST, "路径参数错误"),
+    BadRequest = ("request.bad_request", BAD_REQUEST, "请求无效"),
+    Timeout = ("request.timeout", SERVICE_UNAVAILABLE, "请求处理超时"),
+    CrossOrigin = ("request.cross_origin", FORBIDDEN, "跨站请求已被拒绝"),
+    RateLimited = ("request.rate_limited", TOO_MANY_REQUESTS, "请求过于频繁，请稍后再试"),
+    ValidationFailed = ("validation.failed", UNPROCESSABLE_ENTITY, "参数校验未通过"),
+    Unauthenticated = ("auth.unauthenticated", UNAUTHORIZED, "请先登录"),
+    SessionExpired = ("auth.session_expired", UNAUTHORIZED, "登录已过期，请重新登录"),
+    TokenInvalid = ("auth.token_invalid", UNAUTHORIZED, "访问令牌无效、已过期或已撤销"),
+    Forbidden = ("auth.forbidden", FORBIDDEN, "无权执行此操作"),
+    CredentialsInvalid = ("admin.credentials_invalid", UNAUTHORIZED, "用户名、密码或动态口令错误"),
+    AccountLocked = ("admin.account_locked", LOCKED, "账号因多次登录失败已被锁定"),
+    AccountDisabled = ("admin.account_disabled", UNAUTHORIZED, "账号已停用"),
+    PasswordChangeRequired = ("admin.password_change_required", FORBIDDEN, "请先修改初始密码"),
+    AdminNotFound = ("admin.not_found", NOT_FOUND, "管理员不存在"),
+    TokenNotFound = ("admin.token_not_found", NOT_FOUND, "访问令牌不存在"),
+    UsernameTaken = ("admin.username_taken", CONFLICT, "用户名已被占用"),
+    LastSecurityAdmin = ("admin.last_security_admin", CONFLICT, "必须保留至少一名启用的安全管理员"),
+    SelfModification = ("admin.self_modification", CONFLICT, "不能修改自己的角色或状态"),
+    StoreUnavailable = ("store.unavailable", SERVICE_UNAVAILABLE, "数据库暂不可用"),
+    AuditUnavailable = ("audit.unavailable", SERVICE_UNAVAILABLE, "审计服务暂不可用，操作未执行"),
+    Internal = ("internal", INTERNAL_SERVER_ERROR, "服务器内部错误"),
+}
+
+/// One invalid field of a request.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The problem+json document (RFC 9457) every error response carries.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemDocument {
+    /// `urn:hub:error:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `auth.forbidden`.
+    pub code: String,
+    /// What went wrong and what to do about it.
+    pub detail: String,
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: Cow<'static, str>,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+    /// Logged (with the whole chain) for 5xx; never sent.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// The part of an [`ApiError`] that rides in the response extensions to the renderer.
+#[derive(Clone, Debug)]
+pub(crate) struct Problem {
+    pub code: ErrorCode,
+    pub detail: Cow<'static, str>,
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn with_source(mut self, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(e));
+        self
+    }
+
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::new(
+            ErrorCode::Internal,
+            "an internal error occurred; quote the request id to the operators",
+        )
+        .with_source(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.code.status().is_server_error() {
+            let mut chain = String::new();
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = self
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static));
+            while let Some(e) = cur {
+                if !chain.is_empty() {
+                    chain.push_str(": ");
+                }
+                chain.push_str(&e.to_string());
+                cur = e.source();
+            }
+            tracing::error!(code = self.code.as_str(), error = %chain, "request failed");
+        }
+        let mut res = self.code.status().into_response();
+        if let Some(s) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        res.extensions_mut().insert(Problem {
+            code: self.code,
+            detail: self.detail,
+            errors: self.errors,
+        });
+        res
+    }
+}
+
+/// The code for a bare framework response of this status.
+pub(crate) fn code_for_status(status: StatusCode, csrf_refusal: bool) -> ErrorCode {
+    match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Timeout,
+        StatusCode::FORBIDDEN if csrf_refusal => ErrorCode::CrossOrigin,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::StoreUnavailable,
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => ErrorCode::Internal,
+    }
+}
+
+pub(crate) fn default_detail(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NotFound => {
+            "no such resource; check the path (the API is described at /openapi.json)"
+        }
+        ErrorCode::MethodNotAllowed => "this path does not accept this method; see /openapi.json",
+        ErrorCode::BodyTooLarge => "the request body exceeds the limit (server.body_limit)",
+        ErrorCode::UnsupportedMediaType => "send the body as application/json",
+        ErrorCode::Timeout => {
+            "the request took longer than the limit (server.request_timeout); try again"
+        }
+        ErrorCode::CrossOrigin => {
+            "cross-site requests that change state are refused; send the request from the hub's own pages or without browser origin headers"
+        }
+        ErrorCode::RateLimited => "too many attempts from this address; wait and try again",
+        ErrorCode::Unauthenticated => "sign in or send an API token (Authorization: Bearer ...)",
+        ErrorCode::Forbidden => "your role lacks the permission for this action",
+        _ => "the request could not be processed",
+    }
+}
+
+pub(crate) fn render(problem: &Problem, request_id: &str) -> Vec<u8> {
+    let doc = ProblemDocument {
+        type_: format!("urn:hub:error:{}", problem.code.as_str()),
+        title: problem.code.title().to_owned(),
+        status: problem.code.status().as_u16(),
+        code: problem.code.as_str().to_owned(),
+        detail: problem.detail.to_string(),
+        request_id: request_id.to_owned(),
+        errors: problem.errors.clone(),
+    };
+    serde_json::to_vec(&doc).unwrap_or_default()
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        use ErrorCode as C;
+        match e {
+            AdminError::CredentialsInvalid => ApiError::new(
+                C::CredentialsInvalid,
+                "user name, password or one-time code is wrong; repeated failures lock the account",
+            ),
+            AdminError::AccountLocked {
+                until,
+                retry_after_secs,
+            } => {
+                let mut err = ApiError::new(
+                    C::AccountLocked,
+                    format!(
+                        "locked after repeated sign-in failures until {}; a security administrator can unlock it",
+                        until.to_rfc3339()
+                    ),
+                );
+                err.retry_after = Some(retry_after_secs);
+                err
+            }
+            AdminError::AccountDisabled => ApiError::new(
+                C::AccountDisabled,
+                "this administrator account is disabled; ask a security administrator",
+            ),
+            AdminError::Unauthenticated => {
+                ApiError::new(C::Unauthenticated, default_detail(C::Unauthenticated))
+            }
+            AdminError::SessionExpired => ApiError::new(
+                C::SessionExpired,
+                "the session ended (idle or lifetime limit); sign in again",
+            ),
+            AdminError::TokenInvalid => ApiError::new(
+                C::TokenInvalid,
+                "the API token is unknown, expired or revoked; issue a new one",
+            ),
+            AdminError::Forbidden { role, permission } => ApiError::new(
+                C::Forbidden,
+                format!("the role {role} lacks the permission {permission}"),
+            ),
+            AdminError::PasswordChangeRequired => ApiError::new(
+                C::PasswordChangeRequired,
+                "change the issued password first: PUT /api/admin/session/password",
+            ),
+            AdminError::NotFound(id) => {
+                ApiError::new(C::AdminNotFound, format!("no administrator with id {id}"))
+            }
+            AdminError::TokenNotFound(id) => ApiError::new(
+                C::TokenNotFound,
+                format!("no API token with id {id} that you may manage"),
+            ),
+            AdminError::UsernameTaken(u) => ApiError::new(
+                C::UsernameTaken,
+                format!("the user name {u} is taken; choose another"),
+            ),
+            AdminError::LastSecurityAdmin => ApiError::new(
+                C::LastSecurityAdmin,
+                "this would leave no active security administrator; appoint another first",
+            ),
+            AdminError::SelfModification => ApiError::new(
+                C::SelfModification,
+                "administrators cannot change their own role or status, reset or delete themselves; ask another security administrator",
+            ),
+            AdminError::Invalid { field, message } => {
+                ApiError::new(C::ValidationFailed, format!("{field} {message}"))
+                    .field(field, message)
+            }
+            AdminError::Store(e) => e.into(),
+            AdminError::Audit(e) => e.into(),
+            e @ AdminError::Crypto(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => ApiError::new(
+                ErrorCode::StoreUnavailable,
+                "the database is unavailable; try again shortly",
+            )
+            .with_source(e),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Store(s) => s.into(),
+            e => ApiError::new(
+                ErrorCode::AuditUnavailable,
+                "the audit trail cannot record this action, so it was not carried out; try again shortly",
+            )
+            .with_source(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_documented() {
+        let doc = include_str!("../../../docs/ERRORS.md");
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {}", c.as_str());
+            assert!(
+                doc.contains(&format!("`{}`", c.as_str())),
+                "docs/ERRORS.md does not list {}",
+                c.as_str()
+            );
+        }
+    }
+}
