@@ -310,9 +310,12 @@ fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()>
     f.sync_all()
 }
 
-/// Archives and purges expired audit records at start-up and then every `audit.purge_interval`.
+/// Archives and purges expired audit records every `audit.purge_interval`, the first time a few
+/// minutes after start (not at once: a node that restarts in a loop should not purge in a loop).
 async fn retention_job(state: AppState) {
-    let mut tick = tokio::time::interval(state.config.audit.purge_interval);
+    let every = state.config.audit.purge_interval;
+    let first = tokio::time::Instant::now() + every.min(Duration::from_secs(300));
+    let mut tick = tokio::time::interval_at(first, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -341,6 +344,9 @@ async fn retention_job(state: AppState) {
                     .await;
             }
             Ok(_) => {}
+            Err(crate::audit::AuditError::ConcurrentArchive) => {
+                tracing::info!("another node archived the expired audit records");
+            }
             Err(e) => tracing::error!(error = %e, "audit retention failed; records are kept"),
         }
     }

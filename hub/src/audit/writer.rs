@@ -163,6 +163,15 @@ async fn run(db: Db, mac: Arc<dyn Mac>, mut rx: mpsc::Receiver<Msg>, head_seq: A
                     let _ = w.send(Ok(r.seq));
                 }
             }
+            Err(e) if e.is_unique_violation() => {
+                tracing::error!(
+                    records = batch.len(),
+                    "audit batch not recorded: the next chain position is already taken, so records were added outside the audit writer; run `hub audit verify`"
+                );
+                for w in waiters.drain(..) {
+                    let _ = w.send(Err(()));
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, source = ?std::error::Error::source(&e), records = batch.len(), "audit batch not recorded");
                 for w in waiters.drain(..) {

@@ -1,0 +1,438 @@
+//! The `hub` command line, run as a real process: exit codes, configuration problems, migration,
+//! break-glass tokens, the demo, JSON logs and graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tests::anyhow::{Context, Result, bail, ensure};
+use tests::{Env, Store, Test, hub_command, json, test};
+
+pub fn tests() -> Vec<Test> {
+    vec![
+        test!(sqlite: check_config_reports_every_problem_with_exit_codes),
+        test!(sqlite: serve_refuses_a_bad_configuration),
+        test!(migrate_is_idempotent),
+        test!(create_token_prints_a_token_that_works),
+        test!(sqlite: demo_serves_with_working_credentials),
+        test!(sqlite: logs_are_json_with_request_ids_and_without_secrets),
+        test!(sqlite: sigterm_lets_requests_in_flight_finish),
+    ]
+}
+
+async fn check_config_reports_every_problem_with_exit_codes(_env: Env) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let bad = tests::write(
+        &dir.path().join("hub.toml"),
+        "[server]\nlisten = \"nonsense\"\nurll = \"x\"\n\n[admin]\nlockout_threshold = \"five\"\n\n[audit]\nretention = \"30d\"\n",
+    );
+    let out = hub_command(None).arg("check-config").arg(&bad).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "{:?} {stderr}", out.status);
+    ensure!(stderr.contains("4 problem(s)"), "{stderr}");
+    ensure!(
+        stderr.contains("hub.toml:3: server.urll: unknown key `urll`"),
+        "{stderr}"
+    );
+    ensure!(stderr.contains("hub.toml:2: server.listen:"), "{stderr}");
+    ensure!(
+        stderr.contains("hub.toml:6: admin.lockout_threshold:"),
+        "{stderr}"
+    );
+    ensure!(
+        stderr.contains("hub.toml:9: audit.retention: must be at least 180d"),
+        "{stderr}"
+    );
+
+    let good = tests::write(
+        &dir.path().join("good.toml"),
+        "[server]\nlisten = \"127.0.0.1:9999\"\n",
+    );
+    let out = hub_command(None).arg("check-config").arg(&good).output()?;
+    ensure!(
+        out.status.code() == Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(String::from_utf8_lossy(&out.stdout).contains("configuration is valid"));
+
+    // Environment variables are checked with the file and named as the source.
+    let out = hub_command(None)
+        .arg("check-config")
+        .arg(&good)
+        .env("HUB_ADMIN__LOCKOUT_TRESHOLD", "3")
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1));
+    ensure!(
+        stderr.contains(
+            "environment variable HUB_ADMIN__LOCKOUT_TRESHOLD: admin.lockout_treshold: unknown key"
+        ),
+        "{stderr}"
+    );
+
+    let out = hub_command(None)
+        .arg("check-config")
+        .arg(dir.path().join("missing.toml"))
+        .output()?;
+    ensure!(out.status.code() == Some(1));
+    // Usage errors exit 2.
+    ensure!(
+        hub_command(None)
+            .arg("check-config")
+            .output()?
+            .status
+            .code()
+            == Some(2)
+    );
+    ensure!(
+        hub_command(None)
+            .arg("no-such-command")
+            .output()?
+            .status
+            .code()
+            == Some(2)
+    );
+    Ok(())
+}
+
+async fn serve_refuses_a_bad_configuration(_env: Env) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = hub_command(None)
+        .args(["serve", "--listen", "not-an-address"])
+        .env("HUB_DATA_DIR", dir.path())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "{stderr}");
+    ensure!(
+        stderr.contains("command-line flag --listen: server.listen"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+async fn migrate_is_idempotent(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    for _ in 0..2 {
+        let out = hub_command(Some(&store)).arg("migrate").output()?;
+        ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let db = store.connect().await?;
+    ensure!(db.scalar_i64("SELECT COUNT(*) FROM audit_head").await? == 1);
+    db.close().await;
+    Ok(())
+}
+
+async fn create_token_prints_a_token_that_works(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    let out = hub_command(Some(&store))
+        .args([
+            "admin",
+            "create-token",
+            "--role",
+            "audit-admin",
+            "--ttl",
+            "1h",
+        ])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)?.trim().to_owned();
+    ensure!(token.starts_with("hubt_") && token.len() > 40, "{token}");
+    let hub = tests::TestHub::start(&store, &[]).await?;
+    let page = json(
+        hub.get_as(&token, "/api/admin/audit?event=admin.token_created")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(page["items"][0]["actor_kind"] == "system", "{page}");
+    // The token itself is stored only as a digest.
+    let db = store.connect().await?;
+    let stored = db.strings("SELECT name FROM admin_tokens").await?;
+    ensure!(stored == vec!["break-glass".to_owned()]);
+    ensure!(
+        !store_contains(&store, &token).await?,
+        "the token is stored in clear"
+    );
+    // Usage errors: unknown role.
+    let out = hub_command(Some(&store))
+        .args(["admin", "create-token", "--role", "root"])
+        .output()?;
+    ensure!(out.status.code() == Some(2));
+    db.close().await;
+    hub.stop().await
+}
+
+/// Whether `needle` appears anywhere in the store's text columns or (SQLite) the database file.
+async fn store_contains(store: &Store, needle: &str) -> Result<bool> {
+    if store.pg_url.is_none() {
+        let mut found = false;
+        for f in ["hub.db", "hub.db-wal"] {
+            if let Ok(bytes) = std::fs::read(store.dir.path().join(f)) {
+                found |= bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            }
+        }
+        return Ok(found);
+    }
+    let db = store.connect().await?;
+    let mut found = false;
+    for (table, cols) in [
+        ("admin_tokens", "id || name || role"),
+        ("audit_log", "COALESCE(details, '') || COALESCE(target, '')"),
+    ] {
+        let rows = db.strings(&format!("SELECT {cols} FROM {table}")).await?;
+        found |= rows.iter().any(|r| r.contains(needle));
+    }
+    db.close().await;
+    Ok(found)
+}
+
+/// A `hub` process with its output collected line by line.
+struct Process {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn spawn(mut cmd: std::process::Command) -> Result<Process> {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Ok(Process { child, lines })
+    }
+
+    /// Waits for a line containing `needle` and returns it.
+    fn wait_for(&mut self, needle: &str) -> Result<String> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Some(l) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(needle))
+            {
+                return Ok(l.clone());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("hub exited with {status}: {}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!("no line with {needle:?}: {}", self.output())
+    }
+
+    fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()?;
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait()? {
+                return Ok(s);
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                bail!("hub did not stop after SIGTERM: {}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in the JSON `listening` log line.
+fn listening_addr(line: &str) -> Result<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).with_context(|| format!("not JSON: {line}"))?;
+    Ok(v["addr"].as_str().context("no addr")?.to_owned())
+}
+
+async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cmd = hub_command(None);
+    cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path());
+    let mut p = Process::spawn(cmd)?;
+    let open = p.wait_for("Open:")?;
+    let base = open
+        .split_whitespace()
+        .nth(1)
+        .context("URL")?
+        .trim_end_matches('/')
+        .to_owned();
+    let token_line = p.wait_for("audit-admin     hubt_")?;
+    let token = token_line
+        .split_whitespace()
+        .nth(1)
+        .context("token")?
+        .to_owned();
+    let client = tests::client();
+    ensure!(client.get(format!("{base}/readyz")).send().await?.status() == 200);
+    let page = json(
+        client
+            .get(format!("{base}/api/admin/audit"))
+            .bearer_auth(&token)
+            .send()
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(page["items"].as_array().is_some_and(|a| !a.is_empty()));
+    // The banner names three administrators with passwords and TOTP secrets.
+    ensure!(
+        p.output().matches("TOTP secret").count() == 3,
+        "{}",
+        p.output()
+    );
+    ensure!(p.terminate()?.success());
+    // Not a production mode: nothing is left listening, and the data went where it was told.
+    ensure!(dir.path().join("hub.db").is_file());
+    Ok(())
+}
+
+async fn logs_are_json_with_request_ids_and_without_secrets(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    let key = tests::random_hex(32);
+    let mut cmd = hub_command(Some(&store));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("HUB_AUDIT__HMAC_KEY", &key);
+    let mut p = Process::spawn(cmd)?;
+    let addr = listening_addr(&p.wait_for("\"listening\"")?)?;
+    let client = tests::client();
+    let password = "Very-Secret-Passw0rd!";
+    let res = client
+        .post(format!("http://{addr}/api/admin/session"))
+        .json(&serde_json::json!({ "username": "nobody", "password": password, "totp": "123456" }))
+        .send()
+        .await?;
+    let rid = res.headers()["x-request-id"].to_str()?.to_owned();
+    ensure!(res.status() == 401);
+    let token = "hubt_this-token-is-unknown-and-must-not-be-logged";
+    let res = client
+        .get(format!("http://{addr}/api/admin/audit"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let rid2 = res.headers()["x-request-id"].to_str()?.to_owned();
+    ensure!(res.status() == 401);
+    let line = p.wait_for(&format!("\"request_id\":\"{rid2}\""))?;
+    ensure!(p.terminate()?.success());
+    let out = p.output();
+    let mut access = 0;
+    for l in out.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value =
+            serde_json::from_str(l).with_context(|| format!("not JSON: {l}"))?;
+        ensure!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+        if v["target"] == "hub::access" {
+            access += 1;
+            ensure!(
+                v["span"]["request_id"].is_string(),
+                "access line without request id: {l}"
+            );
+        }
+    }
+    ensure!(access >= 2, "{out}");
+    ensure!(out.contains(&format!("\"request_id\":\"{rid}\"")), "{out}");
+    ensure!(line.contains("\"status\":401"), "{line}");
+    for secret in [password, token, key.as_str()] {
+        ensure!(
+            !out.contains(secret),
+            "a secret reached the log: {secret}\n{out}"
+        );
+    }
+    Ok(())
+}
+
+/// SIGTERM stops new connections but lets a request that is being received finish.
+async fn sigterm_lets_requests_in_flight_finish(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    let mut cmd = hub_command(Some(&store));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let mut p = Process::spawn(cmd)?;
+    let addr = listening_addr(&p.wait_for("\"listening\"")?)?;
+    let body = br#"{"username":"nobody","password":"x","totp":"123456"}"#;
+    let mut s = std::net::TcpStream::connect(&addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    // Headers and half the body, then SIGTERM, then the rest.
+    write!(
+        s,
+        "POST /api/admin/session HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(&body[..20])?;
+    s.flush()?;
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = p.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()?;
+    p.wait_for("shutting down")?;
+    // New connections are refused once shutdown has begun.
+    std::thread::sleep(Duration::from_millis(200));
+    ensure!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    s.write_all(&body[20..])?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    ensure!(
+        response.starts_with("HTTP/1.1 401"),
+        "in-flight request cut off: {response:?}"
+    );
+    ensure!(response.contains("admin.credentials_invalid"), "{response}");
+    let status = p.terminate()?;
+    ensure!(status.success(), "exit {status}: {}", p.output());
+    // The stop is in the audit trail, after the sign-in attempt.
+    let db = store.connect().await?;
+    let events = db
+        .strings("SELECT event FROM audit_log ORDER BY seq")
+        .await?;
+    ensure!(
+        events.last().map(String::as_str) == Some("system.stopped"),
+        "{events:?}"
+    );
+    ensure!(events.iter().any(|e| e == "admin.login"), "{events:?}");
+    db.close().await;
+    Ok(())
+}
