@@ -145,6 +145,11 @@ impl Env {
         TestHub::start(&store, settings).await
     }
 
+    /// Drops `name` with the test's other databases when the test ends.
+    pub fn adopt_database(&self, name: &str) {
+        self.cleanup.lock().unwrap().push(name.to_owned());
+    }
+
     /// Drops the PostgreSQL databases this test created.
     pub async fn cleanup(&self) {
         let names: Vec<String> = std::mem::take(&mut *self.cleanup.lock().unwrap());
@@ -206,7 +211,13 @@ impl Store {
     }
 
     pub fn config(&self, settings: &[(&str, &str)]) -> Result<Config> {
-        let mut env = self.vars.clone();
+        // Settings replace the store's own variables of the same name.
+        let mut env: Vec<(String, String)> = self
+            .vars
+            .iter()
+            .filter(|(k, _)| !settings.iter().any(|(s, _)| s == k))
+            .cloned()
+            .collect();
         env.extend(
             settings
                 .iter()
@@ -489,7 +500,7 @@ pub async fn json(res: reqwest::Response, status: u16) -> Result<serde_json::Val
     if got != status {
         bail!("expected {status}, got {got}: {text}");
     }
-    Ok(serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?)
+    serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))
 }
 
 /// The `hub` command line, as a real process of this test binary, pointed at `store`.

@@ -17,12 +17,14 @@ use crate::context::RequestContext;
 use crate::http::metrics::Metrics;
 use crate::http::middleware::RequestIds;
 use crate::http::ratelimit::RateLimiter;
+use crate::keys::{KeyCheckError, Keys};
 use crate::store::{Db, StoreError};
 
 /// Everything a request handler may need. Cheap to clone: each part is shared.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    pub keys: Keys,
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub audit: AuditLog,
@@ -47,6 +49,8 @@ pub enum StartError {
     KeyInvalid { path: String, message: String },
     #[error("key material rejected")]
     Crypto(#[from] guomi::Error),
+    #[error(transparent)]
+    KeyCheck(#[from] KeyCheckError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -73,21 +77,24 @@ impl Services {
     ) -> Result<Services, StartError> {
         let audit_key = resolve_key(&config.audit.hmac_key)?;
         let data_key = resolve_key(&config.crypto.data_key)?;
-        // The index key is resolved now so that a bad key fails the start, not the first sign-in.
-        let _index_key = resolve_key(&config.crypto.index_key)?;
+        let index_key = resolve_key(&config.crypto.index_key)?;
 
         let db = Db::connect(&config.database).await?;
         if migrate {
-            db.migrate().await?;
+            db.migrate_pending().await?;
         }
 
-        let mac: Arc<dyn guomi::Mac> = Arc::new(guomi::HmacSm3::new(audit_key.as_bytes())?);
-        let cipher: Arc<dyn guomi::FieldCipher> =
-            Arc::new(guomi::Sm4GcmCipher::new(data_key.as_bytes())?);
-        let (audit, audit_task) = AuditLog::start(db.clone(), mac, clock.clone()).await?;
+        let keys = Keys {
+            audit: Arc::new(guomi::HmacSm3::new(audit_key.as_bytes())?),
+            data: Arc::new(guomi::Sm4GcmCipher::new(data_key.as_bytes())?),
+            index: Arc::new(guomi::HmacSm3::new(index_key.as_bytes())?),
+        };
+        keys.check(&db, clock.as_ref()).await?;
+        let (audit, audit_task) =
+            AuditLog::start(db.clone(), keys.audit.clone(), clock.clone()).await?;
         let admins = Arc::new(Admins::new(
             db.clone(),
-            cipher,
+            keys.data.clone(),
             clock.clone(),
             config.admin.clone(),
             audit.clone(),
@@ -100,6 +107,7 @@ impl Services {
             .ok()
         });
         let state = AppState {
+            keys,
             login_limiter: Arc::new(RateLimiter::per_minute(
                 config.admin.login_attempts_per_minute,
             )),
@@ -347,7 +355,9 @@ async fn retention_job(state: AppState) {
             Err(crate::audit::AuditError::ConcurrentArchive) => {
                 tracing::info!("another node archived the expired audit records");
             }
-            Err(e) => tracing::error!(error = %e, "audit retention failed; records are kept"),
+            Err(e) => {
+                tracing::error!(error = %crate::telemetry::chain(&e), "audit retention failed; records are kept")
+            }
         }
     }
 }

@@ -163,15 +163,26 @@ fn load(file: Option<&Path>, listen: Option<&str>) -> Result<Config, ExitCode> {
     })
 }
 
-fn fail(message: impl std::fmt::Display, e: &dyn std::error::Error) -> ExitCode {
-    let mut text = format!("error: {message}: {e}");
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(&format!(": {s}"));
-        cur = s.source();
+fn fail(message: impl std::fmt::Display, e: &(dyn std::error::Error + 'static)) -> ExitCode {
+    eprintln!("error: {message}: {}", crate::telemetry::chain(e));
+    if is_permission_error(e) {
+        eprintln!(
+            "hint: the database role lacks a privilege; run `hub migrate` as the owner role (deploy/postgres-roles.sql)"
+        );
     }
-    eprintln!("{text}");
     ExitCode::FAILURE
+}
+
+/// Whether the database refused for lack of a privilege (PostgreSQL SQLSTATE 42501).
+fn is_permission_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if let Some(sqlx::Error::Database(d)) = e.downcast_ref::<sqlx::Error>() {
+            return d.code().as_deref() == Some("42501");
+        }
+        cur = e.source();
+    }
+    false
 }
 
 async fn run(command: Command) -> ExitCode {

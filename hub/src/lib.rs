@@ -16,6 +16,7 @@ pub mod config;
 pub mod context;
 pub mod demo;
 pub mod http;
+pub mod keys;
 pub mod store;
 pub mod telemetry;
 

@@ -24,3 +24,16 @@ pub fn init(cfg: &LogConfig) {
             .try_init(),
     };
 }
+
+/// An error and its causes on one line (`outer: inner: root`), for logs: the causes are where
+/// an operator finds what to fix.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
+}

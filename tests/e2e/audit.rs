@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Test> {
         test!(retention_archives_before_purging_and_the_chain_stays_verifiable),
         test!(concurrent_appends_form_one_unbroken_chain),
         test!(postgres: two_nodes_append_to_one_chain),
+        test!(postgres: the_application_role_runs_the_hub_but_cannot_touch_the_trail),
     ]
 }
 
@@ -435,6 +436,11 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
     for w in lines.windows(2) {
         ensure!(w[1]["prev_hash"] == w[0]["hash"]);
     }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&done[0].file)?.permissions().mode() & 0o777;
+        ensure!(mode == 0o600, "archive file mode {mode:o}");
+    }
     let db = store.connect().await?;
     ensure!(db.scalar_i64("SELECT MIN(seq) FROM audit_log").await? == 12);
     ensure!(db.scalar_i64("SELECT COUNT(*) FROM audit_log").await? == 5);
@@ -509,4 +515,84 @@ async fn two_nodes_append_to_one_chain(env: Env) -> Result<()> {
     ensure!(report["records"] == 303, "{report}");
     a.stop().await?;
     b.stop().await
+}
+
+/// `deploy/postgres-roles.sql` as documented: the owner migrates, the application role runs the
+/// hub (and its commands) but cannot alter, delete or unprotect audit records.
+async fn the_application_role_runs_the_hub_but_cannot_touch_the_trail(env: Env) -> Result<()> {
+    let admin_url = tests::postgres_admin_url();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/postgres-roles.sql");
+    let db_name = format!("hub_roles_{}", tests::random_hex(4));
+    env.adopt_database(&db_name);
+    let psql = |phase: &str| -> Result<()> {
+        let out = std::process::Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-v",
+                &format!("db={db_name}"),
+                "-d",
+                &admin_url,
+                "-f",
+            ])
+            .arg(&script)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "psql ({phase}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    psql("before migrate")?;
+    let with_user = |user: &str| {
+        admin_url
+            .replacen("postgres@", &format!("{user}@"), 1)
+            .rsplit_once('/')
+            .map(|(base, _)| format!("{base}/{db_name}"))
+            .unwrap_or_default()
+    };
+    let owner_url = with_user("hub_owner");
+    let app_url = with_user("hub_app");
+    let mut store = env.store().await?;
+    for (k, v) in store.vars.iter_mut() {
+        if k == "HUB_DATABASE_URL" {
+            *v = owner_url.clone();
+        }
+    }
+    let out = hub_command(Some(&store)).arg("migrate").output()?;
+    ensure!(
+        out.status.success(),
+        "migrate as owner: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    psql("after migrate")?;
+    for (k, v) in store.vars.iter_mut() {
+        if k == "HUB_DATABASE_URL" {
+            *v = app_url.clone();
+        }
+    }
+    store.pg_url = Some(app_url.clone());
+    let hub = TestHub::start(&store, &[]).await?;
+    append(&hub, 3).await?;
+    let token = hub.token(Role::AuditAdmin).await?;
+    expect_intact(&hub, &token).await?;
+    let db = store.connect().await?;
+    for sql in [
+        "UPDATE audit_log SET outcome = 'failure'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER USER",
+        "DROP TRIGGER audit_log_no_update ON audit_log",
+        "UPDATE audit_head SET seq = 0",
+        "DELETE FROM audit_archive",
+        "CREATE TABLE planted (x int)",
+    ] {
+        ensure!(db.exec(sql).await.is_err(), "hub_app could: {sql}");
+    }
+    db.close().await;
+    hub.stop().await
 }

@@ -7,6 +7,8 @@ pub fn tests() -> Vec<Test> {
     vec![
         test!(sqlite: deploy_example_configurations_are_valid),
         test!(the_configuration_view_withholds_secrets),
+        test!(a_node_with_other_keys_refuses_to_start),
+        test!(sqlite: the_store_files_are_readable_by_the_owner_only),
     ]
 }
 
@@ -79,5 +81,65 @@ async fn the_configuration_view_withholds_secrets(env: Env) -> Result<()> {
     let audit = hub.token(hub::admin::Role::AuditAdmin).await?;
     ensure!(hub.get_as(&audit, "/api/admin/config").await?.status() == 403);
     let _ = json(hub.get("/healthz").await?, 200).await?;
+    hub.stop().await
+}
+
+/// Keys are checked against the store at start-up: a node (or command) given another key must
+/// not start, rather than break the audit chain or fail to decrypt.
+async fn a_node_with_other_keys_refuses_to_start(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    let hub = tests::TestHub::start(&store, &[]).await?;
+    hub.state
+        .audit
+        .append(hub::audit::AuditEvent::new(
+            "test.event",
+            hub::audit::Outcome::Success,
+        ))
+        .await?;
+    hub.stop().await?;
+    for (var, len, setting) in [
+        ("HUB_AUDIT__HMAC_KEY", 32, "audit.hmac_key"),
+        ("HUB_CRYPTO__DATA_KEY", 16, "crypto.data_key"),
+        ("HUB_CRYPTO__INDEX_KEY", 32, "crypto.index_key"),
+    ] {
+        let other = tests::random_hex(len);
+        let config = store.config(&[(var, other.as_str())])?;
+        let started = tests::TestHub::start_config(&store, config).await;
+        let err = started.err().map(|e| format!("{e:#}")).unwrap_or_default();
+        ensure!(
+            err.contains(&format!("the configured {setting} is not the key")),
+            "{var}: {err}"
+        );
+        // The command line says so too, with exit status 1.
+        let out = tests::hub_command(Some(&store))
+            .args(["audit", "verify"])
+            .env(var, &other)
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.code() == Some(1) && stderr.contains(setting),
+            "{stderr}"
+        );
+    }
+    // The right keys still work.
+    tests::TestHub::start(&store, &[]).await?.stop().await
+}
+
+async fn the_store_files_are_readable_by_the_owner_only(env: Env) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let hub = env.hub().await?;
+    let dir = hub.store.dir.path().to_owned();
+    let mode =
+        |p: std::path::PathBuf| std::fs::metadata(&p).map(|m| m.permissions().mode() & 0o777);
+    for f in [
+        "hub.db",
+        "hub.db-wal",
+        "secrets/audit-hmac.key",
+        "secrets/data.key",
+        "secrets/index.key",
+    ] {
+        ensure!(mode(dir.join(f))? == 0o600, "{f}: {:o}", mode(dir.join(f))?);
+    }
+    ensure!(mode(dir.join("secrets"))? == 0o700);
     hub.stop().await
 }

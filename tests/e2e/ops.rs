@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Test> {
         test!(slow_request_bodies_time_out_with_a_problem),
         test!(sqlite: tls_termination_serves_https_with_hsts),
         test!(openapi_describes_every_json_endpoint),
+        test!(schema_matches_the_design_document),
     ]
 }
 
@@ -366,5 +367,46 @@ async fn openapi_describes_every_json_endpoint(env: Env) -> Result<()> {
     ensure!(paths.keys().filter(|p| p.starts_with("/api/")).count() >= 14);
     ensure!(doc["components"]["schemas"]["ProblemDocument"].is_object());
     ensure!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    hub.stop().await
+}
+
+/// The live schema (tables and columns) equals docs/DATABASE.md, on each backend — so the two
+/// backends equal each other and the design document stays true.
+async fn schema_matches_the_design_document(env: Env) -> Result<()> {
+    let hub = env.hub().await?;
+    let db = hub.store.connect().await?;
+    let sql = match env.backend {
+        tests::Backend::Sqlite => {
+            "SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+        }
+        tests::Backend::Postgres => {
+            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let mut live = db.strings(sql).await?;
+    live.sort();
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/DATABASE.md"),
+    )?;
+    let mut documented = Vec::new();
+    let mut table = None;
+    for line in doc.lines() {
+        if let Some(t) = line.strip_prefix("### ") {
+            table = Some(t.trim().to_owned());
+        } else if let (Some(t), Some(rest)) = (&table, line.strip_prefix("| ")) {
+            let col = rest.split(" |").next().unwrap_or_default().trim();
+            if col != "column" && !col.starts_with("---") && !col.is_empty() {
+                documented.push(format!("{t}.{col}"));
+            }
+        }
+    }
+    documented.sort();
+    let missing: Vec<_> = live.iter().filter(|c| !documented.contains(c)).collect();
+    let stale: Vec<_> = documented.iter().filter(|c| !live.contains(c)).collect();
+    ensure!(
+        missing.is_empty() && stale.is_empty(),
+        "undocumented columns {missing:?}; documented but absent {stale:?}"
+    );
+    db.close().await;
     hub.stop().await
 }

@@ -21,6 +21,14 @@ pub use retention::ArchiveSummary;
 pub use writer::AuditLog;
 
 use crate::context::RequestContext;
+
+/// Whether the sealed head `(seq, hash, mac)` was sealed with `mac`'s key.
+pub fn head_seal_matches(mac: &dyn guomi::Mac, seq: i64, hash: &[u8], tag: &[u8]) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        chain::head_mac(mac, seq, hash).as_slice(),
+        tag,
+    ))
+}
 use crate::store::StoreError;
 
 /// Columns of `audit_log` in the order of [`AuditRecord`] (a macro, for `concat!`).

@@ -69,11 +69,16 @@ impl AuditLog {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(archive_err)?;
-
-        // Export first, durably.
+        // Export first, durably, readable by the hub's user only.
         let tmp = dir.join(format!("{file_name}.tmp"));
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(archive_err)?);
+        let _ = std::fs::remove_file(&tmp);
+        crate::store::prepare_private_file(&tmp).map_err(archive_err)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(archive_err)?;
+        let mut out = std::io::BufWriter::new(file);
         let mut digest = guomi::Sm3Hasher::new();
         let mut after = from - 1;
         let mut count = 0i64;

@@ -173,7 +173,7 @@ async fn run(db: Db, mac: Arc<dyn Mac>, mut rx: mpsc::Receiver<Msg>, head_seq: A
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, source = ?std::error::Error::source(&e), records = batch.len(), "audit batch not recorded");
+                tracing::error!(error = %crate::telemetry::chain(&e), records = batch.len(), "audit batch not recorded");
                 for w in waiters.drain(..) {
                     let _ = w.send(Err(()));
                 }

@@ -225,7 +225,7 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
     let url = secret_or_file(l, "database.url", raw.database.url, raw.database.url_file);
     let url = match url {
         None => DatabaseUrl::Sqlite(data_dir.join("hub.db")),
-        Some(u) => parse_database_url(l, u),
+        Some((u, from)) => parse_database_url(l, u, &from),
     };
     let multi_node = url.is_postgres();
 
@@ -452,21 +452,22 @@ fn positive(l: &mut Layered, key: &str, v: Option<HumanDuration>, default_secs: 
     }
 }
 
-/// A secret given inline or through `<key>_file`; giving both is a problem.
+/// A secret given inline or through `<key>_file`; giving both is a problem. Also returns the
+/// key the value came from, so that problems with the value point there.
 fn secret_or_file(
     l: &mut Layered,
     key: &str,
     inline: Option<Secret>,
     file: Option<PathBuf>,
-) -> Option<Secret> {
+) -> Option<(Secret, String)> {
     match (inline, file) {
         (Some(_), Some(_)) => {
             l.problem(key, format!("set either `{key}` or `{key}_file`, not both"));
             None
         }
-        (Some(s), None) => Some(s),
+        (Some(s), None) => Some((s, key.to_owned())),
         (None, Some(path)) => match std::fs::read_to_string(&path) {
-            Ok(text) => Some(Secret::new(text.trim().to_owned())),
+            Ok(text) => Some((Secret::new(text.trim().to_owned()), format!("{key}_file"))),
             Err(e) => {
                 l.problem(
                     &format!("{key}_file"),
@@ -496,7 +497,7 @@ fn key_setting(
     generated_len: usize,
 ) -> KeySetting {
     match secret_or_file(l, key, inline, file) {
-        Some(secret) => match KeyBytes::from_hex(secret.expose()) {
+        Some((secret, from)) => match KeyBytes::from_hex(secret.expose()) {
             Ok(k) => {
                 let n = k.as_bytes().len();
                 let ok = match rule {
@@ -508,12 +509,12 @@ fn key_setting(
                         KeyRule::Exactly(w) => format!("exactly {w} bytes ({} hex digits)", w * 2),
                         KeyRule::AtLeast(m) => format!("at least {m} bytes ({} hex digits)", m * 2),
                     };
-                    l.problem(key, format!("has {n} bytes; must be {want}"));
+                    l.problem(&from, format!("has {n} bytes; must be {want}"));
                 }
                 KeySetting::Given(k)
             }
             Err(msg) => {
-                l.problem(key, msg);
+                l.problem(&from, msg);
                 KeySetting::Given(KeyBytes::from_vec(Vec::new()))
             }
         },
@@ -534,7 +535,7 @@ fn key_setting(
     }
 }
 
-fn parse_database_url(l: &mut Layered, url: Secret) -> DatabaseUrl {
+fn parse_database_url(l: &mut Layered, url: Secret, from: &str) -> DatabaseUrl {
     let text = url.expose();
     if let Some(path) = text
         .strip_prefix("sqlite://")
@@ -543,7 +544,7 @@ fn parse_database_url(l: &mut Layered, url: Secret) -> DatabaseUrl {
         let path = path.split('?').next().unwrap_or(path);
         if path.is_empty() || path == ":memory:" {
             l.problem(
-                "database.url",
+                from,
                 "an in-memory SQLite database loses the audit trail on restart; give a file path such as sqlite://./data/hub.db",
             );
         }
@@ -554,7 +555,7 @@ fn parse_database_url(l: &mut Layered, url: Secret) -> DatabaseUrl {
         // The URL may carry a password: name only the scheme.
         let scheme = text.split(':').next().unwrap_or("");
         l.problem(
-            "database.url",
+            from,
             format!(
                 "scheme `{scheme}` is not supported; use sqlite://PATH or postgres://USER@HOST/DB"
             ),
@@ -674,6 +675,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("crypto.index_key: set either"), "{text}");
+
+        // A bad key from a file is reported where the file was named.
+        let short = dir.path().join("short");
+        std::fs::write(&short, "0011").unwrap();
+        let err = load(
+            "",
+            &[("HUB_CRYPTO__DATA_KEY_FILE", short.to_str().unwrap())],
+        )
+        .unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].key, "crypto.data_key_file");
+        assert_eq!(
+            err.0[0].location,
+            "environment variable HUB_CRYPTO__DATA_KEY_FILE"
+        );
     }
 
     #[test]

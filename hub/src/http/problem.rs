@@ -150,18 +150,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.code.status().is_server_error() {
-            let mut chain = String::new();
-            let mut cur: Option<&(dyn std::error::Error + 'static)> = self
+            let chain = self
                 .source
                 .as_deref()
-                .map(|e| e as &(dyn std::error::Error + 'static));
-            while let Some(e) = cur {
-                if !chain.is_empty() {
-                    chain.push_str(": ");
-                }
-                chain.push_str(&e.to_string());
-                cur = e.source();
-            }
+                .map(|e| crate::telemetry::chain(e as &(dyn std::error::Error + 'static)))
+                .unwrap_or_default();
             tracing::error!(code = self.code.as_str(), error = %chain, "request failed");
         }
         let mut res = self.code.status().into_response();

@@ -157,12 +157,10 @@ impl Db {
     }
 
     async fn connect_sqlite(path: &Path, cfg: &DatabaseConfig) -> StoreResult<Db> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDir {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
+        prepare_private_file(path).map_err(|source| StoreError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })?;
         // Durable commits (FULL): an acknowledged audit record or session survives power loss.
         // WAL keeps readers off the writer's back.
         let opts = SqliteConnectOptions::new()
@@ -206,8 +204,20 @@ impl Db {
         &self.write
     }
 
-    /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile, so nodes
-    /// starting together migrate once.
+    /// Applies migrations this build knows and the store lacks, unless there are none: then it
+    /// does nothing at all, so a node may run as a database role that cannot create tables
+    /// (`deploy/postgres-roles.sql`), and a node of the previous release keeps running while a
+    /// newer one has added migrations (rolling upgrades; migrations only add).
+    pub async fn migrate_pending(&self) -> StoreResult<()> {
+        if self.is_ready().await {
+            return Ok(());
+        }
+        self.migrate().await
+    }
+
+    /// Applies pending migrations and checks the applied ones against this build (`hub migrate`).
+    /// On PostgreSQL sqlx holds an advisory lock meanwhile, so nodes starting together migrate
+    /// once.
     pub async fn migrate(&self) -> StoreResult<()> {
         with_pool!(&self.write, |p, b| {
             let m = match b {
@@ -253,8 +263,46 @@ impl Db {
     }
 }
 
+/// Creates `path`'s directory (0700) and the empty file (0600) if they are missing, so that the
+/// database holding identities and the audit trail is readable by the hub's user only, whatever
+/// the umask. SQLite gives its `-wal` and `-shm` files the database file's mode.
+pub(crate) fn prepare_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn private_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a/b/hub.db");
+        super::prepare_private_file(&file).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+        // Idempotent, and an existing file keeps its contents.
+        std::fs::write(&file, b"x").unwrap();
+        super::prepare_private_file(&file).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    }
+
     #[test]
     fn both_backends_have_the_same_migration_versions() {
         let names = |m: &sqlx::migrate::Migrator| {
