@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Test> {
         test!(queries_filter_and_page_through_every_record),
         test!(export_streams_json_lines_and_is_itself_audited),
         test!(retention_archives_before_purging_and_the_chain_stays_verifiable),
+        test!(retention_runs_on_schedule_with_the_configured_period),
         test!(concurrent_appends_form_one_unbroken_chain),
         test!(postgres: two_nodes_append_to_one_chain),
         test!(postgres: the_application_role_runs_the_hub_but_cannot_touch_the_trail),
@@ -593,6 +594,64 @@ async fn the_application_role_runs_the_hub_but_cannot_touch_the_trail(env: Env) 
     ] {
         ensure!(db.exec(sql).await.is_err(), "hub_app could: {sql}");
     }
+    db.close().await;
+    hub.stop().await
+}
+
+/// The background job applies `audit.retention` every `audit.purge_interval` by the hub's clock,
+/// and records what it archived.
+async fn retention_runs_on_schedule_with_the_configured_period(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    let now = hub::SystemClock.now();
+    let clock = ManualClock::new(now.minus(Duration::from_secs(400 * 86_400)));
+    let config = store.config(&[
+        ("HUB_AUDIT__RETENTION", "200d"),
+        ("HUB_AUDIT__PURGE_INTERVAL", "1s"),
+    ])?;
+    let hub = TestHub::start_with_clock(&store, config, clock.clone()).await?;
+    append(&hub, 4).await?;
+    // 190 days old: inside a 200-day retention, so kept.
+    clock.set(now.minus(Duration::from_secs(190 * 86_400)));
+    append(&hub, 3).await?;
+    clock.set(now);
+    let db = store.connect().await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while db.scalar_i64("SELECT COUNT(*) FROM audit_archive").await? == 0 {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the retention job did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The start record and four old events archived; the three 190-day-old ones kept.
+    ensure!(db.scalar_i64("SELECT up_to_seq FROM audit_archive").await? == 5);
+    ensure!(
+        db.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE seq <= 5")
+            .await?
+            == 0
+    );
+    ensure!(
+        db.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE seq BETWEEN 6 AND 8")
+            .await?
+            == 3
+    );
+    let token = hub.token(Role::AuditAdmin).await?;
+    let archived = json(
+        hub.get_as(&token, "/api/admin/audit?event=audit.archived")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        archived["items"][0]["details"]["records"] == 5,
+        "{archived}"
+    );
+    ensure!(
+        std::path::Path::new(hub.state.config.audit.archive_dir.as_path())
+            .join("audit-000000000001-000000000005.jsonl")
+            .is_file()
+    );
+    ensure!(verify_api(&hub, &token).await?.intact);
     db.close().await;
     hub.stop().await
 }

@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Test> {
         test!(sqlite: tls_termination_serves_https_with_hsts),
         test!(openapi_describes_every_json_endpoint),
         test!(schema_matches_the_design_document),
+        test!(sqlite: hostile_requests_never_cause_a_server_error),
     ]
 }
 
@@ -408,5 +409,43 @@ async fn schema_matches_the_design_document(env: Env) -> Result<()> {
         "undocumented columns {missing:?}; documented but absent {stale:?}"
     );
     db.close().await;
+    hub.stop().await
+}
+
+/// Malformed and hostile requests are answered (4xx, or 200 where harmless) or the connection is
+/// closed — never a 5xx, and the hub stays healthy.
+async fn hostile_requests_never_cause_a_server_error(env: Env) -> Result<()> {
+    let hub = env.hub().await?;
+    let addr = hub.base.trim_start_matches("http://").to_owned();
+    let raw: Vec<Vec<u8>> = vec![
+        b"GET /%ff%fe/../../etc/passwd HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"GET /api/admin/admins/%00 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer \xff\xfe\r\n\r\n".to_vec(),
+        b"GET /api/admin/audit?limit=99999999999999999999&before=abc HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"GET /api/admin/session HTTP/1.1\r\nhost: x\r\ncookie: __Host-hub_admin=\xc3\x28; a=b=c;;;\r\n\r\n".to_vec(),
+        b"BREW /healthz HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"POST /api/admin/session HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n[1,2,3,null]".to_vec(),
+        b"POST /api/admin/session HTTP/1.1\r\nhost: x\r\ncontent-type: application/json; charset=gbk\r\ncontent-length: 4\r\n\r\n\xd6\xd0\xce\xc4".to_vec(),
+        b"POST /api/admin/session HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n".to_vec(),
+        format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a/".repeat(4000)).into_bytes(),
+        format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: {}\r\n\r\n", "r".repeat(5000)).into_bytes(),
+    ];
+    for (i, req) in raw.into_iter().enumerate() {
+        let addr = addr.clone();
+        let status = tokio::task::spawn_blocking(move || -> Result<Option<u16>> {
+            let mut s = std::net::TcpStream::connect(addr)?;
+            s.set_read_timeout(Some(Duration::from_secs(10)))?;
+            s.write_all(&req)?;
+            let mut buf = [0u8; 64];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            Ok(head.split_whitespace().nth(1).and_then(|c| c.parse().ok()))
+        })
+        .await??;
+        if let Some(code) = status {
+            ensure!(code < 500, "request {i}: status {code}");
+        }
+    }
+    // Still healthy afterwards.
+    ensure!(hub.get("/healthz").await?.status() == 200);
     hub.stop().await
 }
