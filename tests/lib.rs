@@ -296,15 +296,29 @@ impl TestHub {
         config: Config,
         clock: Arc<ManualClock>,
     ) -> Result<TestHub> {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        Self::start_on(store, config, clock, listener, None).await
+    }
+
+    /// Starts on a bound listener, serving `extra` routes too (the sandbox simulators).
+    pub async fn start_on(
+        store: &Store,
+        config: Config,
+        clock: Arc<ManualClock>,
+        listener: std::net::TcpListener,
+        extra: Option<axum::Router>,
+    ) -> Result<TestHub> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let addr = listener.local_addr()?;
         let scheme = if config.server.tls.is_some() {
             "https"
         } else {
             "http"
         };
-        let hub = hub::Hub::start(config, clock.clone()).await?;
+        let mut hub = hub::Hub::start(config, clock.clone()).await?;
+        if let Some(x) = extra {
+            hub.mount(x);
+        }
         let state = hub.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let join = tokio::spawn(hub.serve(listener, async move {
@@ -523,4 +537,243 @@ pub fn hub_command(store: Option<&Store>) -> Command {
 pub fn write(path: &Path, text: &str) -> PathBuf {
     std::fs::write(path, text).expect("write test file");
     path.to_owned()
+}
+
+/// A hub with the sandbox simulators mounted on its own port (as `hub demo` does) and the
+/// providers `fujian` and `elongyan` wired to them. `settings` are extra `HUB_*` variables.
+pub async fn federated_hub(env: &Env, settings: &[(&str, &str)]) -> Result<TestHub> {
+    let store = env.store().await?;
+    federated_hub_on(&store, settings, |_| {}).await
+}
+
+/// As [`federated_hub`], on a given store, with a chance to change the sandbox's settings.
+pub async fn federated_hub_on(
+    store: &Store,
+    settings: &[(&str, &str)],
+    sandbox: impl FnOnce(&mut deploy::SandboxConfig),
+) -> Result<TestHub> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let sm4 = hex::encode(deploy::DEMO_ELONGYAN_SM4_KEY);
+    let fujian_base = format!("{base}/sandbox/fujian/dataset");
+    let exchange = format!("{base}/sandbox/elongyan/AppSerController/invokeservice.do");
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("HUB_SERVER__PUBLIC_URL", base.as_str()),
+        ("HUB_PROVIDERS__FUJIAN__KIND", "fujian"),
+        ("HUB_PROVIDERS__FUJIAN__BASE_URL", fujian_base.as_str()),
+        (
+            "HUB_PROVIDERS__FUJIAN__CALLER_CODE",
+            deploy::DEMO_FUJIAN_CALLER_CODE,
+        ),
+        ("HUB_PROVIDERS__ELONGYAN__KIND", "elongyan"),
+        (
+            "HUB_PROVIDERS__ELONGYAN__APP_ID",
+            deploy::DEMO_ELONGYAN_APP_ID,
+        ),
+        ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "hmac-sm3"),
+        (
+            "HUB_PROVIDERS__ELONGYAN__SECRET",
+            deploy::DEMO_ELONGYAN_SECRET,
+        ),
+        ("HUB_PROVIDERS__ELONGYAN__SM4_KEY", sm4.as_str()),
+        ("HUB_PROVIDERS__ELONGYAN__EXCHANGE_URL", exchange.as_str()),
+        (
+            "HUB_PROVIDERS__ELONGYAN__EXCHANGE_CALLER_CODE",
+            deploy::DEMO_ELONGYAN_EXCHANGE_CALLER_CODE,
+        ),
+    ];
+    vars.extend_from_slice(settings);
+    let config = store.config(&vars)?;
+    let mut sandbox_config = deploy::SandboxConfig::demo(&base);
+    sandbox(&mut sandbox_config);
+    TestHub::start_on(
+        store,
+        config,
+        ManualClock::at_system_now(),
+        listener,
+        Some(deploy::router(sandbox_config)),
+    )
+    .await
+}
+
+/// A browser: follows redirects itself and keeps cookies by name (the hub's `__Host-` cookies
+/// are `Secure`, which HTTP clients' cookie stores do not send over loopback HTTP).
+#[derive(Default)]
+pub struct Browser {
+    pub jar: std::collections::BTreeMap<String, String>,
+    pub accept: Option<String>,
+}
+
+/// One response, as the browser saw it.
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Page {
+    pub fn json(&self) -> Result<serde_json::Value> {
+        serde_json::from_str(&self.body)
+            .with_context(|| format!("not JSON ({}): {}", self.status, self.body))
+    }
+
+    /// The problem document's code, after checking the status.
+    pub fn problem(&self, status: u16, code: &str) -> Result<serde_json::Value> {
+        ensure!(
+            self.status == status,
+            "expected {status} {code}, got {}: {}",
+            self.status,
+            self.body
+        );
+        let doc = self.json()?;
+        ensure!(doc["code"] == code, "expected {code}: {}", self.body);
+        Ok(doc)
+    }
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Browser::default()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&String> {
+        self.jar.get(name)
+    }
+
+    pub async fn request(
+        &mut self,
+        method: reqwest::Method,
+        url: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Page> {
+        let mut req = client().request(method, url);
+        if !self.jar.is_empty() {
+            let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header("cookie", cookies.join("; "));
+        }
+        if let Some(a) = &self.accept {
+            req = req.header("accept", a);
+        }
+        if let Some(f) = form {
+            req = req.form(f);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let set_cookies: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for c in &set_cookies {
+            let first = c.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = first.split_once('=') {
+                if c.contains("Max-Age=0") || v.is_empty() {
+                    self.jar.remove(k);
+                } else {
+                    self.jar.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        let body = res.text().await?;
+        Ok(Page {
+            status,
+            location,
+            set_cookies,
+            content_type,
+            body,
+        })
+    }
+
+    pub async fn get(&mut self, url: &str) -> Result<Page> {
+        self.request(reqwest::Method::GET, url, None).await
+    }
+
+    /// Follows redirects from `url` (relative ones against `base`), letting `edit` change each
+    /// next URL (e.g. add `persona=` at the provincial login page); stops at the first answer
+    /// that is not a redirect, or at a redirect to a URL for which `stop` is true.
+    pub async fn follow(
+        &mut self,
+        base: &str,
+        url: &str,
+        mut edit: impl FnMut(String) -> String,
+        stop: impl Fn(&str) -> bool,
+    ) -> Result<(Page, Vec<String>)> {
+        let mut next = url.to_owned();
+        let mut visited = Vec::new();
+        for _ in 0..12 {
+            visited.push(next.clone());
+            let page = self.get(&next).await?;
+            match (&page.location, page.status) {
+                (Some(loc), 301..=303 | 307 | 308) => {
+                    let abs = if loc.starts_with('/') {
+                        format!("{base}{loc}")
+                    } else {
+                        loc.clone()
+                    };
+                    if stop(&abs) {
+                        return Ok((page, visited));
+                    }
+                    next = edit(abs);
+                }
+                _ => return Ok((page, visited)),
+            }
+        }
+        bail!("too many redirects: {visited:?}")
+    }
+
+    /// Signs in through the sandbox's provincial platform as `persona` (with an optional sandbox
+    /// `fault`), starting at `/sso/fujian/login`; returns the final page (the redirect to
+    /// `return_to`).
+    pub async fn provincial_sign_in(
+        &mut self,
+        hub: &TestHub,
+        persona: &str,
+        fault: Option<&str>,
+        return_to: &str,
+    ) -> Result<(Page, Vec<String>)> {
+        let start = hub.url(&format!(
+            "/sso/fujian/login?return_to={}",
+            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        ));
+        let suffix = match fault {
+            Some(f) => format!("&persona={persona}&fault={f}"),
+            None => format!("&persona={persona}"),
+        };
+        let base = hub.base.clone();
+        self.follow(
+            &hub.base,
+            &start,
+            |u| {
+                if u.contains("/goLogin.do?") {
+                    format!("{u}{suffix}")
+                } else {
+                    u
+                }
+            },
+            |u| !u.starts_with(&base) || !(u.contains("/sso/") || u.contains("/sandbox/")),
+        )
+        .await
+    }
+
+    /// The signed-in user (`/api/me`), or the problem.
+    pub async fn me(&mut self, hub: &TestHub) -> Result<Page> {
+        let accept = self.accept.replace("application/json".into());
+        let page = self.get(&hub.url("/api/me")).await;
+        self.accept = accept;
+        page
+    }
 }

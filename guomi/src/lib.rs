@@ -1,19 +1,33 @@
 //! Chinese commercial cryptography (商用密码, GB/T 39786-2021) for the hub: SM3 digests,
-//! HMAC-SM3 integrity tags and SM4-GCM encryption of stored sensitive fields.
+//! HMAC-SM3 integrity tags, SM4-GCM encryption of stored sensitive fields, SM2 signatures for
+//! federation partners, and SM4-ECB/CBC for the encrypted fields some partners send.
 //!
 //! Every other crate reaches these primitives through the small traits here ([`Mac`],
-//! [`FieldCipher`]) so that a certified hardware security module can replace the software
-//! implementation without touching callers. Keys live in [`zeroize`]-on-drop buffers and never
-//! implement `Debug` with their bytes. This crate does no I/O: where keys come from is the
+//! [`FieldCipher`], [`Verifier`]) so that a certified hardware security module can replace the
+//! software implementation without touching callers. Secret keys are wiped on drop (as a best
+//! effort for the SM2 signing key, see [`Sm2Signer`]) and never implement `Debug` with their
+//! bytes. This crate does no I/O: where keys come from is the
 //! caller's business.
 //!
-//! SM2 signatures join this crate with the federation work, which is the first to need them.
+//! SM2 ([`Sm2Verifier`], [`Sm2Signer`]) follows GB/T 32918.2 and GM/T 0009: SM3 digest, a
+//! distinguishing ID agreed per partner ([`SM2_DEFAULT_DISTID`] unless agreed otherwise), DER or
+//! raw `r ‖ s` signatures, and PEM or hex keys. [`Sm4Cipher`] speaks SM4-ECB and SM4-CBC with
+//! PKCS#7 padding; those modes are unauthenticated and exist only for partners' formats.
 
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use hmac::Mac as _;
 use sm3::{Digest, Sm3};
 use zeroize::Zeroizing;
+
+mod hexcode;
+mod secret;
+mod sm2dsa;
+mod sm4_modes;
+
+pub use secret::Secret;
+pub use sm2dsa::{SM2_DEFAULT_DISTID, Sm2SignatureFormat, Sm2Signer, Sm2Verifier};
+pub use sm4_modes::{Sm4Cipher, Sm4Mode};
 
 /// The SM3 digest of `data`.
 pub fn sm3(data: &[u8]) -> [u8; 32] {
@@ -73,6 +87,12 @@ pub enum Error {
     UnknownVersion(u8),
     #[error("the operating system's random number generator is unavailable")]
     RandomUnavailable,
+    #[error("key is malformed, of another algorithm, or not a valid SM2 key")]
+    InvalidKey,
+    #[error("SM2 distinguishing ID is longer than 8191 bytes")]
+    InvalidDistId,
+    #[error("SM2 signing failed")]
+    Sign,
 }
 
 /// A keyed message-authentication function over a sequence of byte strings.
@@ -89,6 +109,17 @@ pub trait Mac: Send + Sync {
         let expected = self.tag(parts);
         tag.len() == expected.len() && bool::from(expected.as_slice().ct_eq(tag))
     }
+}
+
+/// Verification of a public-key signature, so that a hardware module can take over from the
+/// software [`Sm2Verifier`].
+///
+/// Implementations are bound to one public key and whatever else the scheme needs (for SM2, the
+/// distinguishing ID); they answer only yes or no, never panicking on malformed input. Symmetric
+/// tags (HMAC-SM3) are not signatures: they are checked with [`Mac::verify`].
+pub trait Verifier: Send + Sync {
+    /// Whether `signature` is a valid signature over `message`.
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool;
 }
 
 /// HMAC-SM3 with a software key.

@@ -9,15 +9,19 @@ use axum::Router;
 use http::HeaderValue;
 use tokio::task::JoinHandle;
 
+use crate::accounts::Accounts;
 use crate::admin::Admins;
 use crate::audit::{Actor, AuditEvent, AuditLog, Outcome};
 use crate::clock::Clock;
 use crate::config::{Config, KeyBytes, KeySetting};
 use crate::context::RequestContext;
+use crate::federation::Federation;
 use crate::http::metrics::Metrics;
 use crate::http::middleware::RequestIds;
 use crate::http::ratelimit::RateLimiter;
 use crate::keys::{KeyCheckError, Keys};
+use crate::replay::ReplayGuard;
+use crate::sessions::Sessions;
 use crate::store::{Db, StoreError};
 
 /// Everything a request handler may need. Cheap to clone: each part is shared.
@@ -25,6 +29,11 @@ use crate::store::{Db, StoreError};
 pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Keys,
+    pub accounts: Arc<Accounts>,
+    pub sessions: Arc<Sessions>,
+    pub federation: Arc<Federation>,
+    /// Per client address on `/sso/` endpoints.
+    pub sso_limiter: Arc<RateLimiter<IpAddr>>,
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub audit: AuditLog,
@@ -51,6 +60,8 @@ pub enum StartError {
     Crypto(#[from] guomi::Error),
     #[error(transparent)]
     KeyCheck(#[from] KeyCheckError),
+    #[error("identity providers cannot be set up")]
+    Federation(#[from] sso::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -106,8 +117,33 @@ impl Services {
             ))
             .ok()
         });
+        let accounts = Arc::new(Accounts::new(
+            db.clone(),
+            keys.clone(),
+            clock.clone(),
+            audit.clone(),
+        ));
+        let sessions = Arc::new(Sessions::new(
+            db.clone(),
+            keys.clone(),
+            clock.clone(),
+            config.sessions.clone(),
+            accounts.clone(),
+        ));
+        let federation = Arc::new(Federation::new(
+            &config,
+            keys.clone(),
+            clock.clone(),
+            ReplayGuard::new(db.clone(), clock.clone()),
+        )?);
         let state = AppState {
             keys,
+            accounts,
+            sessions,
+            federation,
+            sso_limiter: Arc::new(RateLimiter::per_minute(
+                config.sso.login_attempts_per_minute,
+            )),
             login_limiter: Arc::new(RateLimiter::per_minute(
                 config.admin.login_attempts_per_minute,
             )),
@@ -136,6 +172,7 @@ pub struct Hub {
     state: AppState,
     audit_task: JoinHandle<()>,
     jobs: Vec<JoinHandle<()>>,
+    extra: Option<Router>,
 }
 
 impl Hub {
@@ -144,7 +181,10 @@ impl Hub {
         let Services {
             state, audit_task, ..
         } = Services::open(config, clock, true).await?;
-        let jobs = vec![tokio::spawn(retention_job(state.clone()))];
+        let jobs = vec![
+            tokio::spawn(retention_job(state.clone())),
+            tokio::spawn(cleanup_job(state.clone())),
+        ];
         state
             .audit
             .append(
@@ -160,6 +200,7 @@ impl Hub {
             state,
             audit_task,
             jobs,
+            extra: None,
         })
     }
 
@@ -168,7 +209,12 @@ impl Hub {
     }
 
     pub fn router(&self) -> Router {
-        crate::http::router(self.state.clone())
+        crate::http::router(self.state.clone(), self.extra.clone())
+    }
+
+    /// Serves `routes` too, behind the same middleware (the demo's sandbox simulators).
+    pub fn mount(&mut self, routes: Router) {
+        self.extra = Some(routes);
     }
 
     /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish
@@ -358,6 +404,21 @@ async fn retention_job(state: AppState) {
             Err(e) => {
                 tracing::error!(error = %crate::telemetry::chain(&e), "audit retention failed; records are kept")
             }
+        }
+    }
+}
+
+/// Forgets expired sessions and single-use values every five minutes.
+async fn cleanup_job(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.sessions.purge_expired().await {
+            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge expired sessions");
+        }
+        if let Err(e) = state.federation.replay.purge_expired().await {
+            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge the replay guard");
         }
     }
 }

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::admin::Role;
 use crate::app::{Hub, Services};
 use crate::clock::SystemClock;
-use crate::config::{Config, HumanDuration, LogFormat, Sources};
+use crate::config::{Config, HumanDuration, Sources};
 use crate::context::RequestContext;
 
 #[derive(Debug, Parser)]
@@ -192,29 +192,9 @@ async fn run(command: Command) -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            serve(config, None).await
+            serve(config).await
         }
-        Command::Demo { listen, data_dir } => {
-            let mut config = match Config::defaults_in(&data_dir) {
-                Ok(c) => c,
-                Err(p) => {
-                    eprintln!("{p}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match listen.parse() {
-                Ok(addr) => config.server.listen = addr,
-                Err(_) => {
-                    eprintln!(
-                        "error: --listen `{listen}` is not an address:port such as 127.0.0.1:8080"
-                    );
-                    return ExitCode::from(2);
-                }
-            }
-            config.server.public_url = format!("http://{}", config.server.listen);
-            config.log.format = LogFormat::Text;
-            serve(config, Some(data_dir)).await
-        }
+        Command::Demo { listen, data_dir } => demo(&listen, data_dir).await,
         Command::CheckConfig { file } => match load(Some(&file), None) {
             Ok(_) => {
                 println!("{}: configuration is valid", file.display());
@@ -268,7 +248,7 @@ async fn run(command: Command) -> ExitCode {
     }
 }
 
-async fn serve(config: Config, demo_dir: Option<PathBuf>) -> ExitCode {
+async fn serve(config: Config) -> ExitCode {
     crate::telemetry::init(&config.log);
     let listener = match std::net::TcpListener::bind(config.server.listen) {
         Ok(l) => l,
@@ -278,6 +258,56 @@ async fn serve(config: Config, demo_dir: Option<PathBuf>) -> ExitCode {
         Ok(h) => h,
         Err(e) => return fail("cannot start", &e),
     };
+    run_hub(hub, listener, None).await
+}
+
+/// The newcomer's hub: the embedded store in `data_dir`, the sandbox simulators of the
+/// provincial platform and e-Longyan on the same port, providers wired to them, demonstration
+/// administrators. The configuration is written to `data_dir/hub.demo.toml` for reading.
+async fn demo(listen: &str, data_dir: PathBuf) -> ExitCode {
+    let addr: std::net::SocketAddr = match listen.parse() {
+        Ok(a) => a,
+        Err(_) => {
+            eprintln!("error: --listen `{listen}` is not an address:port such as 127.0.0.1:8080");
+            return ExitCode::from(2);
+        }
+    };
+    // Bound first: with port 0 the providers' URLs need the port the system chose.
+    let listener = match std::net::TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) => return fail(format!("cannot listen on {addr}"), &e),
+    };
+    let bound = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => return fail("cannot read the bound address", &e),
+    };
+    let file = match crate::demo::write_config(&data_dir, bound) {
+        Ok(f) => f,
+        Err(e) => return fail("cannot write the demo configuration", &e),
+    };
+    let sources = Sources {
+        file: Some(&file),
+        env: Vec::new(),
+        listen: None,
+    };
+    let config = match Config::load(sources) {
+        Ok(c) => c,
+        Err(p) => {
+            eprintln!("the demo configuration is invalid (a defect):\n{p}");
+            return ExitCode::FAILURE;
+        }
+    };
+    crate::telemetry::init(&config.log);
+    let public_url = config.server.public_url.clone();
+    let mut hub = match Hub::start(config, Arc::new(SystemClock)).await {
+        Ok(h) => h,
+        Err(e) => return fail("cannot start", &e),
+    };
+    hub.mount(deploy::router(deploy::SandboxConfig::demo(&public_url)));
+    run_hub(hub, listener, Some(data_dir)).await
+}
+
+async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<PathBuf>) -> ExitCode {
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())

@@ -7,6 +7,55 @@ use crate::admin::{AdminError, IssuedCredentials, Role};
 use crate::app::AppState;
 use crate::context::RequestContext;
 
+/// Writes the demo configuration (providers wired to the sandbox at `addr`) and returns its path.
+pub fn write_config(
+    data_dir: &Path,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(data_dir)?;
+    let dir = data_dir.canonicalize()?;
+    let sm4 = hex::encode(deploy::DEMO_ELONGYAN_SM4_KEY);
+    let text = format!(
+        r#"# Written by `hub demo` at each start: the demonstration settings, for reading.
+# The sandbox simulators of the provincial platform and e-Longyan answer on the same port
+# under /sandbox/ (demo mode only). Not for production: see deploy/hub.example.toml.
+
+data_dir = "{dir}"
+
+[server]
+listen = "{addr}"
+public_url = "http://{addr}"
+
+[log]
+format = "text"
+
+[providers.fujian]
+kind = "fujian"
+display_name = "福建省统一身份认证（沙箱）"
+base_url = "http://{addr}/sandbox/fujian/dataset"
+caller_code = "{caller}"
+
+[providers.elongyan]
+kind = "elongyan"
+display_name = "e龙岩（沙箱）"
+app_id = "{app_id}"
+signature = "hmac-sm3"
+secret = "{secret}"
+sm4_key = "{sm4}"
+exchange_url = "http://{addr}/sandbox/elongyan/AppSerController/invokeservice.do"
+exchange_caller_code = "{exchange}"
+"#,
+        dir = dir.display(),
+        caller = deploy::DEMO_FUJIAN_CALLER_CODE,
+        app_id = deploy::DEMO_ELONGYAN_APP_ID,
+        secret = deploy::DEMO_ELONGYAN_SECRET,
+        exchange = deploy::DEMO_ELONGYAN_EXCHANGE_CALLER_CODE,
+    );
+    let path = dir.join("hub.demo.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
 pub struct Seeded {
     pub admins: Vec<IssuedCredentials>,
     pub tokens: Vec<(Role, String)>,
@@ -59,8 +108,21 @@ pub fn banner(addr: &str, data_dir: &Path, s: &Seeded) -> String {
         "  Ready:       http://{addr}/readyz    Metrics: http://{addr}/metrics\n"
     ));
     out.push_str(&format!(
-        "  Data:        {} (embedded SQLite; delete it to start afresh)\n\n",
+        "  Data:        {} (embedded SQLite; delete it to start afresh)\n",
         data_dir.display()
+    ));
+    out.push_str(&format!(
+        "  Config:      {}\n\n",
+        data_dir.join("hub.demo.toml").display()
+    ));
+    out.push_str(
+        "  Sign in as a citizen or a company (sandbox personas personal-1, personal-2, legal-1):\n",
+    );
+    out.push_str(&format!(
+        "    福建省统一身份认证  http://{addr}/sso/fujian/login?return_to=/api/me\n"
+    ));
+    out.push_str(&format!(
+        "    e龙岩 portal        http://{addr}/sandbox/elongyan/\n\n"
     ));
     out.push_str(
         "  Demo administrators (password + TOTP; the password must be changed at first sign-in):\n",

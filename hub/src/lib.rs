@@ -6,6 +6,7 @@
 //! This crate is the only one that knows about HTTP status codes, environment variables and
 //! the process: libraries below it take settings structs and return domain errors.
 
+pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod app;
@@ -15,8 +16,12 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod demo;
+pub mod federation;
 pub mod http;
 pub mod keys;
+pub mod pages;
+pub mod replay;
+pub mod sessions;
 pub mod store;
 pub mod telemetry;
 

@@ -16,6 +16,8 @@ pub fn tests() -> Vec<Test> {
         test!(the_three_roles_are_separated),
         test!(administrator_management_keeps_the_rules),
         test!(sign_in_is_rate_limited_per_address),
+        test!(a_disabled_administrator_cannot_sign_in),
+        test!(one_code_signs_in_once_even_when_sent_concurrently),
     ]
 }
 
@@ -713,5 +715,46 @@ async fn sign_in_is_rate_limited_per_address(env: Env) -> Result<()> {
     let res = sign_in(&hub, "x", "y", "123456").await?;
     ensure!(res.headers().contains_key("retry-after"));
     assert_problem(res, 429, "request.rate_limited").await?;
+    hub.stop().await
+}
+
+async fn a_disabled_administrator_cannot_sign_in(env: Env) -> Result<()> {
+    let hub = env.hub().await?;
+    let a = hub.admin("gina", Role::AuditAdmin).await?;
+    let sec = hub.admin("sec", Role::SecurityAdmin).await?;
+    let res = hub
+        .http
+        .patch(hub.url(&format!("/api/admin/admins/{}", a.id)))
+        .header("cookie", &sec.cookie)
+        .json(&serde_json::json!({ "status": "disabled" }))
+        .send()
+        .await?;
+    ensure!(res.status() == 200);
+    // The right password and code: refused, and said so (only to someone who has both).
+    assert_problem(
+        sign_in(&hub, "gina", &a.password, &hub.next_code(&a)).await?,
+        401,
+        "admin.account_disabled",
+    )
+    .await?;
+    hub.stop().await
+}
+
+/// The TOTP step is claimed atomically: of several sign-ins racing with one code, one wins.
+async fn one_code_signs_in_once_even_when_sent_concurrently(env: Env) -> Result<()> {
+    let hub = env.hub().await?;
+    let a = hub.admin("hana", Role::AuditAdmin).await?;
+    let code = hub.next_code(&a);
+    let (r1, r2, r3, r4) = tokio::join!(
+        sign_in(&hub, "hana", &a.password, &code),
+        sign_in(&hub, "hana", &a.password, &code),
+        sign_in(&hub, "hana", &a.password, &code),
+        sign_in(&hub, "hana", &a.password, &code),
+    );
+    let ok = [r1?, r2?, r3?, r4?]
+        .iter()
+        .filter(|r| r.status() == 200)
+        .count();
+    ensure!(ok == 1, "{ok} sign-ins succeeded with one code");
     hub.stop().await
 }

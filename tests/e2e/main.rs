@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod config;
 mod ops;
+mod sso;
 
 use std::process::ExitCode;
 
@@ -26,12 +27,13 @@ fn main() -> ExitCode {
             format: hub::config::LogFormat::Text,
         });
     }
-    let groups: [(&str, Vec<Test>); 5] = [
+    let groups: [(&str, Vec<Test>); 6] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
         ("audit", audit::tests()),
         ("admin", admin::tests()),
+        ("sso", sso::tests()),
     ];
     let mut trials = Vec::new();
     for (group, tests) in groups {

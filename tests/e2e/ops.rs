@@ -20,6 +20,7 @@ pub fn tests() -> Vec<Test> {
         test!(openapi_describes_every_json_endpoint),
         test!(schema_matches_the_design_document),
         test!(sqlite: hostile_requests_never_cause_a_server_error),
+        test!(forwarded_addresses_are_believed_only_from_trusted_proxies),
     ]
 }
 
@@ -448,4 +449,35 @@ async fn hostile_requests_never_cause_a_server_error(env: Env) -> Result<()> {
     // Still healthy afterwards.
     ensure!(hub.get("/healthz").await?.status() == 200);
     hub.stop().await
+}
+
+/// The audit trail's source address: the peer, unless the peer is a trusted proxy, and then the
+/// rightmost hop it did not add itself — never the spoofable leftmost entry.
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies(env: Env) -> Result<()> {
+    for (trusted, expected) in [("[]", "127.0.0.1"), ("[\"127.0.0.1\"]", "203.0.113.9")] {
+        let hub = env
+            .hub_with(&[("HUB_SERVER__TRUSTED_PROXIES", trusted)])
+            .await?;
+        let res = hub
+            .http
+            .post(hub.url("/api/admin/session"))
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.9")
+            .json(&serde_json::json!({ "username": "nobody", "password": "x", "totp": "123456" }))
+            .send()
+            .await?;
+        ensure!(res.status() == 401);
+        let token = hub.token(hub::admin::Role::AuditAdmin).await?;
+        let page = json(
+            hub.get_as(&token, "/api/admin/audit?event=admin.login")
+                .await?,
+            200,
+        )
+        .await?;
+        ensure!(
+            page["items"][0]["source_ip"] == expected,
+            "trusted {trusted}: {page}"
+        );
+        hub.stop().await?;
+    }
+    Ok(())
 }

@@ -1,9 +1,12 @@
 //! Route handlers of the JSON interface, grouped by concern. Each group returns an
 //! `OpenApiRouter` so that its routes and their OpenAPI description are declared together.
 
+pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod me;
 pub mod ops;
+pub mod sso;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;

@@ -2,6 +2,7 @@
 //! flags, validated into [`Config`]. Every problem is reported at once with where it came from;
 //! with no file and no variables the defaults run a complete hub on embedded SQLite.
 
+mod providers;
 mod raw;
 mod source;
 mod value;
@@ -10,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use providers::{LinkPolicy, ProviderConfig, ProviderSettings};
 pub use source::{Problem, Problems};
 pub use value::{ByteSize, HumanDuration, KeyBytes, Secret};
 
@@ -26,6 +28,32 @@ pub struct Config {
     pub audit: AuditConfig,
     pub admin: AdminConfig,
     pub crypto: CryptoConfig,
+    pub sessions: SessionConfig,
+    pub sso: SsoConfig,
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// Sessions of signed-in users.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub idle_timeout: Duration,
+    pub lifetime: Duration,
+    /// How long a node trusts its cached view of a session: the delay before a logout or
+    /// revocation on another node takes effect here.
+    pub cache_ttl: Duration,
+}
+
+/// Sign-in flows.
+#[derive(Clone, Debug)]
+pub struct SsoConfig {
+    /// Origins users may be sent to after sign-in, besides the hub's own paths.
+    pub allowed_origins: Vec<String>,
+    /// Per client address, on every `/sso/` endpoint.
+    pub login_attempts_per_minute: u32,
+    /// How long a sign-in may take between leaving for the provider and coming back.
+    pub flow_ttl: Duration,
+    /// How long used tickets, nonces and states are remembered.
+    pub replay_ttl: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -214,6 +242,24 @@ impl Config {
                 "login_attempts_per_minute": self.admin.login_attempts_per_minute,
             },
             "crypto": { "data_key": key(&self.crypto.data_key), "index_key": key(&self.crypto.index_key) },
+            "sessions": {
+                "idle_timeout_s": self.sessions.idle_timeout.as_secs(),
+                "lifetime_s": self.sessions.lifetime.as_secs(),
+                "cache_ttl_s": self.sessions.cache_ttl.as_secs(),
+            },
+            "sso": {
+                "allowed_origins": self.sso.allowed_origins,
+                "login_attempts_per_minute": self.sso.login_attempts_per_minute,
+                "flow_ttl_s": self.sso.flow_ttl.as_secs(),
+                "replay_ttl_s": self.sso.replay_ttl.as_secs(),
+            },
+            "providers": self.providers.iter().map(|p| serde_json::json!({
+                "id": p.id,
+                "kind": p.settings.kind(),
+                "display_name": p.display_name,
+                "link_policy": match p.link_policy { LinkPolicy::CreateOrLink => "create-or-link", LinkPolicy::LinkOnly => "link-only" },
+                "logout": p.logout,
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -410,8 +456,65 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         32,
     );
 
+    let sessions = SessionConfig {
+        idle_timeout: positive(
+            l,
+            "sessions.idle_timeout",
+            raw.sessions.idle_timeout,
+            30 * 60,
+        ),
+        lifetime: positive(l, "sessions.lifetime", raw.sessions.lifetime, 12 * 3_600),
+        cache_ttl: positive(l, "sessions.cache_ttl", raw.sessions.cache_ttl, 10),
+    };
+    if sessions.idle_timeout > sessions.lifetime {
+        l.problem("sessions.idle_timeout", "must not exceed sessions.lifetime");
+    }
+    if sessions.cache_ttl > Duration::from_secs(300) {
+        l.problem(
+            "sessions.cache_ttl",
+            "must be at most 5m: it delays logouts on other nodes",
+        );
+    }
+    let mut allowed_origins = Vec::new();
+    for o in raw.sso.allowed_origins {
+        match url::Url::parse(&o) {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none() =>
+            {
+                allowed_origins.push(u.origin().ascii_serialization());
+            }
+            _ => l.problem(
+                "sso.allowed_origins",
+                format!("`{o}` must be an origin such as https://www.longyan.gov.cn"),
+            ),
+        }
+    }
+    let sso = SsoConfig {
+        allowed_origins,
+        login_attempts_per_minute: raw.sso.login_attempts_per_minute.unwrap_or(120),
+        flow_ttl: positive(l, "sso.flow_ttl", raw.sso.flow_ttl, 10 * 60),
+        replay_ttl: positive(l, "sso.replay_ttl", raw.sso.replay_ttl, 10 * 60),
+    };
+    if sso.login_attempts_per_minute == 0 {
+        l.problem("sso.login_attempts_per_minute", "must be at least 1");
+    }
+    let providers = providers::validate(raw.providers, l);
+    for p in &providers {
+        if let ProviderSettings::Elongyan(e) = &p.settings
+            && sso.replay_ttl < e.timestamp_window * 2
+        {
+            l.problem("sso.replay_ttl", format!("must be at least twice providers.{}.timestamp_window, or a nonce could be replayed", p.id));
+        }
+    }
+
     Config {
         data_dir,
+        sessions,
+        sso,
+        providers,
         server: ServerConfig {
             listen,
             public_url,
@@ -454,7 +557,7 @@ fn positive(l: &mut Layered, key: &str, v: Option<HumanDuration>, default_secs: 
 
 /// A secret given inline or through `<key>_file`; giving both is a problem. Also returns the
 /// key the value came from, so that problems with the value point there.
-fn secret_or_file(
+pub(super) fn secret_or_file(
     l: &mut Layered,
     key: &str,
     inline: Option<Secret>,

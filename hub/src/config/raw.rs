@@ -19,6 +19,10 @@ pub struct RawConfig {
     pub audit: RawAudit,
     pub admin: RawAdmin,
     pub crypto: RawCrypto,
+    pub sessions: RawSessions,
+    pub sso: RawSso,
+    /// `[providers.<id>]`: each is deserialised by its `kind` (see `providers.rs`).
+    pub providers: std::collections::BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,4 +90,183 @@ pub struct RawCrypto {
     pub data_key_file: Option<PathBuf>,
     pub index_key: Option<Secret>,
     pub index_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSessions {
+    pub idle_timeout: Option<HumanDuration>,
+    pub lifetime: Option<HumanDuration>,
+    pub cache_ttl: Option<HumanDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSso {
+    pub allowed_origins: Vec<String>,
+    pub login_attempts_per_minute: Option<u32>,
+    pub flow_ttl: Option<HumanDuration>,
+    pub replay_ttl: Option<HumanDuration>,
+}
+
+/// Overrides of a provider's claim mapping; unset fields keep the kind's defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawClaims {
+    pub subject: Option<String>,
+    pub user_type: Option<String>,
+    pub personal_values: Option<Vec<String>>,
+    pub name: Option<String>,
+    pub cert_type: Option<String>,
+    pub cert_number: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub company_name: Option<String>,
+    pub uscc: Option<String>,
+    pub legal_representative: Option<String>,
+    pub agent_name: Option<String>,
+    pub agent_cert_number: Option<String>,
+    pub require_certificate: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFujian {
+    /// Read before deserialisation to choose this type; accepted here by `deny_unknown_fields`.
+    #[serde(rename = "kind")]
+    pub _kind: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub base_url: String,
+    #[serde(default)]
+    pub caller_code: Option<Secret>,
+    #[serde(default)]
+    pub caller_code_file: Option<PathBuf>,
+    #[serde(default)]
+    pub silent_check: Option<bool>,
+    #[serde(default)]
+    pub exchange_url: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default)]
+    pub link_policy: Option<String>,
+    #[serde(default)]
+    pub logout: Option<bool>,
+    #[serde(default)]
+    pub claims: Option<RawClaims>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawElongyan {
+    /// Read before deserialisation to choose this type; accepted here by `deny_unknown_fields`.
+    #[serde(rename = "kind")]
+    pub _kind: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub app_id: String,
+    #[serde(default)]
+    pub modes: Option<Vec<String>>,
+    #[serde(default)]
+    pub signature: Option<String>,
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub public_key: Option<String>,
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub sm2_distid: Option<String>,
+    #[serde(default)]
+    pub timestamp_window: Option<HumanDuration>,
+    #[serde(default)]
+    pub ticket_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub signed_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub encrypted_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub sm4_key: Option<Secret>,
+    #[serde(default)]
+    pub sm4_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub sm4_mode: Option<String>,
+    #[serde(default)]
+    pub exchange_url: Option<String>,
+    #[serde(default)]
+    pub exchange_caller_code: Option<Secret>,
+    #[serde(default)]
+    pub exchange_caller_code_file: Option<PathBuf>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default)]
+    pub link_policy: Option<String>,
+    #[serde(default)]
+    pub claims: Option<RawClaims>,
+    #[serde(default)]
+    pub profile_claims: Option<RawClaims>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOidc {
+    /// Read before deserialisation to choose this type; accepted here by `deny_unknown_fields`.
+    #[serde(rename = "kind")]
+    pub _kind: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+    #[serde(default)]
+    pub userinfo: Option<bool>,
+    #[serde(default)]
+    pub metadata_ttl: Option<HumanDuration>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default)]
+    pub link_policy: Option<String>,
+    #[serde(default)]
+    pub logout: Option<bool>,
+    #[serde(default)]
+    pub claims: Option<RawClaims>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth2 {
+    /// Read before deserialisation to choose this type; accepted here by `deny_unknown_fields`.
+    #[serde(rename = "kind")]
+    pub _kind: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub pkce: Option<bool>,
+    #[serde(default)]
+    pub token_placement: Option<String>,
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default)]
+    pub link_policy: Option<String>,
+    #[serde(default)]
+    pub claims: Option<RawClaims>,
 }

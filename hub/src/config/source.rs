@@ -196,13 +196,28 @@ impl Layered {
     /// repeated. Values from the environment are strings to a shell; one that parsed as another
     /// TOML type but lands on a string field is retried as the string it was.
     pub fn deserialize<T: DeserializeOwned + Default>(&mut self) -> T {
+        self.deserialize_at("").unwrap_or_default()
+    }
+
+    /// As [`Layered::deserialize`], for the table at the dotted `prefix` (a provider's section,
+    /// whose type depends on its `kind`). `None` when nothing usable is left there.
+    pub fn deserialize_at<T: DeserializeOwned>(&mut self, prefix: &str) -> Option<T> {
         // Bounded: each round removes one key or converts one environment value.
         for _ in 0..256 {
-            let value = Value::Table(self.table.clone());
+            let value = if prefix.is_empty() {
+                Value::Table(self.table.clone())
+            } else {
+                self.value_at(prefix)?
+            };
             match serde_path_to_error::deserialize::<_, T>(value) {
-                Ok(t) => return t,
+                Ok(t) => return Some(t),
                 Err(e) => {
-                    let key = e.path().to_string();
+                    let inner = e.path().to_string();
+                    let key = match (prefix.is_empty(), inner.as_str()) {
+                        (true, _) => inner.clone(),
+                        (false, "." | "") => prefix.to_owned(),
+                        (false, p) => format!("{prefix}.{p}"),
+                    };
                     let message = e
                         .inner()
                         .to_string()
@@ -227,7 +242,18 @@ impl Layered {
                 }
             }
         }
-        T::default()
+        None
+    }
+
+    /// A copy of the value at a dotted path.
+    pub fn value_at(&self, key: &str) -> Option<Value> {
+        let mut cur = &self.table;
+        let parts: Vec<&str> = key.split('.').collect();
+        let (last, parents) = parts.split_last()?;
+        for p in parents {
+            cur = cur.get(*p)?.as_table()?;
+        }
+        cur.get(*last).cloned()
     }
 
     fn lookup_mut(&mut self, key: &str) -> Option<(&mut Table, String)> {

@@ -80,10 +80,17 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    // People in browsers get a page in Chinese for sign-in failures; programs get problem+json.
+    let html = req.uri().path().starts_with("/sso/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html") && !a.starts_with("application/json"));
 
     let mut res = next.run(req).instrument(span.clone()).await;
 
-    render_problem(&mut res, &request_id);
+    render_problem(&mut res, &request_id, html);
     res.headers_mut().insert(REQUEST_ID, id_header);
 
     let status = res.status().as_u16();
@@ -117,7 +124,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
 
 /// Gives an error response its problem document: from the [`Problem`] a handler attached, or, for
 /// a bare framework response, from its status.
-fn render_problem(res: &mut Response, request_id: &str) {
+fn render_problem(res: &mut Response, request_id: &str, html: bool) {
     let problem = match res.extensions_mut().remove::<Problem>() {
         Some(p) => p,
         None => {
@@ -142,12 +149,21 @@ fn render_problem(res: &mut Response, request_id: &str) {
             }
         }
     };
-    let body = problem::render(&problem, request_id);
     *res.status_mut() = problem.code.status();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    let (body, content_type) = if html {
+        (
+            crate::pages::error(problem.code.title(), problem.code.as_str(), request_id)
+                .into_bytes(),
+            "text/html; charset=utf-8",
+        )
+    } else {
+        (
+            problem::render(&problem, request_id),
+            "application/problem+json",
+        )
+    };
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut().remove(header::CONTENT_LENGTH);
     *res.body_mut() = Body::from(body);
 }

@@ -55,23 +55,38 @@ impl utoipa::Modify for SecuritySchemes {
 
 /// The OpenAPI document of every JSON endpoint, generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    routes(None).split_for_parts().1
 }
 
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::ops::routes())
+/// Every route. The administration and account APIs refuse cross-site state changes (`csrf`);
+/// the sign-in endpoints cannot — providers' callbacks, e-Longyan's form posts and back-channel
+/// logouts come from other sites by design — and rely on state, signatures and tokens instead.
+fn routes(csrf: Option<tower_http::csrf::CsrfLayer>) -> OpenApiRouter<AppState> {
+    let mut protected = OpenApiRouter::new()
         .merge(api::admin::routes())
         .merge(api::audit::routes())
+        .merge(api::accounts::routes())
+        .merge(api::me::routes());
+    if let Some(layer) = csrf {
+        protected = protected.layer(layer);
+    }
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::ops::routes())
+        .merge(protected)
+        .merge(api::sso::routes())
 }
 
-pub fn router(state: AppState) -> Router {
-    let (router, doc) = routes().split_for_parts();
+pub fn router(state: AppState, extra: Option<Router>) -> Router {
+    let csrf = csrf_layer(&state.config.server.public_url);
+    let (router, doc) = routes(Some(csrf)).split_for_parts();
     let doc_json = doc.to_json().unwrap_or_default();
     let body_limit = state.config.server.body_limit;
     let timeout = state.config.server.request_timeout;
-    let csrf = csrf_layer(&state.config.server.public_url);
 
+    let router = match extra {
+        Some(x) => router.merge(x.with_state::<AppState>(())),
+        None => router,
+    };
     router
         .route("/", axum::routing::get(index))
         .route(
@@ -99,32 +114,52 @@ pub fn router(state: AppState) -> Router {
                     middleware::time_limit,
                 ))
                 .layer(DefaultBodyLimit::disable())
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
-                .layer(csrf),
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
         )
         .with_state(state)
 }
 
-/// The landing page: what this service is and where its interfaces are.
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(INDEX_HTML)
-}
-
-const INDEX_HTML: &str = r#"<!doctype html>
+/// The landing page: what this service is, how to sign in, where its interfaces are.
+async fn index(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Html<String> {
+    use crate::config::ProviderSettings;
+    use crate::pages::escape;
+    let mut links = String::new();
+    for p in &state.config.providers {
+        if !matches!(p.settings, ProviderSettings::Elongyan(_)) {
+            links.push_str(&format!(
+                "<li><a href=\"/sso/{}/login?return_to=/api/me\">使用{}登录</a></li>\n",
+                escape(&p.id),
+                escape(&p.display_name)
+            ));
+        }
+    }
+    let signin = if links.is_empty() {
+        String::new()
+    } else {
+        format!("<h2>登录</h2>\n<ul>\n{links}</ul>\n")
+    };
+    axum::response::Html(format!(
+        r#"<!doctype html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>龙岩普惠金融平台 · 身份联邦与集成枢纽</title></head>
 <body>
 <h1>龙岩普惠金融平台 · 身份联邦与集成枢纽</h1>
 <p>本服务为平台提供统一身份认证、外部平台对接与数据交换能力。</p>
+{signin}<h2>接口</h2>
 <ul>
+<li><a href="/api/me">当前登录用户</a> · <a href="/sso/logout">退出登录</a></li>
 <li><a href="/openapi.json">接口说明（OpenAPI 3.1）</a></li>
 <li><a href="/readyz">就绪状态</a> · <a href="/healthz">存活状态</a> · <a href="/metrics">运行指标</a></li>
 </ul>
 <p>管理接口位于 <code>/api/admin/</code>，需管理员登录（密码 + 动态口令）或访问令牌。</p>
 </body>
 </html>
-"#;
+"#
+    ))
+}
 
 fn csrf_layer(public_url: &str) -> tower_http::csrf::CsrfLayer {
     let layer = tower_http::csrf::CsrfLayer::new();

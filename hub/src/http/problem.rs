@@ -11,8 +11,11 @@ use std::borrow::Cow;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::accounts::AccountError;
 use crate::admin::AdminError;
 use crate::audit::AuditError;
+use crate::federation::FlowError;
+use crate::sessions::SessionError;
 use crate::store::StoreError;
 
 macro_rules! error_codes {
@@ -66,6 +69,35 @@ error_codes! {
     UsernameTaken = ("admin.username_taken", CONFLICT, "用户名已被占用"),
     LastSecurityAdmin = ("admin.last_security_admin", CONFLICT, "必须保留至少一名启用的安全管理员"),
     SelfModification = ("admin.self_modification", CONFLICT, "不能修改自己的角色或状态"),
+    CsrfTokenInvalid = ("request.csrf_token_invalid", FORBIDDEN, "表单已失效，请刷新后重试"),
+    ProviderUnknown = ("sso.provider_unknown", NOT_FOUND, "该身份认证方式不存在"),
+    LoginUnsupported = ("sso.login_unsupported", BAD_REQUEST, "该认证方式不支持从本平台发起登录"),
+    StateInvalid = ("sso.state_invalid", BAD_REQUEST, "登录请求已失效"),
+    TicketMissing = ("sso.ticket_missing", BAD_REQUEST, "未获得登录凭证"),
+    TicketInvalid = ("sso.ticket_invalid", UNAUTHORIZED, "登录凭证无效或已过期"),
+    TicketReplayed = ("sso.ticket_replayed", UNAUTHORIZED, "登录凭证已被使用"),
+    ProviderUnavailable = ("sso.provider_unavailable", BAD_GATEWAY, "身份认证平台暂时无法访问"),
+    ProviderRefused = ("sso.provider_refused", BAD_GATEWAY, "身份认证平台拒绝了请求"),
+    AccessDenied = ("sso.access_denied", FORBIDDEN, "认证平台未授权本次登录"),
+    IdentityIncomplete = ("sso.identity_incomplete", BAD_GATEWAY, "认证平台返回的身份信息不完整"),
+    IdentityInvalid = ("sso.identity_invalid", BAD_GATEWAY, "认证平台返回的身份信息有误"),
+    EntryInvalid = ("sso.entry_invalid", BAD_REQUEST, "跳转参数错误"),
+    SignatureInvalid = ("sso.signature_invalid", UNAUTHORIZED, "签名验证未通过"),
+    TimestampStale = ("sso.timestamp_stale", UNAUTHORIZED, "跳转请求已过期"),
+    NonceReplayed = ("sso.nonce_replayed", UNAUTHORIZED, "跳转请求已被使用"),
+    TargetNotAllowed = ("sso.target_not_allowed", BAD_REQUEST, "目标地址不在允许范围内"),
+    IdTokenInvalid = ("sso.id_token_invalid", UNAUTHORIZED, "身份令牌无效"),
+    NonceMismatch = ("sso.nonce_mismatch", UNAUTHORIZED, "身份令牌与本次登录不匹配"),
+    UserInfoMismatch = ("sso.userinfo_mismatch", UNAUTHORIZED, "用户信息与身份令牌不一致"),
+    LogoutTokenInvalid = ("sso.logout_token_invalid", BAD_REQUEST, "退出通知无效"),
+    AccountNotLinked = ("sso.account_not_linked", FORBIDDEN, "该身份尚未关联平台账号"),
+    IdentityLinkedElsewhere = ("sso.identity_linked_elsewhere", CONFLICT, "该身份已关联其他账号"),
+    IdentityChanged = ("sso.identity_changed", CONFLICT, "身份信息与已关联的账号不一致"),
+    AccountNotFound = ("account.not_found", NOT_FOUND, "账号不存在"),
+    UserAccountDisabled = ("account.disabled", FORBIDDEN, "账号已停用"),
+    IdentityNotFound = ("account.identity_not_found", NOT_FOUND, "身份关联不存在"),
+    LastIdentity = ("account.last_identity", CONFLICT, "不能解除账号唯一的身份关联"),
+    SessionNotFound = ("account.session_not_found", NOT_FOUND, "会话不存在"),
     StoreUnavailable = ("store.unavailable", SERVICE_UNAVAILABLE, "数据库暂不可用"),
     AuditUnavailable = ("audit.unavailable", SERVICE_UNAVAILABLE, "审计服务暂不可用，操作未执行"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "服务器内部错误"),
@@ -322,6 +354,81 @@ impl From<AuditError> for ApiError {
             )
             .with_source(e),
         }
+    }
+}
+
+/// The public code of a sign-in failure (also the audit record's `reason`).
+pub fn flow_error_code(e: &FlowError) -> ErrorCode {
+    use ErrorCode as C;
+    use sso::Error as S;
+    match e {
+        FlowError::UnknownProvider(_) => C::ProviderUnknown,
+        FlowError::LoginUnsupported(_) => C::LoginUnsupported,
+        FlowError::Sso(s) => match s {
+            S::StateInvalid => C::StateInvalid,
+            S::TicketMissing => C::TicketMissing,
+            S::TicketInvalid { .. } => C::TicketInvalid,
+            S::TicketReplayed => C::TicketReplayed,
+            S::ProviderUnavailable { .. } => C::ProviderUnavailable,
+            S::ProviderRefused { .. } => C::ProviderRefused,
+            S::AccessDenied { .. } => C::AccessDenied,
+            S::IdentityIncomplete { .. } => C::IdentityIncomplete,
+            S::IdentityInvalid { .. } => C::IdentityInvalid,
+            S::EntryInvalid { .. } => C::EntryInvalid,
+            S::SignatureInvalid => C::SignatureInvalid,
+            S::TimestampStale => C::TimestampStale,
+            S::NonceReplayed => C::NonceReplayed,
+            S::TargetNotAllowed => C::TargetNotAllowed,
+            S::IdTokenInvalid { .. } => C::IdTokenInvalid,
+            S::NonceMismatch => C::NonceMismatch,
+            S::UserInfoMismatch => C::UserInfoMismatch,
+            S::LogoutTokenInvalid { .. } => C::LogoutTokenInvalid,
+            _ => C::Internal,
+        },
+        FlowError::Account(a) => match a {
+            AccountError::NotLinked => C::AccountNotLinked,
+            AccountError::LinkedElsewhere => C::IdentityLinkedElsewhere,
+            AccountError::KeyChanged => C::IdentityChanged,
+            AccountError::LastIdentity => C::LastIdentity,
+            AccountError::Disabled => C::UserAccountDisabled,
+            AccountError::NotFound(_) => C::AccountNotFound,
+            AccountError::IdentityNotFound { .. } => C::IdentityNotFound,
+            AccountError::Store(StoreError::Unavailable(_)) => C::StoreUnavailable,
+            AccountError::Audit(_) => C::AuditUnavailable,
+            _ => C::Internal,
+        },
+        FlowError::Session(s) => match s {
+            SessionError::Missing => C::Unauthenticated,
+            SessionError::Expired => C::SessionExpired,
+            SessionError::Store(StoreError::Unavailable(_)) => C::StoreUnavailable,
+            _ => C::Internal,
+        },
+        FlowError::Store(StoreError::Unavailable(_)) => C::StoreUnavailable,
+        FlowError::Audit(_) => C::AuditUnavailable,
+        _ => C::Internal,
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(e: FlowError) -> Self {
+        let code = flow_error_code(&e);
+        if code.status().is_server_error()
+            && code != ErrorCode::ProviderUnavailable
+            && code != ErrorCode::ProviderRefused
+        {
+            return ApiError::new(code, default_detail(code)).with_source(e);
+        }
+        // The domain message names what went wrong without secrets (sso and account errors
+        // never carry tickets, codes or numbers); upstream failures keep their cause in the log.
+        let detail = e.to_string();
+        let err = ApiError::new(code, detail);
+        if matches!(
+            code,
+            ErrorCode::ProviderUnavailable | ErrorCode::ProviderRefused
+        ) {
+            tracing::warn!(code = code.as_str(), error = %crate::telemetry::chain(&e), "identity provider failed");
+        }
+        err
     }
 }
 

@@ -1,0 +1,131 @@
+//! The signed-in user: `/api/me` and the user's own identity links.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use http::StatusCode;
+use http::request::Parts;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts::IdentityView;
+use crate::app::AppState;
+use crate::audit::{Actor, ActorKind};
+use crate::context::RequestContext;
+use crate::federation::FlowError;
+use crate::http::extract::PathParams;
+use crate::http::problem::{ApiError, ErrorCode, ProblemDocument};
+use crate::sessions::{ActiveSession, SESSION_COOKIE, csrf_token};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(unlink_identity))
+}
+
+/// The session of the request's `__Host-hub_session` cookie; 401 without a live one.
+pub struct UserSession {
+    pub session: Arc<ActiveSession>,
+    pub cookie: String,
+}
+
+impl FromRequestParts<AppState> for UserSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let cookie = super::cookie(&parts.headers, SESSION_COOKIE)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "sign in first: /sso/{provider}/login",
+                )
+            })?
+            .to_owned();
+        let session = state
+            .sessions
+            .current(&cookie)
+            .await
+            .map_err(|e| ApiError::from(FlowError::Session(e)))?;
+        Ok(UserSession { session, cookie })
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Agent {
+    pub display_name: String,
+    pub id_masked: Option<String>,
+}
+
+/// The signed-in account.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub account_id: String,
+    /// `personal` or `legal_person`.
+    pub kind: String,
+    pub display_name: String,
+    /// Certificate number (persons) or credit code (legal persons), masked.
+    pub id_masked: Option<String>,
+    /// Legal persons: the unified social credit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
+    /// Legal persons: the natural person acting for the company (经办人).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    pub roles: Vec<String>,
+    pub identities: Vec<IdentityView>,
+    /// The provider of this session.
+    pub provider: String,
+    /// Send as `X-CSRF-Token` (or form field `csrf`) with `POST /sso/logout`.
+    pub csrf_token: String,
+}
+
+/// The signed-in user, 401 otherwise. Certificate numbers are never returned in clear.
+#[utoipa::path(get, path = "/api/me", tag = "account",
+    responses((status = 200, body = Me), (status = 401, description = "auth.unauthenticated or auth.session_expired", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn me(State(state): State<AppState>, user: UserSession) -> axum::Json<Me> {
+    let s = &user.session;
+    let legal = s.account.kind == "legal_person";
+    axum::Json(Me {
+        account_id: s.account.id.clone(),
+        kind: s.account.kind.clone(),
+        display_name: s.account.display_name.clone(),
+        id_masked: s.account.key_masked.clone(),
+        uscc: s.uscc.clone(),
+        agent: s.agent_name.as_ref().map(|n| Agent {
+            display_name: n.clone(),
+            id_masked: s.agent_masked.clone(),
+        }),
+        roles: vec![if legal { "enterprise" } else { "individual" }.to_owned()],
+        identities: s.identities.clone(),
+        provider: s.provider.clone(),
+        csrf_token: csrf_token(&state.keys, &user.cookie),
+    })
+}
+
+/// Removes one of the user's identity links (not the last one).
+#[utoipa::path(delete, path = "/api/me/identities/{provider}/{subject}", tag = "account",
+    params(("provider" = String, Path), ("subject" = String, Path)),
+    responses((status = 204), (status = 409, description = "account.last_identity", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn unlink_identity(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    user: UserSession,
+    PathParams((provider, subject)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let a = &user.session.account;
+    let actor = Actor::new(
+        ActorKind::Account,
+        Some(a.id.clone()),
+        Some(sso::mask_name(&a.display_name)),
+    );
+    state
+        .accounts
+        .unlink(&a.id, &provider, &subject, actor, &ctx)
+        .await
+        .map_err(|e| ApiError::from(FlowError::Account(e)))?;
+    state.sessions.refresh_account(&a.id);
+    Ok(StatusCode::NO_CONTENT)
+}
