@@ -20,6 +20,9 @@ use hub::{Config, ManualClock};
 
 pub use anyhow;
 
+pub mod node_op;
+pub mod test_op;
+
 /// The environment variable that makes the test binary behave as the `hub` binary (so that
 /// command-line tests run the real CLI code in a real process).
 pub const RUN_AS_HUB: &str = "HUB_E2E_RUN_AS_HUB";
@@ -552,7 +555,23 @@ pub async fn federated_hub_on(
     settings: &[(&str, &str)],
     sandbox: impl FnOnce(&mut deploy::SandboxConfig),
 ) -> Result<TestHub> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    federated_hub_listening(
+        store,
+        std::net::TcpListener::bind("127.0.0.1:0")?,
+        settings,
+        sandbox,
+    )
+    .await
+}
+
+/// As [`federated_hub_on`], on a listener bound beforehand (so that other providers can be
+/// told the hub's URL first).
+pub async fn federated_hub_listening(
+    store: &Store,
+    listener: std::net::TcpListener,
+    settings: &[(&str, &str)],
+    sandbox: impl FnOnce(&mut deploy::SandboxConfig),
+) -> Result<TestHub> {
     let base = format!("http://{}", listener.local_addr()?);
     let sm4 = hex::encode(deploy::DEMO_ELONGYAN_SM4_KEY);
     let fujian_base = format!("{base}/sandbox/fujian/dataset");

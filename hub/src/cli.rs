@@ -285,9 +285,11 @@ async fn demo(listen: &str, data_dir: PathBuf) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail("cannot write the demo configuration", &e),
     };
+    // HUB_* variables override the demo's settings as they do any file (benchmarks raise the
+    // sign-in rate limit this way).
     let sources = Sources {
         file: Some(&file),
-        env: Vec::new(),
+        env: Sources::process_env(),
         listen: None,
     };
     let config = match Config::load(sources) {

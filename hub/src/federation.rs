@@ -228,6 +228,21 @@ impl Federation {
         })
     }
 
+    /// Accepts each value once in its scope (one transaction), else the error of the first one
+    /// used before.
+    pub async fn once_all(&self, values: Vec<(String, &str, sso::Error)>) -> Result<(), FlowError> {
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(s, v, _)| (s.as_str(), *v)).collect();
+        match self.replay.claim_all(&pairs, self.replay_ttl).await? {
+            Ok(()) => Ok(()),
+            Err(i) => Err(FlowError::Sso(
+                values
+                    .into_iter()
+                    .nth(i)
+                    .map_or(sso::Error::StateInvalid, |(_, _, e)| e),
+            )),
+        }
+    }
+
     /// Accepts `value` once in `scope`, else `err`.
     pub async fn once(&self, scope: String, value: &str, err: sso::Error) -> Result<(), FlowError> {
         if self.replay.claim(&scope, value, self.replay_ttl).await? {

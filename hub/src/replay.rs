@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::store::{Db, StoreResult, with_pool};
+use crate::store::{Db, StoreResult, begin_write, with_pool};
 
 #[derive(Clone)]
 pub struct ReplayGuard {
@@ -39,6 +39,41 @@ impl ReplayGuard {
                 .map(|r| r.rows_affected())
         })?;
         Ok(inserted == 1)
+    }
+
+    /// Claims several values in one transaction; `Err(i)` names the first used before (and
+    /// claims none).
+    pub async fn claim_all(
+        &self,
+        values: &[(&str, &str)],
+        ttl: Duration,
+    ) -> StoreResult<Result<(), usize>> {
+        let expires = self.clock.now().plus(ttl).0;
+        let outcome: Result<Result<(), usize>, sqlx::Error> = with_pool!(
+            self.db.write(),
+            |p, b| {
+                async {
+            let mut tx = begin_write!(p, b)?;
+            for (i, (scope, value)) in values.iter().enumerate() {
+                let hash = guomi::sm3(value.as_bytes());
+                let n = sqlx::query("INSERT INTO replay_guard (scope, value_hash, expires_at) VALUES ($1, $2, $3) ON CONFLICT (scope, value_hash) DO NOTHING")
+                    .bind(*scope)
+                    .bind(hash.as_slice())
+                    .bind(expires)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n != 1 {
+                    return Ok(Err(i));
+                }
+            }
+            tx.commit().await?;
+            Ok(Ok(()))
+        }
+        .await
+            }
+        );
+        Ok(outcome?)
     }
 
     /// Forgets values whose time has passed (they fail their own time checks by then).

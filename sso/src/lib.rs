@@ -29,7 +29,7 @@ pub use guomi::Secret;
 pub use identity::{
     CertType, Certificate, CitizenId, InvalidId, Uscc, mask_id, mask_mobile, mask_name,
 };
-pub use oauth2::{OAuth2Settings, TokenPlacement};
+pub use oauth2::{ClientAuth, OAuth2Settings, TokenPlacement};
 pub use oidc::{AuthRequest, DEFAULT_ALGORITHMS, LogoutClaims, OidcProvider, OidcSettings};
 pub use redirect::safe_target;
 pub use subject::{Company, Person, SubjectKind, VerifiedIdentity};

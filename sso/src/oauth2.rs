@@ -1,18 +1,18 @@
 //! Plain OAuth 2.0 authorisation code (the Guangdong shape of PROTOCOLS.md §3): code → token →
 //! a user-info or token-info endpoint whose JSON is mapped by configured claim paths.
+//!
+//! The authorisation request is built by the `oauth2` crate (state, PKCE S256). The token
+//! exchange is done here: government gateways often answer without `token_type`, or wrap the
+//! token (`{"code":0,"data":{"access_token":…}}`), which standard token-response types refuse.
 
 use std::time::Duration;
 
 use oauth2::basic::BasicClient;
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
-};
+use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use serde_json::Value;
 use url::Url;
 
 use crate::claims::ClaimMap;
-use crate::http::bridge;
 use crate::oidc::AuthRequest;
 use crate::subject::VerifiedIdentity;
 use crate::{Error, Secret};
@@ -26,6 +26,15 @@ pub enum TokenPlacement {
     Query,
 }
 
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with client id and secret (RFC 6749 §2.3.1).
+    Basic,
+    /// `client_id` and `client_secret` in the form.
+    Post,
+}
+
 #[derive(Clone, Debug)]
 pub struct OAuth2Settings {
     pub provider: String,
@@ -37,6 +46,9 @@ pub struct OAuth2Settings {
     pub scopes: Vec<String>,
     pub pkce: bool,
     pub token_placement: TokenPlacement,
+    pub client_auth: ClientAuth,
+    /// Where the access token is in the token response (a claim path).
+    pub access_token_path: String,
     pub claims: ClaimMap,
     pub timeout: Duration,
 }
@@ -85,28 +97,52 @@ impl OAuth2Settings {
         code: &str,
         pkce_verifier: &str,
     ) -> Result<VerifiedIdentity, Error> {
-        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
-            .set_auth_uri(AuthUrl::from_url(self.authorize_url.clone()))
-            .set_token_uri(TokenUrl::from_url(self.token_url.clone()))
-            .set_redirect_uri(RedirectUrl::from_url(redirect.clone()));
-        if let Some(s) = &self.client_secret {
-            client = client.set_client_secret(ClientSecret::new(s.expose().to_owned()));
-        }
-        let mut req = client.exchange_code(AuthorizationCode::new(code.to_owned()));
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect.as_str()),
+        ];
         if self.pkce {
-            req = req.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
+            form.push(("code_verifier", pkce_verifier));
         }
-        let token = req
-            .request_async(&bridge(http, self.timeout))
+        let mut request = http
+            .post(self.token_url.clone())
+            .timeout(self.timeout)
+            .header("accept", "application/json");
+        match (self.client_auth, &self.client_secret) {
+            (ClientAuth::Basic, Some(secret)) => {
+                request = request.basic_auth(&self.client_id, Some(secret.expose()))
+            }
+            (ClientAuth::Post, Some(secret)) => {
+                form.push(("client_id", &self.client_id));
+                form.push(("client_secret", secret.expose()));
+            }
+            (_, None) => form.push(("client_id", &self.client_id)),
+        }
+        let res = request
+            .form(&form)
+            .send()
             .await
-            .map_err(|e| match e {
-                oauth2::RequestTokenError::ServerResponse(r) => {
-                    self.refused(format!("token endpoint: {r}"))
-                }
-                oauth2::RequestTokenError::Request(r) => self.unavailable(crate::chain(&r)),
-                other => self.refused(format!("token endpoint: {other}")),
-            })?;
-        let access = token.access_token().secret();
+            .map_err(|e| self.unavailable(e.without_url()))?;
+        if res.status().is_server_error() {
+            return Err(self.unavailable(format!("token endpoint answered HTTP {}", res.status())));
+        }
+        let status = res.status();
+        let body: Value = res
+            .json()
+            .await
+            .map_err(|_| self.refused("the token response is not JSON"))?;
+        let Some(access) = crate::claims::text(&body, &self.access_token_path) else {
+            let error = crate::claims::text(&body, "error")
+                .unwrap_or_else(|| format!("HTTP {status}, no access token"));
+            let description = crate::claims::text(&body, "error_description").unwrap_or_default();
+            return Err(self.refused(
+                format!("token endpoint: {error} {description}")
+                    .trim_end()
+                    .to_owned(),
+            ));
+        };
+        let access = access.as_str();
         let mut request = http.get(self.userinfo_url.clone()).timeout(self.timeout);
         request = match self.token_placement {
             TokenPlacement::Header => request.bearer_auth(access),

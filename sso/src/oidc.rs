@@ -53,7 +53,8 @@ pub struct OidcSettings {
 struct Discovered {
     metadata: ProviderMetadataWithLogout,
     fetched: Instant,
-    jwks_fetched: Instant,
+    /// When keys were last fetched because a token named an unknown key (not at discovery).
+    keys_refetched: Option<Instant>,
 }
 
 /// A configured OpenID Connect provider with its cached metadata and keys.
@@ -137,7 +138,7 @@ impl OidcProvider {
         let d = Arc::new(Discovered {
             metadata,
             fetched: Instant::now(),
-            jwks_fetched: Instant::now(),
+            keys_refetched: None,
         });
         if let Ok(mut c) = self.cache.lock() {
             *c = Some(d.clone());
@@ -151,7 +152,10 @@ impl OidcProvider {
         http: &reqwest::Client,
         current: &Discovered,
     ) -> Result<Option<Arc<Discovered>>, Error> {
-        if current.jwks_fetched.elapsed() < JWKS_REFETCH_COOLDOWN {
+        if current
+            .keys_refetched
+            .is_some_and(|t| t.elapsed() < JWKS_REFETCH_COOLDOWN)
+        {
             return Ok(None);
         }
         let jwks = CoreJsonWebKeySet::fetch_async(
@@ -163,7 +167,7 @@ impl OidcProvider {
         let d = Arc::new(Discovered {
             metadata: current.metadata.clone().set_jwks(jwks),
             fetched: current.fetched,
-            jwks_fetched: Instant::now(),
+            keys_refetched: Some(Instant::now()),
         });
         if let Ok(mut c) = self.cache.lock() {
             *c = Some(d.clone());

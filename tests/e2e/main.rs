@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod cli;
 mod config;
+mod oidc;
 mod ops;
 mod sso;
 
@@ -27,13 +28,14 @@ fn main() -> ExitCode {
             format: hub::config::LogFormat::Text,
         });
     }
-    let groups: [(&str, Vec<Test>); 6] = [
+    let groups: [(&str, Vec<Test>); 7] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
         ("audit", audit::tests()),
         ("admin", admin::tests()),
         ("sso", sso::tests()),
+        ("oidc", oidc::tests()),
     ];
     let mut trials = Vec::new();
     for (group, tests) in groups {

@@ -231,10 +231,11 @@ async fn complete_callback(
             }
             None => return Err(sso::Error::TicketMissing.into()),
             Some(ticket) => {
-                fed.once(format!("{id}:state"), st, sso::Error::StateInvalid)
-                    .await?;
-                fed.once(format!("{id}:ticket"), ticket, sso::Error::TicketReplayed)
-                    .await?;
+                fed.once_all(vec![
+                    (format!("{id}:state"), st, sso::Error::StateInvalid),
+                    (format!("{id}:ticket"), ticket, sso::Error::TicketReplayed),
+                ])
+                .await?;
                 s.redeem(&fed.http, ticket).await?
             }
         },

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::chain::{Sealed, head_mac};
 use super::{AuditError, AuditEvent, AuditRecord};
 use crate::clock::Clock;
-use crate::store::{Backend, Db, StoreError, begin_write, with_pool};
+use crate::store::{Backend, Db, StoreError, with_pool};
 
 /// Records per commit at most. Larger batches amortise the fsync further but delay the first
 /// caller of a batch; at 512 a batch still commits in a few milliseconds.
@@ -191,52 +191,80 @@ async fn run(db: Db, mac: Arc<dyn Mac>, mut rx: mpsc::Receiver<Msg>, head_seq: A
 /// Returns the new head position.
 async fn write_batch(db: &Db, mac: &dyn Mac, batch: &mut [AuditRecord]) -> Result<i64, StoreError> {
     with_pool!(db.write(), |p, backend| {
-        let mut tx = begin_write!(p, backend)?;
-        let head_sql = match backend {
-            // The row lock makes appenders on several nodes take turns.
-            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        let mut conn = p.acquire().await?;
+        // On SQLite this commit is the durability point of everything written before it (see
+        // `store::Db::connect_sqlite`); the pragma rides in the same round trips as BEGIN and
+        // COMMIT. On PostgreSQL the head row's lock makes appenders on several nodes take turns.
+        let (begin, head_sql, commit) = match backend {
+            Backend::Sqlite => (
+                "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+                "SELECT seq, hash FROM audit_head WHERE id = 1",
+                "COMMIT; PRAGMA synchronous = NORMAL",
+            ),
+            Backend::Postgres => (
+                "BEGIN",
+                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                "COMMIT",
+            ),
         };
-        let (mut seq, mut prev): (i64, Vec<u8>) =
-            sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
-        let mut buf = Vec::with_capacity(512);
-        for r in batch.iter_mut() {
-            seq += 1;
-            r.seq = seq;
-            r.hash = Sealed::of(r).seal(mac, &prev, &mut buf).to_vec();
-            r.prev_hash = std::mem::replace(&mut prev, r.hash.clone());
+        sqlx::raw_sql(begin).execute(&mut *conn).await?;
+        let written: Result<i64, sqlx::Error> = async {
+            let (mut seq, mut prev): (i64, Vec<u8>) =
+                sqlx::query_as(head_sql).fetch_one(&mut *conn).await?;
+            let mut buf = Vec::with_capacity(512);
+            for r in batch.iter_mut() {
+                seq += 1;
+                r.seq = seq;
+                r.hash = Sealed::of(r).seal(mac, &prev, &mut buf).to_vec();
+                r.prev_hash = std::mem::replace(&mut prev, r.hash.clone());
+            }
+            for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+                let mut q =
+                    QueryBuilder::new(format!("INSERT INTO audit_log ({}) ", super::COLUMNS));
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.seq)
+                        .push_bind(r.ts)
+                        .push_bind(r.request_id.as_deref())
+                        .push_bind(r.actor_kind.as_str())
+                        .push_bind(r.actor_id.as_deref())
+                        .push_bind(r.actor_name.as_deref())
+                        .push_bind(r.acting_for.as_deref())
+                        .push_bind(r.agent.as_deref())
+                        .push_bind(r.event.as_str())
+                        .push_bind(r.target.as_deref())
+                        .push_bind(r.outcome.as_str())
+                        .push_bind(r.reason.as_deref())
+                        .push_bind(r.source_ip.as_deref())
+                        .push_bind(r.user_agent.as_deref())
+                        .push_bind(r.details.as_deref())
+                        .push_bind(r.prev_hash.as_slice())
+                        .push_bind(r.hash.as_slice());
+                });
+                q.build().execute(&mut *conn).await?;
+            }
+            let head_tag = head_mac(mac, seq, &prev);
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1")
+                .bind(seq)
+                .bind(prev.as_slice())
+                .bind(head_tag.as_slice())
+                .execute(&mut *conn)
+                .await?;
+            sqlx::raw_sql(commit).execute(&mut *conn).await?;
+            Ok(seq)
         }
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::new(format!("INSERT INTO audit_log ({}) ", super::COLUMNS));
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(r.seq)
-                    .push_bind(r.ts)
-                    .push_bind(r.request_id.as_deref())
-                    .push_bind(r.actor_kind.as_str())
-                    .push_bind(r.actor_id.as_deref())
-                    .push_bind(r.actor_name.as_deref())
-                    .push_bind(r.acting_for.as_deref())
-                    .push_bind(r.agent.as_deref())
-                    .push_bind(r.event.as_str())
-                    .push_bind(r.target.as_deref())
-                    .push_bind(r.outcome.as_str())
-                    .push_bind(r.reason.as_deref())
-                    .push_bind(r.source_ip.as_deref())
-                    .push_bind(r.user_agent.as_deref())
-                    .push_bind(r.details.as_deref())
-                    .push_bind(r.prev_hash.as_slice())
-                    .push_bind(r.hash.as_slice());
-            });
-            q.build().execute(&mut *tx).await?;
+        .await;
+        if written.is_err() {
+            // Leave no transaction open on a pooled connection; if even that fails, the
+            // connection is discarded rather than reused.
+            let rollback = if backend == Backend::Sqlite {
+                "ROLLBACK; PRAGMA synchronous = NORMAL"
+            } else {
+                "ROLLBACK"
+            };
+            if sqlx::raw_sql(rollback).execute(&mut *conn).await.is_err() {
+                conn.close_on_drop();
+            }
         }
-        let head_tag = head_mac(mac, seq, &prev);
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1")
-            .bind(seq)
-            .bind(prev.as_slice())
-            .bind(head_tag.as_slice())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(seq)
+        Ok(written?)
     })
 }

@@ -533,6 +533,17 @@ fn oauth2(id: &str, r: RawOAuth2, l: &mut Layered) -> Option<ProviderConfig> {
             sso::TokenPlacement::Header
         }
     };
+    let client_auth = match r.client_auth.as_deref() {
+        None | Some("basic") => sso::ClientAuth::Basic,
+        Some("post") => sso::ClientAuth::Post,
+        Some(other) => {
+            l.problem(
+                &format!("{p}.client_auth"),
+                format!("`{other}` is not `basic` or `post`"),
+            );
+            sso::ClientAuth::Basic
+        }
+    };
     let link_policy = link_policy(l, &format!("{p}.link_policy"), r.link_policy);
     Some(ProviderConfig {
         id: id.to_owned(),
@@ -549,6 +560,8 @@ fn oauth2(id: &str, r: RawOAuth2, l: &mut Layered) -> Option<ProviderConfig> {
             scopes: r.scopes.unwrap_or_default(),
             pkce: r.pkce.unwrap_or(true),
             token_placement: placement,
+            client_auth,
+            access_token_path: r.access_token_path.unwrap_or_else(|| "access_token".into()),
             claims: claims(ClaimMap::default(), r.claims),
             timeout: timeout(r.timeout),
         }),

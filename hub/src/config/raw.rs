@@ -264,6 +264,10 @@ pub struct RawOAuth2 {
     #[serde(default)]
     pub token_placement: Option<String>,
     #[serde(default)]
+    pub client_auth: Option<String>,
+    #[serde(default)]
+    pub access_token_path: Option<String>,
+    #[serde(default)]
     pub timeout: Option<HumanDuration>,
     #[serde(default)]
     pub link_policy: Option<String>,

@@ -412,10 +412,9 @@ pub fn flow_error_code(e: &FlowError) -> ErrorCode {
 impl From<FlowError> for ApiError {
     fn from(e: FlowError) -> Self {
         let code = flow_error_code(&e);
-        if code.status().is_server_error()
-            && code != ErrorCode::ProviderUnavailable
-            && code != ErrorCode::ProviderRefused
-        {
+        // Our own failures (500, 503) tell the client nothing internal; a provider's (502) are
+        // described, since the message names only the provider and the field at fault.
+        if code.status().is_server_error() && code.status() != StatusCode::BAD_GATEWAY {
             return ApiError::new(code, default_detail(code)).with_source(e);
         }
         // The domain message names what went wrong without secrets (sso and account errors
