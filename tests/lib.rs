@@ -214,18 +214,14 @@ impl Store {
     }
 
     pub fn config(&self, settings: &[(&str, &str)]) -> Result<Config> {
-        // Settings replace the store's own variables of the same name.
-        let mut env: Vec<(String, String)> = self
-            .vars
-            .iter()
-            .filter(|(k, _)| !settings.iter().any(|(s, _)| s == k))
-            .cloned()
-            .collect();
-        env.extend(
-            settings
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        // Like a process environment: one value per name, the last setting of a name winning
+        // over earlier ones and over the store's own variables.
+        let mut env: std::collections::BTreeMap<String, String> =
+            self.vars.iter().cloned().collect();
+        for (k, v) in settings {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
         hub::Config::load(hub::config::Sources {
             env,
             ..Default::default()

@@ -212,9 +212,7 @@ async fn oidc_sign_in_rotation_and_logout(env: Env) -> Result<()> {
     ensure!(page.status == 302);
     ensure!(c.me(&p.hub).await?.status == 200);
     let end = format!("{}?client_id=hub", p.node.url("/session/end"));
-    end_session_at_provider(&end, p.node.issuer())
-        .await
-        .ok();
+    end_session_at_provider(&end, p.node.issuer()).await.ok();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         if c.me(&p.hub).await?.status == 401 {

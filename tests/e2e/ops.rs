@@ -416,7 +416,7 @@ async fn schema_matches_the_design_document(env: Env) -> Result<()> {
 /// Malformed and hostile requests are answered (4xx, or 200 where harmless) or the connection is
 /// closed — never a 5xx, and the hub stays healthy.
 async fn hostile_requests_never_cause_a_server_error(env: Env) -> Result<()> {
-    let hub = env.hub().await?;
+    let hub = tests::federated_hub(&env, &[]).await?;
     let addr = hub.base.trim_start_matches("http://").to_owned();
     let raw: Vec<Vec<u8>> = vec![
         b"GET /%ff%fe/../../etc/passwd HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
@@ -429,6 +429,16 @@ async fn hostile_requests_never_cause_a_server_error(env: Env) -> Result<()> {
         b"POST /api/admin/session HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n".to_vec(),
         format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a/".repeat(4000)).into_bytes(),
         format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: {}\r\n\r\n", "r".repeat(5000)).into_bytes(),
+        // Sign-in endpoints.
+        b"GET /sso/fujian/callback?state=%ff%fe%00&trustticket=%00 HTTP/1.1\r\nhost: x\r\ncookie: __Host-hub_flow_0000000000000000=!!!\r\n\r\n".to_vec(),
+        format!("GET /sso/fujian/callback?state={}&trustticket={} HTTP/1.1\r\nhost: x\r\n\r\n", "s".repeat(3000), "t".repeat(3000)).into_bytes(),
+        b"GET /sso/fujian/login?return_to=%00%0d%0aLocation:%20https://evil.example HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"GET /sso/elongyan/entry?ticket=&appId=&timestamp=-1&sign=%ff&ticket=2 HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"POST /sso/elongyan/entry HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 8\r\n\r\n\xff\xfe=%%%&&".to_vec(),
+        b"GET /sso/elongyan/entry?appId=longyan-hub-demo&userId=x&timestamp=99999999999999999999&nonce=12345678&sign=00 HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"POST /sso/fujian/backchannel-logout HTTP/1.1\r\nhost: x\r\ncontent-length: 18\r\n\r\nlogout_token=a.b.c".to_vec(),
+        b"POST /sso/logout HTTP/1.1\r\nhost: x\r\ncookie: __Host-hub_session=%ff\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        b"GET /api/me HTTP/1.1\r\nhost: x\r\ncookie: __Host-hub_session=\r\n\r\n".to_vec(),
     ];
     for (i, req) in raw.into_iter().enumerate() {
         let addr = addr.clone();

@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Test> {
         test!(numbers_are_stored_encrypted_and_shown_masked),
         test!(provincial_failures_have_exact_codes),
         test!(elongyan_failures_have_exact_codes),
+        test!(elongyan_signature_schemes_and_cbc_fields),
         test!(return_targets_are_local_or_allowlisted),
         test!(sessions_rotate_expire_and_end_at_logout),
         test!(administrators_see_and_revoke_sessions_and_links),
@@ -850,4 +851,104 @@ async fn failures_show_a_chinese_page_to_browsers(env: Env) -> Result<()> {
         page.body
     );
     hub.stop().await
+}
+
+/// e-Longyan signing with HMAC-SHA256, and with SM2 (its private key at e-Longyan, the public
+/// key at the hub) with CBC-encrypted fields: both modes sign in; another key is refused.
+async fn elongyan_signature_schemes_and_cbc_fields(env: Env) -> Result<()> {
+    let (private, public) = sm2_key_pair()?;
+    let (_, other) = sm2_key_pair()?;
+    let sha_secret = "another-shared-secret-for-sha256";
+    let cases: Vec<(
+        Vec<(&str, String)>,
+        deploy::SignatureScheme,
+        deploy::Sm4Mode,
+    )> = vec![
+        (
+            vec![
+                ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "hmac-sha256".into()),
+                ("HUB_PROVIDERS__ELONGYAN__SECRET", sha_secret.into()),
+            ],
+            deploy::SignatureScheme::HmacSha256 {
+                secret: sha_secret.into(),
+            },
+            deploy::Sm4Mode::Ecb,
+        ),
+        (
+            vec![
+                ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "sm2-sm3".into()),
+                ("HUB_PROVIDERS__ELONGYAN__PUBLIC_KEY", public.clone()),
+                ("HUB_PROVIDERS__ELONGYAN__SM4_MODE", "cbc".into()),
+            ],
+            deploy::SignatureScheme::Sm2 {
+                private_key_pem: private.clone(),
+            },
+            deploy::Sm4Mode::Cbc,
+        ),
+    ];
+    for (settings, scheme, mode) in cases {
+        let store = env.store().await?;
+        let pairs: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let hub = tests::federated_hub_on(&store, &pairs, |c| {
+            c.elongyan.signature = scheme.clone();
+            c.elongyan.sm4_mode = mode;
+        })
+        .await?;
+        for m in ["ticket", "signed"] {
+            let mut b = Browser::new();
+            let entry = elongyan_entry(&mut b, &hub, "legal-1", m, "/", None).await?;
+            let page = b.get(&entry).await?;
+            ensure!(
+                page.status == 302,
+                "{scheme:?} {m}: {} {}",
+                page.status,
+                page.body
+            );
+            ensure!(b.me(&hub).await?.json()?["uscc"] == USCC_L1);
+        }
+        hub.stop().await?;
+    }
+    // The hub holds another public key: refused.
+    let store = env.store().await?;
+    let hub = tests::federated_hub_on(
+        &store,
+        &[
+            ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "sm2-sm3"),
+            ("HUB_PROVIDERS__ELONGYAN__PUBLIC_KEY", other.as_str()),
+        ],
+        |c| {
+            c.elongyan.signature = deploy::SignatureScheme::Sm2 {
+                private_key_pem: private.clone(),
+            }
+        },
+    )
+    .await?;
+    let mut b = Browser {
+        accept: Some("application/json".into()),
+        ..Browser::new()
+    };
+    let entry = elongyan_entry(&mut b, &hub, "personal-1", "signed", "/", None).await?;
+    b.get(&entry).await?.problem(401, "sso.signature_invalid")?;
+    hub.stop().await
+}
+
+/// An SM2 key pair as e-Longyan would make it: `openssl genpkey -algorithm SM2`.
+fn sm2_key_pair() -> Result<(String, String)> {
+    let dir = tempfile::tempdir()?;
+    let key = dir.path().join("key.pem");
+    let ok = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "SM2", "-out"])
+        .arg(&key)
+        .status()?
+        .success();
+    ensure!(ok, "openssl genpkey failed");
+    let out = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&key)
+        .output()?;
+    ensure!(out.status.success(), "openssl pkey failed");
+    Ok((
+        std::fs::read_to_string(&key)?,
+        String::from_utf8(out.stdout)?,
+    ))
 }
