@@ -853,17 +853,20 @@ async fn failures_show_a_chinese_page_to_browsers(env: Env) -> Result<()> {
     hub.stop().await
 }
 
+/// Hub settings (as environment), the simulator's signature scheme and its field cipher mode.
+type ElongyanCase = (
+    Vec<(&'static str, String)>,
+    deploy::SignatureScheme,
+    deploy::Sm4Mode,
+);
+
 /// e-Longyan signing with HMAC-SHA256, and with SM2 (its private key at e-Longyan, the public
 /// key at the hub) with CBC-encrypted fields: both modes sign in; another key is refused.
 async fn elongyan_signature_schemes_and_cbc_fields(env: Env) -> Result<()> {
     let (private, public) = sm2_key_pair()?;
     let (_, other) = sm2_key_pair()?;
     let sha_secret = "another-shared-secret-for-sha256";
-    let cases: Vec<(
-        Vec<(&str, String)>,
-        deploy::SignatureScheme,
-        deploy::Sm4Mode,
-    )> = vec![
+    let cases: Vec<ElongyanCase> = vec![
         (
             vec![
                 ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "hmac-sha256".into()),
