@@ -106,7 +106,12 @@ impl Env {
     /// A fresh store: the settings (as environment variables) that point a hub at it.
     pub async fn store(&self) -> Result<Store> {
         let dir = Arc::new(tempfile::tempdir()?);
-        let mut vars = vec![("HUB_DATA_DIR".to_owned(), dir.path().display().to_string())];
+        let mut vars = vec![
+            ("HUB_DATA_DIR".to_owned(), dir.path().display().to_string()),
+            // The shipped connectors point at the real platforms, which tests must not call:
+            // the tests of health probes switch them on against local servers.
+            ("HUB_CONNECTORS__PROBES".to_owned(), "false".to_owned()),
+        ];
         let mut pg_url = None;
         if self.backend == Backend::Postgres {
             let admin = postgres_admin_url();
@@ -336,6 +341,23 @@ impl TestHub {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Moves this hub's clock on with real time from now on (every 20 ms, while the hub lives):
+    /// for the tests of periodic work, whose schedule runs on real timers while the hub judges
+    /// "due" by its own clock.
+    pub fn follow_real_time(&self) {
+        let clock = Arc::downgrade(&self.clock);
+        tokio::spawn(async move {
+            let mut last = std::time::Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let Some(clock) = clock.upgrade() else { return };
+                let now = std::time::Instant::now();
+                clock.advance(now - last);
+                last = now;
+            }
+        });
     }
 
     pub async fn get(&self, path: &str) -> Result<reqwest::Response> {
@@ -609,6 +631,81 @@ pub async fn federated_hub_listening(
         Some(deploy::router(sandbox_config)),
     )
     .await
+}
+
+/// A stand-in for an external platform on `127.0.0.1:<ephemeral>`: answers every request with
+/// the status currently set (after `delay`), counts requests and keeps their `x-request-id`.
+pub struct Platform {
+    pub addr: std::net::SocketAddr,
+    pub status: Arc<std::sync::atomic::AtomicU16>,
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    pub hits: Arc<std::sync::atomic::AtomicUsize>,
+    pub request_ids: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Platform {
+    pub async fn start() -> Result<Platform> {
+        use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let status = Arc::new(AtomicU16::new(200));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let request_ids = Arc::new(Mutex::new(Vec::new()));
+        let (s, d, h, r) = (
+            status.clone(),
+            delay_ms.clone(),
+            hits.clone(),
+            request_ids.clone(),
+        );
+        let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+            let (s, d, h, r) = (s.clone(), d.clone(), h.clone(), r.clone());
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+                    r.lock().unwrap().push(id.to_owned());
+                }
+                let wait = d.load(Ordering::SeqCst);
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
+                let code = axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst))
+                    .unwrap_or(axum::http::StatusCode::OK);
+                (code, "模拟外部平台")
+            }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Platform {
+            addr,
+            status,
+            delay_ms,
+            hits,
+            request_ids,
+            task,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn set_status(&self, status: u16) {
+        self.status
+            .store(status, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// A browser: follows redirects itself and keeps cookies by name (the hub's `__Host-` cookies

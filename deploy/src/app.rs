@@ -11,7 +11,7 @@ use crate::exchange::{self, Exchange};
 use crate::personas::Persona;
 use crate::signature::Signer;
 use crate::store::Expiring;
-use crate::{Error, elongyan, fujian};
+use crate::{Error, elongyan, fujian, platform};
 
 /// Base path of the simulated provincial platform (its `…/dataset`).
 pub const FUJIAN_BASE: &str = "/sandbox/fujian/dataset";
@@ -21,6 +21,8 @@ pub const ELONGYAN_BASE: &str = "/sandbox/elongyan";
 pub const ELONGYAN_EXCHANGE_PATH: &str = "/sandbox/elongyan/AppSerController/invokeservice.do";
 /// The provincial platform's back channel.
 pub const FUJIAN_EXCHANGE_PATH: &str = "/sandbox/fujian/dataset/AppSerController/invokeservice.do";
+/// Base path of the simulated external platforms users jump to (`{base}/{code}`).
+pub const PLATFORMS_BASE: &str = "/sandbox/platforms";
 /// The cookie of a provincial sandbox session (path `/sandbox/fujian/`).
 pub const FUJIAN_SESSION_COOKIE: &str = "SANDBOX_FJ_SESSION";
 
@@ -35,6 +37,8 @@ pub(crate) struct Sandbox {
     pub(crate) sessions: Mutex<Expiring<&'static Persona>>,
     /// e-Longyan's signing key, or why it could not be loaded (shown on the jump's error page).
     pub(crate) signer: Result<Signer, Error>,
+    /// Hand-off nonces the sandbox platforms have accepted (a partner must refuse a replay).
+    pub(crate) handoff_nonces: Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl Sandbox {
@@ -63,6 +67,7 @@ impl Sandbox {
             elongyan,
             sessions: Mutex::new(Expiring::new()),
             signer,
+            handoff_nonces: Mutex::new(std::collections::HashMap::new()),
         }
     }
 }
@@ -105,6 +110,10 @@ pub(crate) mod clock {
 /// - `GET  /sandbox/elongyan/` — the portal page
 /// - `GET  /sandbox/elongyan/jump?persona=&target=&mode=ticket|signed[&fault=]`
 /// - `POST /sandbox/elongyan/AppSerController/invokeservice.do` (services 103 and 033)
+///
+/// External platforms users jump to (connectors), under [`PLATFORMS_BASE`]:
+/// - `GET  /sandbox/platforms/{code}` — a platform's entry page; verifies a signed hand-off
+///   (docs/HANDOFF.md) with the demo secret and shows what it received
 pub fn router(config: SandboxConfig) -> Router {
     let state = Arc::new(Sandbox::new(config));
     let uc = |op: &str| format!("{FUJIAN_BASE}/UnifiedController/{op}");
@@ -119,5 +128,6 @@ pub fn router(config: SandboxConfig) -> Router {
         .route(&format!("{ELONGYAN_BASE}/"), get(elongyan::portal))
         .route(&format!("{ELONGYAN_BASE}/jump"), get(elongyan::jump))
         .route(ELONGYAN_EXCHANGE_PATH, post(elongyan::invoke_service))
+        .route(&format!("{PLATFORMS_BASE}/{{code}}"), get(platform::entry))
         .with_state(state)
 }

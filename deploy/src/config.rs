@@ -19,6 +19,10 @@ pub const DEMO_ELONGYAN_SM4_KEY: [u8; 16] = [
 /// The caller code the hub presents to e-Longyan's ticket exchange in the demo.
 pub const DEMO_ELONGYAN_EXCHANGE_CALLER_CODE: &str = "elongyan-exchange-demo";
 
+/// The HMAC-SM3 secret the demo's signed hand-offs use between the hub and the sandbox
+/// platforms (`/sandbox/platforms/{code}`).
+pub const DEMO_HANDOFF_SECRET: &str = "demo-handoff-secret-0123456789";
+
 /// Signed fields of the ticket relay mode, in order (docs/ELONGYAN.md).
 pub const DEFAULT_TICKET_FIELDS: [&str; 4] = ["appId", "ticket", "timestamp", "target"];
 /// Signed fields of the signed assertion mode, in order (docs/ELONGYAN.md).
@@ -50,6 +54,8 @@ pub struct SandboxConfig {
     pub slow_delay: Duration,
     pub fujian: FujianConfig,
     pub elongyan: ElongyanConfig,
+    /// The HMAC-SM3 secret the sandbox platforms verify signed hand-offs with.
+    pub handoff_secret: String,
 }
 
 /// The provincial platform (PROTOCOLS.md §1).
@@ -130,6 +136,7 @@ impl SandboxConfig {
                 exchange_caller_code: DEMO_ELONGYAN_EXCHANGE_CALLER_CODE.to_owned(),
                 ticket_ttl: Duration::from_secs(60),
             },
+            handoff_secret: DEMO_HANDOFF_SECRET.to_owned(),
         }
     }
 

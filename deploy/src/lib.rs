@@ -19,19 +19,20 @@ mod fault;
 mod fujian;
 mod page;
 pub mod personas;
+mod platform;
 mod query;
 mod signature;
 mod store;
 
 pub use app::{
     ELONGYAN_BASE, ELONGYAN_EXCHANGE_PATH, FUJIAN_BASE, FUJIAN_EXCHANGE_PATH,
-    FUJIAN_SESSION_COOKIE, router,
+    FUJIAN_SESSION_COOKIE, PLATFORMS_BASE, router,
 };
 pub use config::{
     DEFAULT_ENCRYPTED_FIELDS, DEFAULT_SIGNED_FIELDS, DEFAULT_TICKET_FIELDS, DEMO_ELONGYAN_APP_ID,
     DEMO_ELONGYAN_EXCHANGE_CALLER_CODE, DEMO_ELONGYAN_PROVIDER, DEMO_ELONGYAN_SECRET,
-    DEMO_ELONGYAN_SM4_KEY, DEMO_FUJIAN_CALLER_CODE, ElongyanConfig, FujianConfig, SandboxConfig,
-    SignatureScheme, Sm4Mode,
+    DEMO_ELONGYAN_SM4_KEY, DEMO_FUJIAN_CALLER_CODE, DEMO_HANDOFF_SECRET, ElongyanConfig,
+    FujianConfig, SandboxConfig, SignatureScheme, Sm4Mode,
 };
 pub use fault::Fault;
 

@@ -14,6 +14,7 @@ use crate::admin::Admins;
 use crate::audit::{Actor, AuditEvent, AuditLog, Outcome};
 use crate::clock::Clock;
 use crate::config::{Config, KeyBytes, KeySetting};
+use crate::connectors::{ConnectorError, Connectors};
 use crate::context::RequestContext;
 use crate::federation::Federation;
 use crate::http::metrics::Metrics;
@@ -32,6 +33,9 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub sessions: Arc<Sessions>,
     pub federation: Arc<Federation>,
+    pub connectors: Arc<Connectors>,
+    /// The resilient client of every outbound call (back channels, probes, delivery).
+    pub outbound: outbound::Client,
     /// Per client address on `/sso/` endpoints.
     pub sso_limiter: Arc<RateLimiter<IpAddr>>,
     pub db: Db,
@@ -62,6 +66,10 @@ pub enum StartError {
     KeyCheck(#[from] KeyCheckError),
     #[error("identity providers cannot be set up")]
     Federation(#[from] sso::Error),
+    #[error("the outbound HTTP client cannot be set up")]
+    Outbound(#[from] outbound::Error),
+    #[error("the connector registry cannot be loaded")]
+    Connectors(#[from] ConnectorError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -130,6 +138,18 @@ impl Services {
             config.sessions.clone(),
             accounts.clone(),
         ));
+        let outbound = outbound::Client::new(outbound::Settings::default())?;
+        let mut metrics = Metrics::new();
+        outbound.register_metrics(metrics.registry_mut());
+        let metrics = Arc::new(metrics);
+        let connectors = Arc::new(Connectors::new(
+            db.clone(),
+            keys.clone(),
+            clock.clone(),
+            audit.clone(),
+            config.connectors.clone(),
+            metrics.clone(),
+        ));
         let federation = Arc::new(Federation::new(
             &config,
             keys.clone(),
@@ -141,6 +161,8 @@ impl Services {
             accounts,
             sessions,
             federation,
+            connectors,
+            outbound,
             sso_limiter: Arc::new(RateLimiter::per_minute(
                 config.sso.login_attempts_per_minute,
             )),
@@ -152,7 +174,7 @@ impl Services {
             clock,
             audit,
             admins,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             request_ids: Arc::new(RequestIds::new()),
             hsts,
         };
@@ -181,10 +203,15 @@ impl Hub {
         let Services {
             state, audit_task, ..
         } = Services::open(config, clock, true).await?;
-        let jobs = vec![
+        state.connectors.start().await?;
+        let mut jobs = vec![
             tokio::spawn(retention_job(state.clone())),
             tokio::spawn(cleanup_job(state.clone())),
+            tokio::spawn(connector_refresh_job(state.clone())),
         ];
+        if state.config.connectors.probes {
+            jobs.push(tokio::spawn(probe_job(state.clone())));
+        }
         state
             .audit
             .append(
@@ -404,6 +431,36 @@ async fn retention_job(state: AppState) {
             Err(e) => {
                 tracing::error!(error = %crate::telemetry::chain(&e), "audit retention failed; records are kept")
             }
+        }
+    }
+}
+
+/// Reloads connector definitions and health from the store, so that a change or a probe made by
+/// another node shows here within `connectors.refresh_interval`.
+async fn connector_refresh_job(state: AppState) {
+    let every = state.config.connectors.refresh_interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.connectors.reload().await {
+            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot reload the connectors; serving the last view");
+        }
+    }
+}
+
+/// Probes the connectors when a round is due (see `connectors::health`).
+async fn probe_job(state: AppState) {
+    let mut tick = tokio::time::interval(state.connectors.probe_tick());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let round = outbound::scope_request_id(
+            format!("probe-{}", uuid::Uuid::now_v7().simple()),
+            state.connectors.probe_round(&state.outbound, false),
+        );
+        if let Err(e) = round.await {
+            tracing::warn!(error = %crate::telemetry::chain(&e), "connector probe round failed");
         }
     }
 }

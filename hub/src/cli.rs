@@ -315,6 +315,9 @@ async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<Pat
         .map(|a| a.to_string())
         .unwrap_or_default();
     if let Some(dir) = demo_dir {
+        if let Err(e) = crate::demo::connect_sandbox_platforms(hub.state(), &addr).await {
+            return fail("cannot prepare the demo connectors", &e);
+        }
         match crate::demo::seed(hub.state()).await {
             Ok(seeded) => println!("{}", crate::demo::banner(&addr, &dir, &seeded)),
             Err(e) => return fail("cannot prepare the demo data", &e),

@@ -44,7 +44,14 @@ secret = "{secret}"
 sm4_key = "{sm4}"
 exchange_url = "http://{addr}/sandbox/elongyan/AppSerController/invokeservice.do"
 exchange_caller_code = "{exchange}"
+
+[connectors]
+# Connectors without a known public entry lead to the sandbox platforms on this port
+# (/sandbox/platforms/{{code}}); `mediation` demonstrates a signed hand-off (docs/HANDOFF.md).
+allowed_hosts = ["{host}"]
+sign_in_provider = "fujian"
 "#,
+        host = addr.ip(),
         dir = dir.display(),
         caller = deploy::DEMO_FUJIAN_CALLER_CODE,
         app_id = deploy::DEMO_ELONGYAN_APP_ID,
@@ -66,6 +73,51 @@ const DEMO_ADMINS: [(&str, &str, Role); 3] = [
     ("secadmin", "安全管理员（演示）", Role::SecurityAdmin),
     ("auditor", "审计管理员（演示）", Role::AuditAdmin),
 ];
+
+/// Points the connectors that have no public entry yet at the sandbox platforms on `addr`
+/// (once: a connector an administrator has configured is left alone), `mediation` with a
+/// signed hand-off that its sandbox page verifies.
+pub async fn connect_sandbox_platforms(
+    state: &AppState,
+    addr: &str,
+) -> Result<(), crate::connectors::ConnectorError> {
+    let ctx = RequestContext::system();
+    let unconfigured: Vec<String> = state
+        .connectors
+        .snapshot()
+        .entries
+        .iter()
+        .filter(|e| e.definition.url.is_none())
+        .map(|e| e.definition.code.clone())
+        .collect();
+    for code in unconfigured {
+        let signed = code == "mediation";
+        let url = format!("http://{addr}{}/{code}", deploy::PLATFORMS_BASE);
+        state
+            .connectors
+            .update(
+                &code,
+                |d| {
+                    d.url = Some(url);
+                    d.allow_http = true;
+                    d.enabled = true;
+                    if signed {
+                        d.sign_in_required = true;
+                        d.handoff = connectors::Handoff::Signed {
+                            scheme: connectors::Scheme::HmacSm3,
+                            params: connectors::Param::ALL.to_vec(),
+                        };
+                    }
+                },
+                signed.then(|| guomi::Secret::new(deploy::DEMO_HANDOFF_SECRET)),
+                None,
+                crate::audit::Actor::system(),
+                &ctx,
+            )
+            .await?;
+    }
+    Ok(())
+}
 
 /// One administrator and one day-long API token per role. Existing demo administrators get
 /// fresh credentials, so the banner is always right.
@@ -123,6 +175,16 @@ pub fn banner(addr: &str, data_dir: &Path, s: &Seeded) -> String {
     ));
     out.push_str(&format!(
         "    e龙岩 portal        http://{addr}/sandbox/elongyan/\n\n"
+    ));
+    out.push_str("  Online services (connectors; every jump is audited):\n");
+    out.push_str(&format!(
+        "    list                http://{addr}/api/connectors\n"
+    ));
+    out.push_str(&format!(
+        "    signed hand-off     http://{addr}/go/mediation   (sign in, then a sandbox platform verifies the signature)\n"
+    ));
+    out.push_str(&format!(
+        "    public platform     http://{addr}/go/receivables\n\n"
     ));
     out.push_str(
         "  Demo administrators (password + TOTP; the password must be changed at first sign-in):\n",

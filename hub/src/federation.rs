@@ -83,7 +83,9 @@ pub struct Flow {
 
 pub struct Federation {
     pub providers: HashMap<String, Arc<Provider>>,
-    pub http: reqwest::Client,
+    /// The providers' back channels: timeouts, retries of retry-safe calls, a circuit breaker
+    /// and a concurrency cap per host.
+    pub http: outbound::Client,
     pub replay: ReplayGuard,
     keys: Keys,
     clock: Arc<dyn Clock>,
@@ -124,7 +126,7 @@ impl Federation {
                 }),
             );
         }
-        let http = sso::http::client(Duration::from_secs(30))
+        let http = outbound::Client::new(outbound::Settings::default())
             .map_err(|e| sso::Error::Config(format!("HTTP client: {e}")))?;
         let public_url = Url::parse(&config.server.public_url)
             .map_err(|e| sso::Error::Config(format!("server.public_url: {e}")))?;

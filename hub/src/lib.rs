@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod context;
 pub mod demo;
 pub mod federation;

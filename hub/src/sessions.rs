@@ -47,6 +47,37 @@ pub struct ActiveSession {
     last_seen: AtomicI64,
 }
 
+impl ActiveSession {
+    /// The audit actor of what this session does: the account, with a masked name for a person;
+    /// for a legal person, the company and the masked agent who acts for it.
+    pub fn actor(&self) -> crate::audit::Actor {
+        use crate::audit::{Actor, ActorKind};
+        let a = &self.account;
+        if a.kind == "legal_person" {
+            let mut actor = Actor::new(
+                ActorKind::Account,
+                Some(a.id.clone()),
+                Some(a.display_name.clone()),
+            );
+            actor.acting_for = Some(match &a.key_masked {
+                Some(m) => format!("{} ({m})", a.display_name),
+                None => a.display_name.clone(),
+            });
+            actor.agent = self.agent_name.as_ref().map(|n| match &self.agent_masked {
+                Some(m) => format!("{} {m}", sso::mask_name(n)),
+                None => sso::mask_name(n),
+            });
+            actor
+        } else {
+            Actor::new(
+                ActorKind::Account,
+                Some(a.id.clone()),
+                Some(sso::mask_name(&a.display_name)),
+            )
+        }
+    }
+}
+
 /// A session as administrators see it (never its id).
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionView {

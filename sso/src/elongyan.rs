@@ -254,7 +254,7 @@ impl ElongyanSettings {
     /// Exchanges a ticket (ticket relay mode) for the verified identity.
     pub async fn redeem(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         ticket: &str,
     ) -> Result<VerifiedIdentity, Error> {
         let exchange = self

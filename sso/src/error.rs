@@ -29,6 +29,9 @@ pub enum Error {
     TicketInvalid { message: String },
     #[error("the ticket was used before")]
     TicketReplayed,
+    /// The back channel failed: the source is the [`outbound::Error`] (which says whose fault
+    /// it was and whether the call may be repeated) when the call itself failed, or a
+    /// description of an unusable answer.
     #[error("the identity provider {provider} is unreachable or failing")]
     ProviderUnavailable {
         provider: String,
@@ -70,6 +73,8 @@ pub enum Error {
 }
 
 impl Error {
+    /// What kind of failure. An unavailable provider is always `retryable`: the user may start
+    /// the sign-in again, with a new ticket or code, once the provider is back.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::StateInvalid
@@ -92,5 +97,41 @@ impl Error {
             Error::ProviderRefused { .. } => ErrorKind::Upstream { retryable: false },
             Error::Config(_) => ErrorKind::Internal,
         }
+    }
+
+    /// The outbound failure behind a `ProviderUnavailable`, if the call itself failed.
+    pub fn outbound(&self) -> Option<&outbound::Error> {
+        match self {
+            Error::ProviderUnavailable { source, .. } => source.downcast_ref::<outbound::Error>(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_provider_keeps_the_outbound_error() {
+        let e = Error::ProviderUnavailable {
+            provider: "fujian".into(),
+            source: Box::new(outbound::Error::CircuitOpen {
+                host: "https://mztapp.fujian.gov.cn:8304".into(),
+                retry_in: std::time::Duration::from_secs(3),
+            }),
+        };
+        let o = e.outbound().unwrap();
+        assert_eq!(o.fault(), outbound::Fault::Theirs);
+        assert!(o.retry_safe());
+        assert_eq!(e.kind(), ErrorKind::Upstream { retryable: true });
+        let text = crate::chain(&e);
+        assert!(text.contains("circuit open"), "{text}");
+        let described = Error::ProviderUnavailable {
+            provider: "corp".into(),
+            source: "Server returned invalid response".into(),
+        };
+        assert!(described.outbound().is_none());
+        assert!(Error::TicketReplayed.outbound().is_none());
     }
 }

@@ -82,7 +82,7 @@ impl FujianSettings {
     /// is used once and arrived with this browser's state.
     pub async fn redeem(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         ticket: &str,
     ) -> Result<VerifiedIdentity, Error> {
         let profile = self.exchange.profile(http, ticket).await?;

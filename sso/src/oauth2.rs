@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+use outbound::Retry;
 use serde_json::Value;
 use url::Url;
 
@@ -92,7 +93,7 @@ impl OAuth2Settings {
 
     pub async fn complete(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         redirect: &Url,
         code: &str,
         pkce_verifier: &str,
@@ -105,9 +106,11 @@ impl OAuth2Settings {
         if self.pkce {
             form.push(("code_verifier", pkce_verifier));
         }
+        // A code is single-use: once the provider may have seen it, it is never sent again.
         let mut request = http
-            .post(self.token_url.clone())
+            .post(self.token_url.as_str())
             .timeout(self.timeout)
+            .retry(Retry::Unsafe)
             .header("accept", "application/json");
         match (self.client_auth, &self.client_secret) {
             (ClientAuth::Basic, Some(secret)) => {
@@ -123,14 +126,11 @@ impl OAuth2Settings {
             .form(&form)
             .send()
             .await
-            .map_err(|e| self.unavailable(e.without_url()))?;
-        if res.status().is_server_error() {
-            return Err(self.unavailable(format!("token endpoint answered HTTP {}", res.status())));
-        }
+            .and_then(crate::http::server_error)
+            .map_err(|e| self.unavailable(e))?;
         let status = res.status();
         let body: Value = res
             .json()
-            .await
             .map_err(|_| self.refused("the token response is not JSON"))?;
         let Some(access) = crate::claims::text(&body, &self.access_token_path) else {
             let error = crate::claims::text(&body, "error")
@@ -143,7 +143,11 @@ impl OAuth2Settings {
             ));
         };
         let access = access.as_str();
-        let mut request = http.get(self.userinfo_url.clone()).timeout(self.timeout);
+        // Reading the user's document with the token has no effect: safe to retry.
+        let mut request = http
+            .get(self.userinfo_url.as_str())
+            .timeout(self.timeout)
+            .retry(Retry::Safe);
         request = match self.token_placement {
             TokenPlacement::Header => request.bearer_auth(access),
             TokenPlacement::Query => request.query(&[("access_token", access)]),
@@ -151,16 +155,13 @@ impl OAuth2Settings {
         let res = request
             .send()
             .await
-            .map_err(|e| self.unavailable(e.without_url()))?;
-        if res.status().is_server_error() {
-            return Err(self.unavailable(format!("user-info answered HTTP {}", res.status())));
-        }
+            .and_then(crate::http::server_error)
+            .map_err(|e| self.unavailable(e))?;
         if !res.status().is_success() {
             return Err(self.refused(format!("user-info answered HTTP {}", res.status())));
         }
         let doc: Value = res
             .json()
-            .await
             .map_err(|_| self.refused("user-info is not JSON"))?;
         self.claims.apply(&self.provider, &doc)
     }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use openidconnect::DiscoveryError;
 use openidconnect::core::{
     CoreClient, CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreTokenResponse,
 };
@@ -15,6 +16,7 @@ use openidconnect::{
     CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
     ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError,
 };
+use outbound::Retry;
 use serde_json::Value;
 use url::Url;
 
@@ -121,7 +123,7 @@ impl OidcProvider {
     }
 
     /// The provider's metadata and keys, from the cache while fresh.
-    async fn discovered(&self, http: &reqwest::Client) -> Result<Arc<Discovered>, Error> {
+    async fn discovered(&self, http: &outbound::Client) -> Result<Arc<Discovered>, Error> {
         if let Some(d) = self.cache.lock().ok().and_then(|c| c.clone())
             && d.fetched.elapsed() < self.settings.metadata_ttl
         {
@@ -129,12 +131,13 @@ impl OidcProvider {
         }
         let issuer = IssuerUrl::new(self.settings.issuer.clone())
             .map_err(|e| Error::Config(e.to_string()))?;
+        // Discovery reads: safe to retry.
         let metadata = ProviderMetadataWithLogout::discover_async(
             issuer,
-            &bridge(http, self.settings.timeout),
+            &bridge(http, Retry::Safe, self.settings.timeout),
         )
         .await
-        .map_err(|e| self.unavailable(crate::chain(&e)))?;
+        .map_err(|e| self.discovery_error(e))?;
         let d = Arc::new(Discovered {
             metadata,
             fetched: Instant::now(),
@@ -149,7 +152,7 @@ impl OidcProvider {
     /// Fetches the keys again (key rotation), unless that happened moments ago.
     async fn refresh_keys(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         current: &Discovered,
     ) -> Result<Option<Arc<Discovered>>, Error> {
         if current
@@ -160,10 +163,10 @@ impl OidcProvider {
         }
         let jwks = CoreJsonWebKeySet::fetch_async(
             current.metadata.jwks_uri(),
-            &bridge(http, self.settings.timeout),
+            &bridge(http, Retry::Safe, self.settings.timeout),
         )
         .await
-        .map_err(|e| self.unavailable(crate::chain(&e)))?;
+        .map_err(|e| self.discovery_error(e))?;
         let d = Arc::new(Discovered {
             metadata: current.metadata.clone().set_jwks(jwks),
             fetched: current.fetched,
@@ -193,7 +196,7 @@ impl OidcProvider {
     /// The authorisation request to send the browser to.
     pub async fn authorization_url(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         redirect: &Url,
         state: &str,
         nonce: &str,
@@ -226,7 +229,7 @@ impl OidcProvider {
     /// maps the claims.
     pub async fn complete(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         redirect: &Url,
         code: &str,
         pkce_verifier: &str,
@@ -238,7 +241,8 @@ impl OidcProvider {
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| Error::Config(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(&bridge(http, self.settings.timeout))
+            // A code is single-use: once the provider may have seen it, never send it again.
+            .request_async(&bridge(http, Retry::Unsafe, self.settings.timeout))
             .await
             .map_err(|e| self.token_error(e))?;
         let id_token: &CoreIdToken =
@@ -301,39 +305,50 @@ impl OidcProvider {
 
     async fn userinfo(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         url: &Url,
         access_token: &str,
     ) -> Result<Value, Error> {
         let res = http
-            .get(url.clone())
+            .get(url.as_str())
             .bearer_auth(access_token)
             .timeout(self.settings.timeout)
+            .retry(Retry::Safe)
             .send()
             .await
-            .map_err(|e| self.unavailable(e.without_url()))?;
+            .and_then(crate::http::server_error)
+            .map_err(|e| self.unavailable(e))?;
         if !res.status().is_success() {
             return Err(Error::ProviderRefused {
                 provider: self.settings.provider.clone(),
                 message: format!("user-info answered HTTP {}", res.status()),
             });
         }
-        res.json().await.map_err(|_| Error::ProviderRefused {
+        res.json().map_err(|_| Error::ProviderRefused {
             provider: self.settings.provider.clone(),
             message: "user-info is not JSON (signed user-info is not supported)".into(),
         })
     }
 
-    fn token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse + 'static>(
+    /// A failed discovery or key fetch; a transport failure keeps the outbound error as the
+    /// source, so that callers can tell whose fault it was.
+    fn discovery_error(&self, e: DiscoveryError<outbound::Error>) -> Error {
+        match e {
+            DiscoveryError::Request(e) => self.unavailable(e),
+            other => self.unavailable(crate::chain(&other)),
+        }
+    }
+
+    fn token_error<T: openidconnect::ErrorResponse + 'static>(
         &self,
-        e: openidconnect::RequestTokenError<RE, T>,
+        e: openidconnect::RequestTokenError<outbound::Error, T>,
     ) -> Error {
         match e {
             openidconnect::RequestTokenError::ServerResponse(r) => Error::ProviderRefused {
                 provider: self.settings.provider.clone(),
                 message: format!("token endpoint: {r}"),
             },
-            openidconnect::RequestTokenError::Request(r) => self.unavailable(crate::chain(&r)),
+            openidconnect::RequestTokenError::Request(r) => self.unavailable(r),
             // The token response did not parse: typically an ID token lacking a required claim
             // (`sub`, `iat`, `iss`, `aud`, `exp`).
             openidconnect::RequestTokenError::Parse(p, _) => Error::IdTokenInvalid {
@@ -349,7 +364,7 @@ impl OidcProvider {
     /// RP-initiated logout: the provider's end-session URL, if it has one.
     pub async fn logout_url(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         id_token_hint: Option<&str>,
         post_logout_redirect: &Url,
     ) -> Result<Option<Url>, Error> {
@@ -377,7 +392,7 @@ impl OidcProvider {
     /// Validates a back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.6).
     pub async fn verify_logout_token(
         &self,
-        http: &reqwest::Client,
+        http: &outbound::Client,
         token: &str,
         now_secs: i64,
     ) -> Result<LogoutClaims, Error> {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use outbound::Retry;
 use serde_json::{Value, json};
 
 use crate::{Error, Secret};
@@ -36,10 +37,18 @@ impl TicketExchange {
     }
 
     /// Exchanges a trust ticket for the user's profile (the `data` object of `033`).
-    pub async fn profile(&self, http: &reqwest::Client, ticket: &str) -> Result<Value, Error> {
+    ///
+    /// `103` trades the single-use ticket: the platform consumes it on the first attempt that
+    /// reaches it, whatever the outcome, so it is never sent twice (`Retry::Unsafe`: retried
+    /// only if no connection could be opened). `033` only reads the profile with the user id
+    /// and token that `103` returned; the token stays valid for further calls (PROTOCOLS.md §1,
+    /// and the sandbox's `profile` accepts it again), so it is `Retry::Safe` and a transient
+    /// failure there does not waste the user's sign-in.
+    pub async fn profile(&self, http: &outbound::Client, ticket: &str) -> Result<Value, Error> {
         let answer = self
             .call(
                 http,
+                Retry::Unsafe,
                 json!({
                     "INVOKESERVICE_CODE": self.ticket_service,
                     "INVOKECALLER_CODE": self.caller_code.expose(),
@@ -60,6 +69,7 @@ impl TicketExchange {
         match self
             .call(
                 http,
+                Retry::Safe,
                 json!({
                     "INVOKESERVICE_CODE": self.profile_service,
                     "INVOKECALLER_CODE": self.caller_code.expose(),
@@ -78,26 +88,26 @@ impl TicketExchange {
         }
     }
 
-    async fn call(&self, http: &reqwest::Client, request: Value) -> Result<Answer, Error> {
-        let unavailable =
-            |source: Box<dyn std::error::Error + Send + Sync>| Error::ProviderUnavailable {
-                provider: self.provider.clone(),
-                source,
-            };
+    async fn call(
+        &self,
+        http: &outbound::Client,
+        retry: Retry,
+        request: Value,
+    ) -> Result<Answer, Error> {
         let res = http
-            .post(self.url.clone())
+            .post(self.url.as_str())
             .timeout(self.timeout)
+            .retry(retry)
             .form(&[(self.form_field.as_str(), request.to_string())])
             .send()
             .await
-            .map_err(|e| unavailable(Box::new(e.without_url())))?;
-        let status = res.status();
-        if status.is_server_error() {
-            return Err(unavailable(format!("HTTP {status}").into()));
-        }
+            .and_then(crate::http::server_error)
+            .map_err(|e| Error::ProviderUnavailable {
+                provider: self.provider.clone(),
+                source: Box::new(e),
+            })?;
         let body: Value = res
             .json()
-            .await
             .map_err(|_| self.malformed("the answer is not JSON"))?;
         match body.get("success") {
             Some(Value::Bool(true)) => {
@@ -129,4 +139,79 @@ impl TicketExchange {
 enum Answer {
     Ok(Value),
     Refused(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::loopback;
+
+    /// The service code of a back-channel request body.
+    fn service(body: &str) -> String {
+        let json = url::form_urlencoded::parse(body.as_bytes())
+            .find(|(k, _)| k == "POSTPARAM_JSON")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let v: Value = serde_json::from_str(&json).unwrap();
+        v["INVOKESERVICE_CODE"].as_str().unwrap().to_owned()
+    }
+
+    fn exchange(url: &str) -> TicketExchange {
+        TicketExchange::new(
+            "fujian",
+            url::Url::parse(url).unwrap(),
+            Secret::new("c0ffee"),
+            Duration::from_secs(2),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_profile_read_is_retried_but_the_ticket_is_sent_once() {
+        let server = loopback::serve(|n, body| match (n, service(body).as_str()) {
+            (_, "103") => (
+                200,
+                r#"{"success":true,"data":{"USER_ID":"u1","USER_TOKEN":"t1"}}"#.into(),
+            ),
+            (1, "033") => (503, String::new()),
+            (_, "033") => (
+                200,
+                r#"{"success":true,"data":{"USER_ID":"u1","USER_NAME":"x"}}"#.into(),
+            ),
+            _ => (400, String::new()),
+        })
+        .await;
+        let profile = exchange(&server.url)
+            .profile(&loopback::client(), "ST-1")
+            .await
+            .unwrap();
+        assert_eq!(profile["USER_NAME"], "x");
+        let calls: Vec<String> = server
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| service(b))
+            .collect();
+        assert_eq!(calls, ["103", "033", "033"]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_ticket_exchange_is_not_repeated() {
+        let server = loopback::serve(|_, _| (503, String::new())).await;
+        let e = exchange(&server.url)
+            .profile(&loopback::client(), "ST-1")
+            .await
+            .unwrap_err();
+        let upstream = e.outbound().unwrap();
+        assert!(
+            matches!(upstream, outbound::Error::Status { status: 503, .. }),
+            "{upstream}"
+        );
+        assert!(!crate::chain(&e).contains("ST-1"));
+        assert_eq!(
+            server.bodies.lock().unwrap().len(),
+            1,
+            "the ticket is single-use"
+        );
+    }
 }

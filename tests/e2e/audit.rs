@@ -410,6 +410,8 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
     let now = hub::SystemClock.now();
     let clock = ManualClock::new(now.minus(Duration::from_secs(400 * 86_400)));
     let hub = TestHub::start_with_clock(&store, store.config(&[])?, clock.clone()).await?;
+    // What a fresh hub records when it starts (the connector catalog's seeding, the start).
+    let s = hub.state.audit.head_seq();
     append(&hub, 10).await?;
     clock.set(now.minus(Duration::from_secs(100 * 86_400)));
     append(&hub, 5).await?;
@@ -421,10 +423,10 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
         .audit
         .archive_expired(Duration::from_secs(180 * 86_400), &dir)
         .await?;
-    // The start record and the ten old events; the five recent ones stay.
+    // The start records and the ten old events; the five recent ones stay.
     ensure!(done.len() == 1, "{done:?}");
     ensure!(
-        done[0].from_seq == 1 && done[0].up_to_seq == 11 && done[0].records == 11,
+        done[0].from_seq == 1 && done[0].up_to_seq == s + 10 && done[0].records == s + 10,
         "{done:?}"
     );
     let text = std::fs::read_to_string(&done[0].file)?;
@@ -432,8 +434,9 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
         .lines()
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
-    ensure!(lines.len() == 11);
-    ensure!(lines[0]["event"] == "system.started");
+    ensure!(lines.len() as i64 == s + 10);
+    ensure!(lines.iter().any(|l| l["event"] == "system.started"));
+    ensure!(lines[0]["seq"] == 1);
     for w in lines.windows(2) {
         ensure!(w[1]["prev_hash"] == w[0]["hash"]);
     }
@@ -443,13 +446,13 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
         ensure!(mode == 0o600, "archive file mode {mode:o}");
     }
     let db = store.connect().await?;
-    ensure!(db.scalar_i64("SELECT MIN(seq) FROM audit_log").await? == 12);
+    ensure!(db.scalar_i64("SELECT MIN(seq) FROM audit_log").await? == s + 11);
     ensure!(db.scalar_i64("SELECT COUNT(*) FROM audit_log").await? == 5);
     // The remaining chain verifies from the archive's anchor.
     let token = hub.token(Role::AuditAdmin).await?;
     let report = json(hub.get_as(&token, "/api/admin/audit/verify").await?, 200).await?;
     ensure!(
-        report["intact"] == true && report["from_seq"] == 12,
+        report["intact"] == true && report["from_seq"] == s + 11,
         "{report}"
     );
     // Nothing more to do, and young records stay even with the archive row in place.
@@ -461,7 +464,7 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
             .is_empty()
     );
     ensure!(
-        db.exec("DELETE FROM audit_log WHERE seq = 12")
+        db.exec(&format!("DELETE FROM audit_log WHERE seq = {}", s + 11))
             .await
             .is_err()
     );
@@ -512,8 +515,9 @@ async fn two_nodes_append_to_one_chain(env: Env) -> Result<()> {
     let token = a.token(Role::AuditAdmin).await?;
     let report = json(b.get_as(&token, "/api/admin/audit/verify").await?, 200).await?;
     ensure!(report["intact"] == true, "{report}");
-    // Two starts, 300 events and the token issue.
-    ensure!(report["records"] == 303, "{report}");
+    // The connector catalog's seeding (once: the store is shared), two starts, 300 events and
+    // the token issue.
+    ensure!(report["records"] == 304, "{report}");
     a.stop().await?;
     b.stop().await
 }
@@ -609,6 +613,7 @@ async fn retention_runs_on_schedule_with_the_configured_period(env: Env) -> Resu
         ("HUB_AUDIT__PURGE_INTERVAL", "1s"),
     ])?;
     let hub = TestHub::start_with_clock(&store, config, clock.clone()).await?;
+    let s = hub.state.audit.head_seq();
     append(&hub, 4).await?;
     // 190 days old: inside a 200-day retention, so kept.
     clock.set(now.minus(Duration::from_secs(190 * 86_400)));
@@ -623,16 +628,23 @@ async fn retention_runs_on_schedule_with_the_configured_period(env: Env) -> Resu
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The start record and four old events archived; the three 190-day-old ones kept.
-    ensure!(db.scalar_i64("SELECT up_to_seq FROM audit_archive").await? == 5);
+    // The start records and four old events archived; the three 190-day-old ones kept.
+    ensure!(db.scalar_i64("SELECT up_to_seq FROM audit_archive").await? == s + 4);
     ensure!(
-        db.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE seq <= 5")
-            .await?
+        db.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE seq <= {}",
+            s + 4
+        ))
+        .await?
             == 0
     );
     ensure!(
-        db.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE seq BETWEEN 6 AND 8")
-            .await?
+        db.scalar_i64(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE seq BETWEEN {} AND {}",
+            s + 5,
+            s + 7
+        ))
+        .await?
             == 3
     );
     let token = hub.token(Role::AuditAdmin).await?;
@@ -643,12 +655,12 @@ async fn retention_runs_on_schedule_with_the_configured_period(env: Env) -> Resu
     )
     .await?;
     ensure!(
-        archived["items"][0]["details"]["records"] == 5,
+        archived["items"][0]["details"]["records"] == s + 4,
         "{archived}"
     );
     ensure!(
         std::path::Path::new(hub.state.config.audit.archive_dir.as_path())
-            .join("audit-000000000001-000000000005.jsonl")
+            .join(format!("audit-000000000001-{:012}.jsonl", s + 4))
             .is_file()
     );
     ensure!(verify_api(&hub, &token).await?.intact);

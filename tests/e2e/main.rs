@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod cli;
 mod config;
+mod connectors;
 mod oidc;
 mod ops;
 mod sso;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
             format: hub::config::LogFormat::Text,
         });
     }
-    let groups: [(&str, Vec<Test>); 7] = [
+    let groups: [(&str, Vec<Test>); 8] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         ("admin", admin::tests()),
         ("sso", sso::tests()),
         ("oidc", oidc::tests()),
+        ("connectors", connectors::tests()),
     ];
     let mut trials = Vec::new();
     for (group, tests) in groups {

@@ -429,6 +429,11 @@ async fn hostile_requests_never_cause_a_server_error(env: Env) -> Result<()> {
         b"POST /api/admin/session HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n".to_vec(),
         format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a/".repeat(4000)).into_bytes(),
         format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: {}\r\n\r\n", "r".repeat(5000)).into_bytes(),
+        // Jumps.
+        b"GET /go/%ff%fe%00 HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        b"GET /go/receivables?proceed=%ff&proceed=1 HTTP/1.1\r\nhost: x\r\nreferer: \xff\xfe:////\r\ncookie: __Host-hub_session=\xc3\x28\r\n\r\n".to_vec(),
+        format!("GET /go/{} HTTP/1.1\r\nhost: x\r\naccept: application/json\r\n\r\n", "x".repeat(5000)).into_bytes(),
+        b"GET /api/connectors?%%%=1 HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
         // Sign-in endpoints.
         b"GET /sso/fujian/callback?state=%ff%fe%00&trustticket=%00 HTTP/1.1\r\nhost: x\r\ncookie: __Host-hub_flow_0000000000000000=!!!\r\n\r\n".to_vec(),
         format!("GET /sso/fujian/callback?state={}&trustticket={} HTTP/1.1\r\nhost: x\r\n\r\n", "s".repeat(3000), "t".repeat(3000)).into_bytes(),

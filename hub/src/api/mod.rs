@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod connectors;
 pub mod me;
 pub mod ops;
 pub mod sso;

@@ -31,6 +31,26 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub sso: SsoConfig,
     pub providers: Vec<ProviderConfig>,
+    pub connectors: ConnectorsConfig,
+}
+
+/// The external platforms users jump to: which hosts links may point to, where users sign in
+/// first, and the health probes.
+#[derive(Clone, Debug)]
+pub struct ConnectorsConfig {
+    /// The catalog's hosts plus `connectors.allowed_hosts`.
+    pub allowlist: connectors::HostAllowlist,
+    /// The provider users are sent to when a connector requires sign-in; the first configured
+    /// provider that can start a sign-in when absent.
+    pub sign_in_provider: Option<String>,
+    pub probes: bool,
+    pub probe_interval: Duration,
+    pub probe_timeout: Duration,
+    /// How long probe results are kept.
+    pub health_history: Duration,
+    /// How often a node reloads definitions and health from the store (changes made on another
+    /// node, probes run by another node).
+    pub refresh_interval: Duration,
 }
 
 /// Sessions of signed-in users.
@@ -252,6 +272,15 @@ impl Config {
                 "login_attempts_per_minute": self.sso.login_attempts_per_minute,
                 "flow_ttl_s": self.sso.flow_ttl.as_secs(),
                 "replay_ttl_s": self.sso.replay_ttl.as_secs(),
+            },
+            "connectors": {
+                "allowed_hosts": self.connectors.allowlist.patterns(),
+                "sign_in_provider": self.connectors.sign_in_provider,
+                "probes": self.connectors.probes,
+                "probe_interval_s": self.connectors.probe_interval.as_secs(),
+                "probe_timeout_ms": self.connectors.probe_timeout.as_millis() as u64,
+                "health_history_s": self.connectors.health_history.as_secs(),
+                "refresh_interval_ms": self.connectors.refresh_interval.as_millis() as u64,
             },
             "providers": self.providers.iter().map(|p| serde_json::json!({
                 "id": p.id,
@@ -510,11 +539,14 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         }
     }
 
+    let connectors = validate_connectors(raw.connectors, &providers, l);
+
     Config {
         data_dir,
         sessions,
         sso,
         providers,
+        connectors,
         server: ServerConfig {
             listen,
             public_url,
@@ -541,6 +573,62 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
             data_key,
             index_key,
         },
+    }
+}
+
+fn validate_connectors(
+    raw: raw::RawConnectors,
+    providers: &[ProviderConfig],
+    l: &mut Layered,
+) -> ConnectorsConfig {
+    let mut allowlist = connectors::allowlist::<&str>(&[]).unwrap_or_default();
+    for h in &raw.allowed_hosts {
+        if let Err(m) = allowlist.add(h) {
+            l.problem("connectors.allowed_hosts", m);
+        }
+    }
+    if let Some(id) = &raw.sign_in_provider {
+        match providers.iter().find(|p| &p.id == id) {
+            None => l.problem(
+                "connectors.sign_in_provider",
+                format!("`{id}` is not a configured provider (providers.{id})"),
+            ),
+            Some(p) if matches!(p.settings, ProviderSettings::Elongyan(_)) => l.problem(
+                "connectors.sign_in_provider",
+                format!("`{id}` is an e-Longyan entry: users cannot start a sign-in there"),
+            ),
+            Some(_) => {}
+        }
+    }
+    let probe_interval = positive(l, "connectors.probe_interval", raw.probe_interval, 60);
+    let probe_timeout = positive(l, "connectors.probe_timeout", raw.probe_timeout, 5);
+    if probe_timeout >= probe_interval {
+        l.problem(
+            "connectors.probe_timeout",
+            "must be shorter than connectors.probe_interval",
+        );
+    }
+    let health_history = positive(
+        l,
+        "connectors.health_history",
+        raw.health_history,
+        7 * 86_400,
+    );
+    let refresh_interval = positive(l, "connectors.refresh_interval", raw.refresh_interval, 5);
+    if refresh_interval > Duration::from_secs(300) {
+        l.problem(
+            "connectors.refresh_interval",
+            "must be at most 5m: it delays a disabled connector on other nodes",
+        );
+    }
+    ConnectorsConfig {
+        allowlist,
+        sign_in_provider: raw.sign_in_provider,
+        probes: raw.probes.unwrap_or(true),
+        probe_interval,
+        probe_timeout,
+        health_history,
+        refresh_interval,
     }
 }
 

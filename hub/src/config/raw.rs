@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub crypto: RawCrypto,
     pub sessions: RawSessions,
     pub sso: RawSso,
+    pub connectors: RawConnectors,
     /// `[providers.<id>]`: each is deserialised by its `kind` (see `providers.rs`).
     pub providers: std::collections::BTreeMap<String, toml::Value>,
 }
@@ -107,6 +108,18 @@ pub struct RawSso {
     pub login_attempts_per_minute: Option<u32>,
     pub flow_ttl: Option<HumanDuration>,
     pub replay_ttl: Option<HumanDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConnectors {
+    pub allowed_hosts: Vec<String>,
+    pub sign_in_provider: Option<String>,
+    pub probes: Option<bool>,
+    pub probe_interval: Option<HumanDuration>,
+    pub probe_timeout: Option<HumanDuration>,
+    pub health_history: Option<HumanDuration>,
+    pub refresh_interval: Option<HumanDuration>,
 }
 
 /// Overrides of a provider's claim mapping; unset fields keep the kind's defaults.

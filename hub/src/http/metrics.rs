@@ -7,6 +7,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -29,6 +30,18 @@ pub struct PoolLabels {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectorLabels {
+    pub connector: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JumpLabels {
+    pub connector: String,
+    /// `redirected`, `sign_in`, `interstitial` or `unavailable`.
+    pub outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 100 µs to ~1.6 s.
     Histogram::new(exponential_buckets(0.000_1, 2.0, 15))
@@ -40,6 +53,9 @@ pub struct Metrics {
     pub latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub db_connections: Family<PoolLabels, Gauge>,
     pub audit_chain_length: Gauge,
+    pub connector_up: Family<ConnectorLabels, Gauge>,
+    pub connector_latency: Family<ConnectorLabels, Gauge<f64, AtomicU64>>,
+    pub connector_jumps: Family<JumpLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -77,6 +93,24 @@ impl Metrics {
             "Position of the newest sealed audit record",
             audit_chain_length.clone(),
         );
+        let connector_up = Family::<ConnectorLabels, Gauge>::default();
+        registry.register(
+            "connector_up",
+            "Connector health: 1 reachable at the last probe, 0 unreachable, -1 not probed",
+            connector_up.clone(),
+        );
+        let connector_latency = Family::<ConnectorLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "connector_probe_latency_seconds",
+            "Duration of the last health probe of each connector",
+            connector_latency.clone(),
+        );
+        let connector_jumps = Family::<JumpLabels, Counter>::default();
+        registry.register(
+            "connector_jumps",
+            "Requests to /go/{connector} by connector and outcome",
+            connector_jumps.clone(),
+        );
         let build = Family::<Vec<(String, String)>, Gauge>::default();
         build
             .get_or_create(&vec![(
@@ -91,7 +125,32 @@ impl Metrics {
             latency,
             db_connections,
             audit_chain_length,
+            connector_up,
+            connector_latency,
+            connector_jumps,
         }
+    }
+
+    /// Publishes a connector's health (`up`: 1, 0 or -1 for not probed).
+    pub fn connector_up(&self, code: &str, up: i64, health: Option<&connectors::Health>) {
+        let labels = ConnectorLabels {
+            connector: code.to_owned(),
+        };
+        self.connector_up.get_or_create(&labels).set(up);
+        if let Some(ms) = health.and_then(|h| h.latency_ms) {
+            self.connector_latency
+                .get_or_create(&labels)
+                .set(ms as f64 / 1000.0);
+        }
+    }
+
+    pub fn jump(&self, code: &str, outcome: &'static str) {
+        self.connector_jumps
+            .get_or_create(&JumpLabels {
+                connector: code.to_owned(),
+                outcome,
+            })
+            .inc();
     }
 
     /// Adds a collector family (connectors, exchange) to this registry.

@@ -88,7 +88,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html") && !a.starts_with("application/json"));
 
-    let mut res = next.run(req).instrument(span.clone()).await;
+    // Outbound calls made while handling the request carry its id (`x-request-id`).
+    let mut res =
+        outbound::scope_request_id(request_id.clone(), next.run(req).instrument(span.clone()))
+            .await;
 
     render_problem(&mut res, &request_id, html);
     res.headers_mut().insert(REQUEST_ID, id_header);

@@ -66,7 +66,8 @@ fn routes(csrf: Option<tower_http::csrf::CsrfLayer>) -> OpenApiRouter<AppState> 
         .merge(api::admin::routes())
         .merge(api::audit::routes())
         .merge(api::accounts::routes())
-        .merge(api::me::routes());
+        .merge(api::me::routes())
+        .merge(api::connectors::admin_routes());
     if let Some(layer) = csrf {
         protected = protected.layer(layer);
     }
@@ -74,6 +75,7 @@ fn routes(csrf: Option<tower_http::csrf::CsrfLayer>) -> OpenApiRouter<AppState> 
         .merge(api::ops::routes())
         .merge(protected)
         .merge(api::sso::routes())
+        .merge(api::connectors::public_routes())
 }
 
 pub fn router(state: AppState, extra: Option<Router>) -> Router {
@@ -140,6 +142,34 @@ async fn index(
     } else {
         format!("<h2>登录</h2>\n<ul>\n{links}</ul>\n")
     };
+    let mut services = String::new();
+    for e in &state.connectors.snapshot().entries {
+        let d = &e.definition;
+        let status = e.status(&state.config.connectors);
+        let name = if status.jumpable() {
+            let target = match d.open_mode {
+                connectors::OpenMode::NewTab => " target=\"_blank\" rel=\"noopener noreferrer\"",
+                connectors::OpenMode::SameTab => "",
+            };
+            format!(
+                "<a href=\"/go/{}\"{target}>{}</a>",
+                escape(&d.code),
+                escape(&d.name)
+            )
+        } else {
+            escape(&d.name)
+        };
+        services.push_str(&format!(
+            "<li>{name}（{}，{}）</li>\n",
+            escape(&d.category),
+            status.label_zh()
+        ));
+    }
+    let services = if services.is_empty() {
+        String::new()
+    } else {
+        format!("<h2>网上办事</h2>\n<ul>\n{services}</ul>\n")
+    };
     axum::response::Html(format!(
         r#"<!doctype html>
 <html lang="zh-CN">
@@ -148,9 +178,10 @@ async fn index(
 <body>
 <h1>龙岩普惠金融平台 · 身份联邦与集成枢纽</h1>
 <p>本服务为平台提供统一身份认证、外部平台对接与数据交换能力。</p>
-{signin}<h2>接口</h2>
+{signin}{services}<h2>接口</h2>
 <ul>
 <li><a href="/api/me">当前登录用户</a> · <a href="/sso/logout">退出登录</a></li>
+<li><a href="/api/connectors">外部平台列表（网上办事）</a></li>
 <li><a href="/openapi.json">接口说明（OpenAPI 3.1）</a></li>
 <li><a href="/readyz">就绪状态</a> · <a href="/healthz">存活状态</a> · <a href="/metrics">运行指标</a></li>
 </ul>
