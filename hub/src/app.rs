@@ -138,7 +138,7 @@ impl Services {
             config.sessions.clone(),
             accounts.clone(),
         ));
-        let outbound = outbound::Client::new(outbound::Settings::default())?;
+        let outbound = outbound::Client::new(config.outbound.clone())?;
         let mut metrics = Metrics::new();
         outbound.register_metrics(metrics.registry_mut());
         let metrics = Arc::new(metrics);
@@ -152,6 +152,7 @@ impl Services {
         ));
         let federation = Arc::new(Federation::new(
             &config,
+            outbound.clone(),
             keys.clone(),
             clock.clone(),
             ReplayGuard::new(db.clone(), clock.clone()),

@@ -108,6 +108,7 @@ pub const FLOW_COOKIE_PREFIX: &str = "__Host-hub_flow_";
 impl Federation {
     pub fn new(
         config: &Config,
+        http: outbound::Client,
         keys: Keys,
         clock: Arc<dyn Clock>,
         replay: ReplayGuard,
@@ -126,8 +127,6 @@ impl Federation {
                 }),
             );
         }
-        let http = outbound::Client::new(outbound::Settings::default())
-            .map_err(|e| sso::Error::Config(format!("HTTP client: {e}")))?;
         let public_url = Url::parse(&config.server.public_url)
             .map_err(|e| sso::Error::Config(format!("server.public_url: {e}")))?;
         Ok(Federation {

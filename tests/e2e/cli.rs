@@ -291,7 +291,9 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut cmd = hub_command(None);
     cmd.args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path());
+        .arg(dir.path())
+        // The catalog's public platforms are on the internet, which tests must not call.
+        .env("HUB_CONNECTORS__PROBES", "false");
     let mut p = Process::spawn(cmd)?;
     let open = p.wait_for("Open:")?;
     let base = open
@@ -324,6 +326,103 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         "{}",
         p.output()
     );
+
+    // The ten platforms are listed; one without a public entry leads to its sandbox platform.
+    let list = json(
+        client.get(format!("{base}/api/connectors")).send().await?,
+        200,
+    )
+    .await?;
+    let mut codes: Vec<&str> = list
+        .as_array()
+        .context("a list")?
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    codes.sort_unstable();
+    ensure!(
+        codes
+            == [
+                "account-permit",
+                "carbon",
+                "coin-reservation",
+                "emission-rights",
+                "forest-rights",
+                "mediation",
+                "movable-registry",
+                "pbc-credit",
+                "receivables",
+                "safe-forex"
+            ],
+        "{codes:?}"
+    );
+    let mut b = tests::Browser::new();
+    let go = b.get(&format!("{base}/go/coin-reservation")).await?;
+    ensure!(
+        go.status == 302
+            && go.location.as_deref()
+                == Some(format!("{base}/sandbox/platforms/coin-reservation").as_str()),
+        "{} {:?}",
+        go.status,
+        go.location
+    );
+    // `mediation` needs sign-in first: the provincial sandbox, then back to the jump, which
+    // carries a signed hand-off that the sandbox platform verifies.
+    let go = b.get(&format!("{base}/go/mediation")).await?;
+    let login = go.location.clone().unwrap_or_default();
+    ensure!(
+        go.status == 302 && login.starts_with("/sso/fujian/login?return_to=%2Fgo%2Fmediation"),
+        "{} {login}",
+        go.status
+    );
+    let (jump, visited) = b
+        .follow(
+            &base,
+            &format!("{base}{login}"),
+            |u| {
+                if u.contains("/goLogin.do?") {
+                    format!("{u}&persona=personal-1")
+                } else {
+                    u
+                }
+            },
+            |u| u.contains("/sandbox/platforms/"),
+        )
+        .await?;
+    let target = jump.location.clone().unwrap_or_default();
+    ensure!(
+        target.starts_with(&format!("{base}/sandbox/platforms/mediation"))
+            && target.contains("hub_sig="),
+        "{target} after {visited:?}"
+    );
+    let platform = b.get(&target).await?;
+    ensure!(
+        platform.status == 200 && platform.body.contains("签名验证通过"),
+        "{}",
+        platform.body
+    );
+    let me = b.get(&format!("{base}/api/me")).await?;
+    ensure!(me.json()?["display_name"] == "张三", "{}", me.body);
+    // Arriving from the e-Longyan sandbox portal, in both modes, signs in too.
+    for mode in ["ticket", "signed"] {
+        let mut e = tests::Browser::new();
+        let (landed, visited) = e
+            .follow(
+                &base,
+                &format!("{base}/sandbox/elongyan/jump?persona=legal-1&target=/api/me&mode={mode}"),
+                |u| u,
+                |u| !(u.contains("/sso/") || u.contains("/sandbox/")),
+            )
+            .await?;
+        ensure!(
+            landed.status == 302 && landed.location.as_deref() == Some("/api/me"),
+            "{mode}: {} {:?} after {visited:?}",
+            landed.status,
+            landed.location
+        );
+        let me = e.get(&format!("{base}/api/me")).await?;
+        ensure!(me.json()?["kind"] == "legal_person", "{mode}: {}", me.body);
+    }
     ensure!(p.terminate()?.success());
     // Not a production mode: nothing is left listening, and the data went where it was told.
     ensure!(dir.path().join("hub.db").is_file());

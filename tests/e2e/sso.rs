@@ -13,6 +13,7 @@ pub fn tests() -> Vec<Test> {
         test!(provincial_sign_in_for_every_persona),
         test!(a_provincial_session_signs_in_silently),
         test!(elongyan_entries_in_both_modes_find_the_same_accounts),
+        test!(a_link_only_provider_never_creates_accounts),
         test!(numbers_are_stored_encrypted_and_shown_masked),
         test!(provincial_failures_have_exact_codes),
         test!(elongyan_failures_have_exact_codes),
@@ -149,6 +150,14 @@ async fn provincial_sign_in_for_every_persona(env: Env) -> Result<()> {
             .map(Vec::len)
             == Some(3)
     );
+    // The back channel went through the hub's one outbound client: its per-host series show
+    // the sandbox's host (which is this hub's own address: the sandbox is mounted in it).
+    let metrics = hub.get("/metrics").await?.text().await?;
+    let series = format!("hub_outbound_requests_total{{host=\"{}\"", hub.base);
+    ensure!(
+        metrics.lines().any(|l| l.starts_with(&series)),
+        "no {series} in /metrics"
+    );
     hub.stop().await
 }
 
@@ -248,6 +257,58 @@ async fn elongyan_entries_in_both_modes_find_the_same_accounts(env: Env) -> Resu
         me["display_name"] == "李四" && me["account_id"] != account,
         "{me}"
     );
+    hub.stop().await
+}
+
+/// `link_policy = "link-only"`: the provider's users get in only once the person has an account
+/// (made through another provider); a first arrival is refused and creates nothing.
+async fn a_link_only_provider_never_creates_accounts(env: Env) -> Result<()> {
+    let hub = federated_hub(
+        &env,
+        &[("HUB_PROVIDERS__ELONGYAN__LINK_POLICY", "link-only")],
+    )
+    .await?;
+    let db = hub.store.connect().await?;
+    let mut b = Browser::new();
+    b.accept = Some("application/json".into());
+    let entry = elongyan_entry(&mut b, &hub, "personal-2", "signed", "/api/me", None).await?;
+    b.get(&entry)
+        .await?
+        .problem(403, "sso.account_not_linked")?;
+    ensure!(db.scalar_i64("SELECT COUNT(*) FROM accounts").await? == 0);
+    ensure!(db.scalar_i64("SELECT COUNT(*) FROM identities").await? == 0);
+    b.me(&hub).await?.problem(401, "auth.unauthenticated")?;
+    // The same person signs in through the provincial platform (create-or-link): an account.
+    let mut provincial = Browser::new();
+    provincial
+        .provincial_sign_in(&hub, "personal-2", None, "/")
+        .await?;
+    let account = provincial.me(&hub).await?.json()?["account_id"].clone();
+    // Now the e-Longyan arrival links to that account.
+    let mut b = Browser::new();
+    let entry = elongyan_entry(&mut b, &hub, "personal-2", "signed", "/api/me", None).await?;
+    let page = b.get(&entry).await?;
+    ensure!(page.status == 302, "{} {}", page.status, page.body);
+    let me = b.me(&hub).await?.json()?;
+    ensure!(
+        me["account_id"] == account && me["provider"] == "elongyan",
+        "{me}"
+    );
+    ensure!(db.scalar_i64("SELECT COUNT(*) FROM accounts").await? == 1);
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let failures = json(
+        hub.get_as(&auditor, "/api/admin/audit?event=sso.login&outcome=failure")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        failures["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["reason"] == "sso.account_not_linked")),
+        "{failures}"
+    );
+    db.close().await;
     hub.stop().await
 }
 
@@ -687,6 +748,55 @@ async fn sessions_rotate_expire_and_end_at_logout(env: Env) -> Result<()> {
             .map(Vec::len)
             == Some(1)
     );
+    // A company's logout names the agent who acted, as its sign-in did.
+    let mut c = Browser::new();
+    c.provincial_sign_in(&hub, "legal-1", None, "/").await?;
+    // The confirmation page lets its form end at the platform's logout (browsers check the
+    // redirect after a form's submission against `form-action`), and nowhere else.
+    let sid = c.cookie("__Host-hub_session").cloned().unwrap_or_default();
+    let res = hub
+        .http
+        .get(hub.url("/sso/logout"))
+        .header("cookie", format!("__Host-hub_session={sid}"))
+        .send()
+        .await?;
+    let csp = res.headers()["content-security-policy"]
+        .to_str()?
+        .to_owned();
+    ensure!(
+        csp.contains(&format!("form-action 'self' {};", hub.base)),
+        "{csp}"
+    );
+    let page = c.get(&hub.url("/sso/logout")).await?;
+    let token = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap_or_default()
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let out = c
+        .request(
+            reqwest::Method::POST,
+            &hub.url("/sso/logout"),
+            Some(&[("csrf", token.as_str())]),
+        )
+        .await?;
+    ensure!(out.status == 303, "{} {}", out.status, out.body);
+    let logouts = json(
+        hub.get_as(&auditor, "/api/admin/audit?event=sso.logout")
+            .await?,
+        200,
+    )
+    .await?;
+    let newest = &logouts["items"][0];
+    ensure!(
+        newest["agent"] == "张* 3508**********0029"
+            && newest["acting_for"] == "龙岩示例科技有限公司（测试） (9135**********3N0B)",
+        "{newest}"
+    );
     hub.stop().await
 }
 
@@ -812,6 +922,23 @@ async fn administrators_see_and_revoke_sessions_and_links(env: Env) -> Result<()
                 .contains(deploy::DEMO_FUJIAN_CALLER_CODE),
         "{providers}"
     );
+    let one = json(hub.get_as(&sys, "/api/admin/providers/fujian").await?, 200).await?;
+    ensure!(
+        one["kind"] == "fujian" && one["link_policy"] == "create-or-link" && one["logout"] == true,
+        "{one}"
+    );
+    tests::assert_problem(
+        hub.get_as(&sys, "/api/admin/providers/nowhere").await?,
+        404,
+        "sso.provider_unknown",
+    )
+    .await?;
+    tests::assert_problem(
+        hub.get_as(&auditor, "/api/admin/providers/fujian").await?,
+        403,
+        "auth.forbidden",
+    )
+    .await?;
     hub.stop().await
 }
 

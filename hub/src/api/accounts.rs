@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sessions, revoke_sessions))
         .routes(routes!(revoke_session))
         .routes(routes!(list_providers))
+        .routes(routes!(get_provider))
 }
 
 fn account_error(e: crate::accounts::AccountError) -> ApiError {
@@ -261,6 +262,20 @@ async fn audit_revoke(
     Ok(())
 }
 
+fn provider_view(p: &crate::config::ProviderConfig) -> ProviderView {
+    ProviderView {
+        id: p.id.clone(),
+        kind: p.settings.kind().to_owned(),
+        display_name: p.display_name.clone(),
+        link_policy: match p.link_policy {
+            LinkPolicy::CreateOrLink => "create-or-link",
+            LinkPolicy::LinkOnly => "link-only",
+        }
+        .to_owned(),
+        logout: p.logout,
+    }
+}
+
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ProviderView {
     pub id: String,
@@ -285,22 +300,33 @@ pub async fn list_providers(
         .admins
         .authorize(&p, Permission::ProvidersManage, &ctx)
         .await?;
-    let mut out: Vec<ProviderView> = state
+    let mut out: Vec<ProviderView> = state.config.providers.iter().map(provider_view).collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(axum::Json(out))
+}
+
+/// One configured identity provider (no secrets).
+#[utoipa::path(get, path = "/api/admin/providers/{id}", tag = "accounts",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, body = ProviderView),
+        (status = 404, description = "sso.provider_unknown", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn get_provider(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    AdminAuth(p): AdminAuth,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<ProviderView>, ApiError> {
+    state
+        .admins
+        .authorize(&p, Permission::ProvidersManage, &ctx)
+        .await?;
+    state
         .config
         .providers
         .iter()
-        .map(|p| ProviderView {
-            id: p.id.clone(),
-            kind: p.settings.kind().to_owned(),
-            display_name: p.display_name.clone(),
-            link_policy: match p.link_policy {
-                LinkPolicy::CreateOrLink => "create-or-link",
-                LinkPolicy::LinkOnly => "link-only",
-            }
-            .to_owned(),
-            logout: p.logout,
-        })
-        .collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(axum::Json(out))
+        .find(|p| p.id == id)
+        .map(|p| axum::Json(provider_view(p)))
+        .ok_or_else(|| ApiError::from(FlowError::UnknownProvider(id)))
 }

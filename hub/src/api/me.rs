@@ -10,7 +10,6 @@ use utoipa_axum::routes;
 
 use crate::accounts::IdentityView;
 use crate::app::AppState;
-use crate::audit::{Actor, ActorKind};
 use crate::context::RequestContext;
 use crate::federation::FlowError;
 use crate::http::extract::PathParams;
@@ -116,11 +115,8 @@ pub async fn unlink_identity(
     PathParams((provider, subject)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let a = &user.session.account;
-    let actor = Actor::new(
-        ActorKind::Account,
-        Some(a.id.clone()),
-        Some(sso::mask_name(&a.display_name)),
-    );
+    // For a company, the record names the agent (经办人) who acted, as every record does.
+    let actor = user.session.actor();
     state
         .accounts
         .unlink(&a.id, &provider, &subject, actor, &ctx)

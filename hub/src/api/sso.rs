@@ -484,14 +484,30 @@ pub async fn logout_page(
     axum::extract::Query(q): axum::extract::Query<LogoutQuery>,
 ) -> Response {
     let to = state.federation.return_to(q.return_to.as_deref());
-    match super::cookie(&headers, SESSION_COOKIE) {
-        Some(c) if state.sessions.current(c).await.is_ok() => Html(crate::pages::logout_confirm(
-            &csrf_token(&state.keys, c),
-            &to,
-        ))
-        .into_response(),
-        _ => Html(crate::pages::signed_out()).into_response(),
+    let Some((cookie, session)) = (match super::cookie(&headers, SESSION_COOKIE) {
+        Some(c) => state.sessions.current(c).await.ok().map(|s| (c, s)),
+        None => None,
+    }) else {
+        return Html(crate::pages::signed_out()).into_response();
+    };
+    let mut res = Html(crate::pages::logout_confirm(
+        &csrf_token(&state.keys, cookie),
+        &to,
+    ))
+    .into_response();
+    // The form's POST ends in a redirect to the provider's logout, which browsers check against
+    // the page's `form-action`: allow exactly that origin.
+    if let Ok(provider) = state.federation.provider(&session.provider)
+        && provider.config.logout
+        && let Some(csp) = provider_logout(&state, &provider, None, &to)
+            .await
+            .and_then(|u| url::Url::parse(&u).ok())
+            .and_then(|u| crate::http::middleware::csp_with_form_action(&u))
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
     }
+    res
 }
 
 /// Signs out: ends the session here and sends the browser to the provider's logout where the
@@ -541,11 +557,7 @@ pub async fn logout(
             .audit
             .append(
                 AuditEvent::new("sso.logout", Outcome::Success)
-                    .actor(crate::audit::Actor::new(
-                        crate::audit::ActorKind::Account,
-                        Some(ended.account_id.clone()),
-                        Some(sso::mask_name(&session.account.display_name)),
-                    ))
+                    .actor(session.actor())
                     .target(format!("session:{}", session.handle))
                     .details(serde_json::json!({ "provider": ended.provider }))
                     .context(&ctx),

@@ -32,6 +32,8 @@ pub struct Config {
     pub sso: SsoConfig,
     pub providers: Vec<ProviderConfig>,
     pub connectors: ConnectorsConfig,
+    /// The resilient client of every outbound call: sign-in back channels, probes, delivery.
+    pub outbound: outbound::Settings,
 }
 
 /// The external platforms users jump to: which hosts links may point to, where users sign in
@@ -281,6 +283,17 @@ impl Config {
                 "probe_timeout_ms": self.connectors.probe_timeout.as_millis() as u64,
                 "health_history_s": self.connectors.health_history.as_secs(),
                 "refresh_interval_ms": self.connectors.refresh_interval.as_millis() as u64,
+            },
+            "outbound": {
+                "connect_timeout_ms": self.outbound.connect_timeout.as_millis() as u64,
+                "timeout_ms": self.outbound.timeout.as_millis() as u64,
+                "max_attempts": self.outbound.max_attempts,
+                "backoff_base_ms": self.outbound.backoff_base.as_millis() as u64,
+                "backoff_max_ms": self.outbound.backoff_max.as_millis() as u64,
+                "breaker_threshold": self.outbound.breaker_threshold,
+                "breaker_cool_down_s": self.outbound.breaker_cool_down.as_secs(),
+                "max_concurrency_per_host": self.outbound.max_concurrency_per_host,
+                "max_response_bytes": self.outbound.max_response_bytes,
             },
             "providers": self.providers.iter().map(|p| serde_json::json!({
                 "id": p.id,
@@ -540,6 +553,7 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
     }
 
     let connectors = validate_connectors(raw.connectors, &providers, l);
+    let outbound = validate_outbound(raw.outbound, l);
 
     Config {
         data_dir,
@@ -547,6 +561,7 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         sso,
         providers,
         connectors,
+        outbound,
         server: ServerConfig {
             listen,
             public_url,
@@ -630,6 +645,82 @@ fn validate_connectors(
         health_history,
         refresh_interval,
     }
+}
+
+fn validate_outbound(raw: raw::RawOutbound, l: &mut Layered) -> outbound::Settings {
+    let d = outbound::Settings::default();
+    let duration = |l: &mut Layered, key: &str, v: Option<HumanDuration>, default: Duration| match v
+    {
+        Some(v) if v.0.is_zero() => {
+            l.problem(key, "must be greater than zero");
+            default
+        }
+        Some(v) => v.0,
+        None => default,
+    };
+    let at_least_one = |l: &mut Layered, key: &str, v: Option<u32>, default: u32| match v {
+        Some(0) => {
+            l.problem(key, "must be at least 1");
+            default
+        }
+        Some(v) => v,
+        None => default,
+    };
+    let s = outbound::Settings {
+        connect_timeout: duration(
+            l,
+            "outbound.connect_timeout",
+            raw.connect_timeout,
+            d.connect_timeout,
+        ),
+        timeout: duration(l, "outbound.timeout", raw.timeout, d.timeout),
+        max_attempts: at_least_one(l, "outbound.max_attempts", raw.max_attempts, d.max_attempts),
+        backoff_base: duration(l, "outbound.backoff_base", raw.backoff_base, d.backoff_base),
+        backoff_max: duration(l, "outbound.backoff_max", raw.backoff_max, d.backoff_max),
+        breaker_threshold: at_least_one(
+            l,
+            "outbound.breaker_threshold",
+            raw.breaker_threshold,
+            d.breaker_threshold,
+        ),
+        breaker_cool_down: duration(
+            l,
+            "outbound.breaker_cool_down",
+            raw.breaker_cool_down,
+            d.breaker_cool_down,
+        ),
+        max_concurrency_per_host: match raw.max_concurrency_per_host {
+            Some(0) => {
+                l.problem("outbound.max_concurrency_per_host", "must be at least 1");
+                d.max_concurrency_per_host
+            }
+            Some(n) => n,
+            None => d.max_concurrency_per_host,
+        },
+        max_response_bytes: raw.max_response_bytes.map_or(d.max_response_bytes, |b| {
+            usize::try_from(b.0).unwrap_or(usize::MAX)
+        }),
+        user_agent: d.user_agent,
+    };
+    if s.max_attempts > 10 {
+        l.problem(
+            "outbound.max_attempts",
+            "must be at most 10: retries multiply a failing host's load",
+        );
+    }
+    if s.backoff_base > s.backoff_max {
+        l.problem(
+            "outbound.backoff_base",
+            "must not be longer than outbound.backoff_max",
+        );
+    }
+    if s.connect_timeout > s.timeout {
+        l.problem(
+            "outbound.connect_timeout",
+            "must not be longer than outbound.timeout",
+        );
+    }
+    s
 }
 
 fn positive(l: &mut Layered, key: &str, v: Option<HumanDuration>, default_secs: u64) -> Duration {
@@ -782,6 +873,67 @@ mod tests {
         assert_eq!(c.audit.retention, MIN_AUDIT_RETENTION);
         assert_eq!(c.admin.lockout_threshold, 5);
         assert_eq!(c.server.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn outbound_settings_are_configurable_and_checked() {
+        let c = load(
+            "[outbound]\nconnect_timeout = \"2s\"\ntimeout = \"3s\"\nmax_attempts = 2\nbreaker_threshold = 7\nmax_concurrency_per_host = 4\n",
+            &[("HUB_OUTBOUND__BREAKER_COOL_DOWN", "45s")],
+        )
+        .unwrap();
+        assert_eq!(c.outbound.timeout, Duration::from_secs(3));
+        assert_eq!(c.outbound.max_attempts, 2);
+        assert_eq!(c.outbound.breaker_threshold, 7);
+        assert_eq!(c.outbound.breaker_cool_down, Duration::from_secs(45));
+        assert_eq!(c.outbound.max_concurrency_per_host, 4);
+        assert_eq!(c.outbound.connect_timeout, Duration::from_secs(2));
+        assert_eq!(
+            c.outbound.backoff_max,
+            Duration::from_secs(2),
+            "default kept"
+        );
+
+        let err = load(
+            "[outbound]\nmax_attempts = 0\nbackoff_base = \"5s\"\nmax_concurrency_per_host = 0\nretries = 3\n",
+            &[],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for k in [
+            "outbound.max_attempts",
+            "outbound.backoff_base",
+            "outbound.max_concurrency_per_host",
+            "outbound.retries",
+        ] {
+            assert!(keys.contains(&k), "{k} missing: {err}");
+        }
+    }
+
+    #[test]
+    fn signed_elongyan_entries_must_encrypt_certificate_numbers() {
+        let base = "[providers.elongyan]\nkind = \"elongyan\"\napp_id = \"app\"\nmodes = [\"signed\"]\nsignature = \"hmac-sm3\"\nsecret = \"0123456789abcdef0123\"\n";
+        let err = load(base, &[]).unwrap_err();
+        let problems: Vec<&Problem> = err
+            .0
+            .iter()
+            .filter(|p| p.key == "providers.elongyan.encrypted_fields")
+            .collect();
+        assert_eq!(problems.len(), 2, "{err}");
+        assert!(problems[0].message.contains("certNo"), "{err}");
+        // With an SM4 key the certificate numbers are encrypted by default: valid.
+        let ok = format!("{base}sm4_key = \"00112233445566778899aabbccddeeff\"\n");
+        load(&ok, &[]).unwrap();
+        // Encrypting only one of them is still a problem, named for the other.
+        let partial = format!("{ok}encrypted_fields = [\"certNo\"]\n");
+        let err = load(&partial, &[]).unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|p| p.key == "providers.elongyan.encrypted_fields"
+                    && p.message.contains("agentCertNo")),
+            "{err}"
+        );
     }
 
     #[test]

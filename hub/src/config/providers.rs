@@ -439,6 +439,27 @@ fn elongyan(id: &str, r: RawElongyan, l: &mut Layered) -> Option<ProviderConfig>
         None
     };
     let link_policy = link_policy(l, &format!("{p}.link_policy"), r.link_policy);
+    let assertion_claims = claims(ClaimMap::elongyan_assertion(), r.claims);
+    // A signed assertion may arrive as a GET: a certificate number among its fields would be in
+    // the URL (and in every proxy's and browser's history) unless it is SM4-encrypted.
+    if modes.contains(&sso::EntryMode::Signed) {
+        for field in [
+            &assertion_claims.cert_number,
+            &assertion_claims.agent_cert_number,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !encrypted_fields.contains(field) {
+                l.problem(
+                    &format!("{p}.encrypted_fields"),
+                    format!(
+                        "the signed mode carries the certificate number `{field}` in the entry URL: set `sm4_key` and list `{field}` in `encrypted_fields`"
+                    ),
+                );
+            }
+        }
+    }
     Some(ProviderConfig {
         id: id.to_owned(),
         display_name: r.display_name.unwrap_or_else(|| "e龙岩".into()),
@@ -455,7 +476,7 @@ fn elongyan(id: &str, r: RawElongyan, l: &mut Layered) -> Option<ProviderConfig>
             encrypted_fields,
             sm4,
             exchange,
-            claims: claims(ClaimMap::elongyan_assertion(), r.claims),
+            claims: assertion_claims,
             profile_claims: claims(ClaimMap::provincial(), r.profile_claims),
         })),
     })

@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub sessions: RawSessions,
     pub sso: RawSso,
     pub connectors: RawConnectors,
+    pub outbound: RawOutbound,
     /// `[providers.<id>]`: each is deserialised by its `kind` (see `providers.rs`).
     pub providers: std::collections::BTreeMap<String, toml::Value>,
 }
@@ -120,6 +121,21 @@ pub struct RawConnectors {
     pub probe_timeout: Option<HumanDuration>,
     pub health_history: Option<HumanDuration>,
     pub refresh_interval: Option<HumanDuration>,
+}
+
+/// The resilient client of every outbound call (`outbound::Settings`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOutbound {
+    pub connect_timeout: Option<HumanDuration>,
+    pub timeout: Option<HumanDuration>,
+    pub max_attempts: Option<u32>,
+    pub backoff_base: Option<HumanDuration>,
+    pub backoff_max: Option<HumanDuration>,
+    pub breaker_threshold: Option<u32>,
+    pub breaker_cool_down: Option<HumanDuration>,
+    pub max_concurrency_per_host: Option<usize>,
+    pub max_response_bytes: Option<ByteSize>,
 }
 
 /// Overrides of a provider's claim mapping; unset fields keep the kind's defaults.

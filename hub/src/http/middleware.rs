@@ -171,6 +171,25 @@ fn render_problem(res: &mut Response, request_id: &str, html: bool) {
     *res.body_mut() = Body::from(body);
 }
 
+/// The default content security policy of every response.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The default policy, but letting forms (and the redirects that follow their submission, which
+/// browsers check against `form-action` too) reach `url`'s origin as well: for the logout page,
+/// whose form ends at the provider's logout. `None` for a URL without a proper origin.
+pub fn csp_with_form_action(url: &url::Url) -> Option<HeaderValue> {
+    let origin = url.origin();
+    if !origin.is_tuple() {
+        return None;
+    }
+    let policy = CSP.replacen(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", origin.ascii_serialization()),
+        1,
+    );
+    HeaderValue::from_str(&policy).ok()
+}
+
 /// Headers that make browsers safer by default. A handler that needs another policy (a page
 /// with a form posting elsewhere, say) sets its own and this leaves it alone.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -178,10 +197,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let defaults: [(header::HeaderName, &'static str); 6] = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
