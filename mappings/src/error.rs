@@ -1,0 +1,185 @@
+//! The engine's errors: one variant per domain failure, each with a stable `code()`.
+
+use std::fmt;
+
+/// Where an invalid-input error was found.
+///
+/// On the XML side `line` and `column` are 1-based (the column counts bytes of the UTF-8 text
+/// from the start of the line) and `path` is an element path such as
+/// `/Notice/Contacts/Contact[2]/Phone`; on the JSON side `line` and `column` are absent and
+/// `path` is a JSON path such as `$.contacts[1].phone`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line, when the input is a text document.
+    pub line: Option<u64>,
+    /// 1-based column (bytes), when the input is a text document.
+    pub column: Option<u64>,
+    /// Element or JSON path; empty when the failure precedes the first element.
+    pub path: String,
+}
+
+impl Location {
+    pub(crate) fn json(path: impl Into<String>) -> Self {
+        Location {
+            line: None,
+            column: None,
+            path: path.into(),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.path.is_empty() {
+            write!(f, " at {}", self.path)?;
+        }
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, " (line {l}, column {c})")?;
+        }
+        Ok(())
+    }
+}
+
+/// How the caller should treat an error, without any HTTP in sight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The document, the JSON value or the definition being loaded is wrong: the caller's fault.
+    Invalid,
+    /// Reading or writing failed, or the engine is broken: not the caller's fault.
+    Internal,
+}
+
+/// Everything that can go wrong while loading a mapping or translating a document.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The XML is not well formed.
+    #[error("malformed XML: {detail}{at}")]
+    XmlMalformed { at: Location, detail: String },
+    /// The document carries a document type declaration; DTDs are never processed.
+    #[error("document type declarations (<!DOCTYPE>) are not accepted{at}")]
+    DtdForbidden { at: Location },
+    /// A reference to an entity other than the five predefined ones or a character reference.
+    #[error(
+        "entity reference &{name}; is not accepted (only the predefined entities and character references are){at}"
+    )]
+    EntityForbidden { at: Location, name: String },
+    /// A hostile-input limit was reached.
+    #[error("limit exceeded: {limit} is at most {max}{at}")]
+    LimitExceeded {
+        at: Location,
+        limit: &'static str,
+        max: u64,
+    },
+    /// The declared encoding is not one the engine reads.
+    #[error("unsupported encoding {encoding:?} (UTF-8, GBK and GB18030 are supported)")]
+    EncodingUnsupported { encoding: String },
+    /// The bytes are not valid in the declared encoding.
+    #[error("the document is not valid {encoding}{at}")]
+    EncodingInvalid { at: Location, encoding: String },
+    /// The document does not follow its schema (unexpected element or attribute, order, count).
+    #[error("schema violation: {detail}{at}")]
+    SchemaInvalid { at: Location, detail: String },
+    /// A required element, attribute or JSON field is absent.
+    #[error("required {detail} is missing{at}")]
+    RequiredMissing { at: Location, detail: String },
+    /// A value is not of its declared type (integer, decimal, boolean, date, length …).
+    #[error("invalid value: {detail}{at}")]
+    TypeInvalid { at: Location, detail: String },
+    /// A value outside its enumeration or code table.
+    #[error("value {value:?} is not one of the allowed values{at}")]
+    EnumUnknown { at: Location, value: String },
+    /// Text mixed with child elements where the mapping or the schema refuses it.
+    #[error("mixed content (text beside child elements) is not accepted here{at}")]
+    MixedContent { at: Location },
+    /// A JSON field that the mapping does not know.
+    #[error("unknown field{at}")]
+    Unknown { at: Location },
+    /// The SOAP body carried a fault instead of the message.
+    #[error("SOAP fault {code}: {message}")]
+    SoapFault { code: String, message: String },
+    /// A Base64 HEAD/BODY block could not be decoded, decrypted or verified.
+    #[error("payload block {part} is invalid: {detail}")]
+    PayloadInvalid { part: &'static str, detail: String },
+    /// A mapping definition or its schema is wrong or inconsistent; refused when loaded.
+    #[error("mapping definition {source_name} is invalid: {detail}")]
+    DefinitionInvalid { source_name: String, detail: String },
+    /// Reading the input or writing the output failed.
+    #[error("I/O failure while translating")]
+    Io(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The stable public code of this error (`mapping.…`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::XmlMalformed { .. } => "mapping.xml_malformed",
+            Error::DtdForbidden { .. } => "mapping.dtd_forbidden",
+            Error::EntityForbidden { .. } => "mapping.entity_forbidden",
+            Error::LimitExceeded { .. } => "mapping.limit_exceeded",
+            Error::EncodingUnsupported { .. } => "mapping.encoding_unsupported",
+            Error::EncodingInvalid { .. } => "mapping.encoding_invalid",
+            Error::SchemaInvalid { .. } => "mapping.schema_invalid",
+            Error::RequiredMissing { .. } => "mapping.required_missing",
+            Error::TypeInvalid { .. } => "mapping.type_invalid",
+            Error::EnumUnknown { .. } => "mapping.enum_unknown",
+            Error::MixedContent { .. } => "mapping.mixed_content",
+            Error::Unknown { .. } => "mapping.unknown",
+            Error::SoapFault { .. } => "mapping.soap_fault",
+            Error::PayloadInvalid { .. } => "mapping.payload_invalid",
+            Error::DefinitionInvalid { .. } => "mapping.definition_invalid",
+            Error::Io(_) => "mapping.io",
+        }
+    }
+
+    /// Whose fault it is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io(_) => ErrorKind::Internal,
+            _ => ErrorKind::Invalid,
+        }
+    }
+
+    /// The location of an invalid-input error.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Error::XmlMalformed { at, .. }
+            | Error::DtdForbidden { at }
+            | Error::EntityForbidden { at, .. }
+            | Error::LimitExceeded { at, .. }
+            | Error::EncodingInvalid { at, .. }
+            | Error::SchemaInvalid { at, .. }
+            | Error::RequiredMissing { at, .. }
+            | Error::TypeInvalid { at, .. }
+            | Error::EnumUnknown { at, .. }
+            | Error::MixedContent { at }
+            | Error::Unknown { at } => Some(at),
+            _ => None,
+        }
+    }
+
+    /// 1-based line of the offending XML, if known.
+    pub fn line(&self) -> Option<u64> {
+        self.location().and_then(|l| l.line)
+    }
+
+    /// 1-based column (bytes) of the offending XML, if known.
+    pub fn column(&self) -> Option<u64> {
+        self.location().and_then(|l| l.column)
+    }
+
+    /// The element path (XML) or JSON path of the offending item, if known.
+    pub fn path(&self) -> Option<&str> {
+        self.location()
+            .map(|l| l.path.as_str())
+            .filter(|p| !p.is_empty())
+    }
+
+    pub(crate) fn definition(source_name: &str, detail: impl Into<String>) -> Self {
+        Error::DefinitionInvalid {
+            source_name: source_name.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
