@@ -70,6 +70,32 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Translates one document offline through an installed mapping (XML → JSON, or JSON → XML
+    /// with `--to xml`), or lists the mappings. Errors name the line, column and path.
+    Map {
+        /// Lists the installed mappings, one name per line.
+        #[arg(long, conflicts_with_all = ["mapping", "file"])]
+        list: bool,
+        /// The mapping to translate with (see --list).
+        #[arg(long, value_name = "NAME", required_unless_present = "list")]
+        mapping: Option<String>,
+        /// What to produce: `json` from an XML document (default), or `xml` from a JSON one.
+        #[arg(long, value_enum, default_value_t = MapTarget::Json)]
+        to: MapTarget,
+        /// A directory of mapping definitions (`*.toml`, `codes.toml`, schemas) to use instead
+        /// of the shipped catalog.
+        #[arg(long, value_name = "DIR")]
+        catalog: Option<PathBuf>,
+        /// The document; standard input when absent.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MapTarget {
+    Json,
+    Xml,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +246,19 @@ async fn run(command: Command) -> ExitCode {
             }
         }
         Command::Admin { command } => admin(command).await,
+        Command::Map {
+            list,
+            mapping,
+            to,
+            catalog,
+            file,
+        } => map(
+            list,
+            mapping.as_deref(),
+            to,
+            catalog.as_deref(),
+            file.as_deref(),
+        ),
         Command::Audit {
             command: AuditCommand::Verify { config },
         } => {
@@ -244,6 +283,96 @@ async fn run(command: Command) -> ExitCode {
                 }
                 Err(e) => fail("cannot read the audit trail", &e),
             }
+        }
+    }
+}
+
+/// `hub map`: offline translation for operators and partners' developers. The output goes to
+/// standard output; an invalid document is reported on standard error with its code, line,
+/// column and path, and exit code 1.
+fn map(
+    list: bool,
+    name: Option<&str>,
+    to: MapTarget,
+    catalog_dir: Option<&Path>,
+    file: Option<&Path>,
+) -> ExitCode {
+    use std::io::{BufRead, Read, Write};
+    let catalog = match catalog_dir {
+        Some(dir) => mappings::Catalog::load_dir(dir),
+        None => mappings::Catalog::builtin(),
+    };
+    let catalog = match catalog {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[{}]: {e}", e.code());
+            return ExitCode::FAILURE;
+        }
+    };
+    if list {
+        for n in catalog.names() {
+            println!("{n}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let Some(mapping) = name.and_then(|n| catalog.get(n)) else {
+        eprintln!(
+            "error: no mapping {}; installed: {}",
+            name.unwrap_or_default(),
+            catalog.names().join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let input: Box<dyn BufRead> = match file {
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Box::new(std::io::BufReader::with_capacity(
+            256 * 1024,
+            std::io::stdin(),
+        )),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let result = match to {
+        MapTarget::Json => mapping
+            .xml_to_json_stream(input, &mut out)
+            .and_then(|()| writeln!(out).map_err(mappings::Error::Io)),
+        MapTarget::Xml => {
+            let mut text = Vec::new();
+            let mut input = input;
+            match input.read_to_end(&mut text) {
+                Err(e) => Err(mappings::Error::Io(e)),
+                Ok(_) => match serde_json::from_slice::<serde_json::Value>(&text) {
+                    Err(e) => {
+                        eprintln!(
+                            "error[mapping.json_malformed]: the input is not JSON: {e} (line {}, column {})",
+                            e.line(),
+                            e.column()
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                    Ok(v) => mapping
+                        .json_to_xml(&v)
+                        .and_then(|xml| out.write_all(&xml).map_err(mappings::Error::Io)),
+                },
+            }
+        }
+    };
+    let flushed = out.flush();
+    match (result, flushed) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Err(e), _) => {
+            eprintln!("error[{}]: {e}", e.code());
+            ExitCode::FAILURE
+        }
+        (Ok(()), Err(e)) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::FAILURE
         }
     }
 }

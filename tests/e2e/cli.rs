@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Test> {
         test!(migrate_is_idempotent),
         test!(create_token_prints_a_token_that_works),
         test!(sqlite: demo_serves_with_working_credentials),
+        test!(sqlite: map_lists_and_translates_offline),
         test!(sqlite: logs_are_json_with_request_ids_and_without_secrets),
         test!(sqlite: sigterm_lets_requests_in_flight_finish),
     ]
@@ -534,4 +535,104 @@ async fn sigterm_lets_requests_in_flight_finish(env: Env) -> Result<()> {
     ensure!(events.iter().any(|e| e == "admin.login"), "{events:?}");
     db.close().await;
     Ok(())
+}
+
+/// `hub map`: the installed mappings, both directions through the shipped fixtures, and errors
+/// with their code, line, column and path on standard error.
+async fn map_lists_and_translates_offline(_env: Env) -> Result<()> {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../mappings/tests/fixtures/financing-demand-notice");
+    let out = hub_command(None).args(["map", "--list"]).output()?;
+    ensure!(out.status.code() == Some(0));
+    let names = String::from_utf8(out.stdout)?;
+    ensure!(
+        names.lines().collect::<Vec<_>>()
+            == [
+                "credit-code-verification-reply",
+                "financing-demand-notice",
+                "receivables-registration-result"
+            ],
+        "{names}"
+    );
+
+    let out = hub_command(None)
+        .args(["map", "--mapping", "financing-demand-notice"])
+        .arg(fixtures.join("input.xml"))
+        .output()?;
+    ensure!(
+        out.status.code() == Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("expected.json"))?)?;
+    ensure!(json == expected, "{json}");
+    // Amounts stay exact and identifiers keep their leading zeros.
+    ensure!(
+        json["demands"][0]["amount"] == "5000000.00" && json["demands"][0]["demand_no"] == "000123"
+    );
+
+    // Back to XML (from standard input), and that XML maps to the same JSON again.
+    let out = with_stdin(
+        hub_command(None).args(["map", "--mapping", "financing-demand-notice", "--to", "xml"]),
+        expected.to_string().as_bytes(),
+    )?;
+    ensure!(out.status.code() == Some(0));
+    let xml_path = tempfile::NamedTempFile::new()?;
+    std::fs::write(xml_path.path(), &out.stdout)?;
+    let again = hub_command(None)
+        .args(["map", "--mapping", "financing-demand-notice"])
+        .arg(xml_path.path())
+        .output()?;
+    ensure!(serde_json::from_slice::<serde_json::Value>(&again.stdout)? == expected);
+
+    // Invalid input: exit 1, the code, the line and column, and the path.
+    let bad = tempfile::NamedTempFile::new()?;
+    std::fs::write(
+        bad.path(),
+        "<?xml version=\"1.0\"?>\n<FinancingDemandNotice version=\"1.0\">\n  <Header>\n    <MessageId>M1</MessageId>\n    <SendTime>yesterday</SendTime>\n",
+    )?;
+    let out = hub_command(None)
+        .args(["map", "--mapping", "financing-demand-notice"])
+        .arg(bad.path())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "{stderr}");
+    ensure!(
+        stderr.contains("error[mapping.type_invalid]")
+            && stderr.contains("/FinancingDemandNotice/Header/SendTime")
+            && stderr.contains("line 5"),
+        "{stderr}"
+    );
+    // A DTD with an entity-expansion bomb is refused before anything is expanded.
+    let out = with_stdin(
+        hub_command(None).args(["map", "--mapping", "financing-demand-notice"]),
+        b"<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>\n<FinancingDemandNotice>&lol2;</FinancingDemandNotice>\n",
+    )?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(1) && stderr.contains("error[mapping.dtd_forbidden]"),
+        "{stderr}"
+    );
+    // Unknown mapping or missing arguments: usage errors.
+    let out = hub_command(None)
+        .args(["map", "--mapping", "no-such-mapping"])
+        .output()?;
+    ensure!(out.status.code() == Some(2));
+    let out = hub_command(None).arg("map").output()?;
+    ensure!(out.status.code() == Some(2));
+    Ok(())
+}
+
+/// Runs `cmd` with `input` on its standard input.
+fn with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> Result<std::process::Output> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("stdin")?.write_all(input)?;
+    Ok(child.wait_with_output()?)
 }
