@@ -708,6 +708,119 @@ impl Drop for Platform {
     }
 }
 
+/// A consumer of translated messages on `127.0.0.1:<ephemeral>` that honours `Idempotency-Key`:
+/// it applies each key once, counts every request, and can be told to fail (answer `status`)
+/// or to stall after applying (so that a test can kill the hub mid-delivery).
+pub struct Consumer {
+    pub addr: std::net::SocketAddr,
+    /// Answer for every request (200 unless changed).
+    pub status: Arc<std::sync::atomic::AtomicU16>,
+    /// Milliseconds to wait, after applying, before the first answer to a key.
+    pub stall_first_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Requests received, by key (including repeats).
+    pub requests: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    /// Messages applied, by key: each key at most once.
+    pub applied: Arc<Mutex<std::collections::BTreeMap<String, serde_json::Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Consumer {
+    pub async fn start() -> Result<Consumer> {
+        use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let status = Arc::new(AtomicU16::new(200));
+        let stall = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let applied = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+        let (st, sl, rq, ap) = (
+            status.clone(),
+            stall.clone(),
+            requests.clone(),
+            applied.clone(),
+        );
+        let app = axum::Router::new().fallback(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (st, sl, rq, ap) = (st.clone(), sl.clone(), rq.clone(), ap.clone());
+                async move {
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let value: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                    rq.lock().unwrap().push((key.clone(), value.clone()));
+                    let code = st.load(Ordering::SeqCst);
+                    if code != 200 {
+                        return axum::http::StatusCode::from_u16(code)
+                            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+                    }
+                    let first = match ap.lock().unwrap().entry(key) {
+                        std::collections::btree_map::Entry::Occupied(_) => false,
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(value);
+                            true
+                        }
+                    };
+                    let wait = sl.load(Ordering::SeqCst);
+                    if first && wait > 0 {
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                    }
+                    axum::http::StatusCode::OK
+                }
+            },
+        );
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Consumer {
+            addr,
+            status,
+            stall_first_ms: stall,
+            requests,
+            applied,
+            task,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/messages", self.addr)
+    }
+
+    pub fn request_count(&self, key: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .count()
+    }
+
+    pub fn applied(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.applied.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 20 s) until `cond` holds.
+    pub async fn wait_until(&self, what: &str, cond: impl Fn(&Consumer) -> bool) -> Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !cond(self) {
+            ensure!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// A browser: follows redirects itself and keeps cookies by name (the hub's `__Host-` cookies
 /// are `Secure`, which HTTP clients' cookie stores do not send over loopback HTTP).
 #[derive(Default)]

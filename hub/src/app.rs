@@ -34,6 +34,7 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     pub federation: Arc<Federation>,
     pub connectors: Arc<Connectors>,
+    pub exchange: Arc<crate::exchange::Exchange>,
     /// The resilient client of every outbound call (back channels, probes, delivery).
     pub outbound: outbound::Client,
     /// Per client address on `/sso/` endpoints.
@@ -150,6 +151,15 @@ impl Services {
             config.connectors.clone(),
             metrics.clone(),
         ));
+        let exchange = Arc::new(crate::exchange::Exchange::new(
+            db.clone(),
+            keys.clone(),
+            clock.clone(),
+            audit.clone(),
+            config.exchange.clone(),
+            &config.partners,
+            metrics.clone(),
+        ));
         let federation = Arc::new(Federation::new(
             &config,
             outbound.clone(),
@@ -163,6 +173,7 @@ impl Services {
             sessions,
             federation,
             connectors,
+            exchange,
             outbound,
             sso_limiter: Arc::new(RateLimiter::per_minute(
                 config.sso.login_attempts_per_minute,
@@ -209,6 +220,10 @@ impl Hub {
             tokio::spawn(retention_job(state.clone())),
             tokio::spawn(cleanup_job(state.clone())),
             tokio::spawn(connector_refresh_job(state.clone())),
+            tokio::spawn(crate::exchange::outbox::run(
+                state.exchange.clone(),
+                state.outbound.clone(),
+            )),
         ];
         if state.config.connectors.probes {
             jobs.push(tokio::spawn(probe_job(state.clone())));
@@ -477,6 +492,9 @@ async fn cleanup_job(state: AppState) {
         }
         if let Err(e) = state.federation.replay.purge_expired().await {
             tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge the replay guard");
+        }
+        if let Err(e) = state.exchange.purge_payloads().await {
+            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge retained message payloads");
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod connectors;
 pub mod context;
 pub mod demo;
+pub mod exchange;
 pub mod federation;
 pub mod http;
 pub mod keys;

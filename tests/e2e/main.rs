@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod config;
 mod connectors;
+mod exchange;
 mod oidc;
 mod ops;
 mod sso;
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
             format: hub::config::LogFormat::Text,
         });
     }
-    let groups: [(&str, Vec<Test>); 8] = [
+    let groups: [(&str, Vec<Test>); 9] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         ("sso", sso::tests()),
         ("oidc", oidc::tests()),
         ("connectors", connectors::tests()),
+        ("exchange", exchange::tests()),
     ];
     let mut trials = Vec::new();
     for (group, tests) in groups {

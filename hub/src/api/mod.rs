@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod connectors;
+pub mod exchange;
 pub mod me;
 pub mod ops;
 pub mod sso;

@@ -2,6 +2,7 @@
 //! flags, validated into [`Config`]. Every problem is reported at once with where it came from;
 //! with no file and no variables the defaults run a complete hub on embedded SQLite.
 
+mod exchange;
 mod providers;
 mod raw;
 mod source;
@@ -11,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use exchange::{DEFAULT_MASKED_FIELDS, ExchangeConfig, PartnerAuth, PartnerConfig};
 pub use providers::{LinkPolicy, ProviderConfig, ProviderSettings};
 pub use source::{Problem, Problems};
 pub use value::{ByteSize, HumanDuration, KeyBytes, Secret};
@@ -34,6 +36,8 @@ pub struct Config {
     pub connectors: ConnectorsConfig,
     /// The resilient client of every outbound call: sign-in back channels, probes, delivery.
     pub outbound: outbound::Settings,
+    pub exchange: ExchangeConfig,
+    pub partners: Vec<PartnerConfig>,
 }
 
 /// The external platforms users jump to: which hosts links may point to, where users sign in
@@ -295,6 +299,24 @@ impl Config {
                 "max_concurrency_per_host": self.outbound.max_concurrency_per_host,
                 "max_response_bytes": self.outbound.max_response_bytes,
             },
+            "exchange": {
+                "mappings": self.exchange.catalog.names(),
+                "payload_retention_s": self.exchange.payload_retention.as_secs(),
+                "clock_skew_s": self.exchange.clock_skew.as_secs(),
+                "max_attempts": self.exchange.max_attempts,
+                "retry_base_ms": self.exchange.retry_base.as_millis() as u64,
+                "retry_max_s": self.exchange.retry_max.as_secs(),
+                "lease_s": self.exchange.lease.as_secs(),
+                "masked_fields": self.exchange.masked_fields,
+            },
+            "partners": self.partners.iter().map(|p| serde_json::json!({
+                "id": p.id,
+                "display_name": p.display_name,
+                "enabled": p.enabled,
+                "auth": p.auth.kind(),
+                "message_types": p.message_types,
+                "deliver_to": p.deliver_to.as_ref().map(|u| u.origin().ascii_serialization()),
+            })).collect::<Vec<_>>(),
             "providers": self.providers.iter().map(|p| serde_json::json!({
                 "id": p.id,
                 "kind": p.settings.kind(),
@@ -554,6 +576,8 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
 
     let connectors = validate_connectors(raw.connectors, &providers, l);
     let outbound = validate_outbound(raw.outbound, l);
+    let exchange = exchange::validate_exchange(raw.exchange, l);
+    let partners = exchange::validate_partners(raw.partners, &exchange, l);
 
     Config {
         data_dir,
@@ -562,6 +586,8 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         providers,
         connectors,
         outbound,
+        exchange,
+        partners,
         server: ServerConfig {
             listen,
             public_url,

@@ -110,7 +110,7 @@ pub(super) fn validate(
 
 /// A URL the hub calls or sends users to: https, or http on the loopback interface only (the
 /// sandbox). Certificates are always verified.
-fn endpoint(l: &mut Layered, key: &str, text: &str) -> Option<Url> {
+pub(super) fn endpoint(l: &mut Layered, key: &str, text: &str) -> Option<Url> {
     match Url::parse(text.trim()) {
         Ok(u) if u.scheme() == "https" && u.host().is_some() => Some(u),
         Ok(u) if u.scheme() == "http" && is_loopback(&u) => Some(u),
@@ -188,7 +188,7 @@ fn claims(mut base: ClaimMap, raw: Option<RawClaims>) -> ClaimMap {
     base
 }
 
-fn required_secret(
+pub(super) fn required_secret(
     l: &mut Layered,
     key: &str,
     inline: Option<super::Secret>,

@@ -23,6 +23,9 @@ pub struct RawConfig {
     pub sso: RawSso,
     pub connectors: RawConnectors,
     pub outbound: RawOutbound,
+    pub exchange: RawExchange,
+    /// `[partners.<id>]`: partner systems that exchange messages with the hub.
+    pub partners: std::collections::BTreeMap<String, RawPartner>,
     /// `[providers.<id>]`: each is deserialised by its `kind` (see `providers.rs`).
     pub providers: std::collections::BTreeMap<String, toml::Value>,
 }
@@ -136,6 +139,39 @@ pub struct RawOutbound {
     pub breaker_cool_down: Option<HumanDuration>,
     pub max_concurrency_per_host: Option<usize>,
     pub max_response_bytes: Option<ByteSize>,
+}
+
+/// Message exchange with partner systems.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawExchange {
+    pub catalog_dir: Option<PathBuf>,
+    pub payload_retention: Option<HumanDuration>,
+    pub clock_skew: Option<HumanDuration>,
+    pub max_attempts: Option<u32>,
+    pub retry_base: Option<HumanDuration>,
+    pub retry_max: Option<HumanDuration>,
+    pub lease: Option<HumanDuration>,
+    pub poll_interval: Option<HumanDuration>,
+    pub masked_fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPartner {
+    pub display_name: Option<String>,
+    pub enabled: Option<bool>,
+    /// `hmac-sha256`, `token` or `sm2`.
+    pub auth: Option<String>,
+    pub access_key: Option<String>,
+    pub secret: Option<Secret>,
+    pub secret_file: Option<PathBuf>,
+    pub token: Option<Secret>,
+    pub token_file: Option<PathBuf>,
+    pub public_key: Option<String>,
+    pub public_key_file: Option<PathBuf>,
+    pub message_types: Vec<String>,
+    pub deliver_to: Option<String>,
 }
 
 /// Overrides of a provider's claim mapping; unset fields keep the kind's defaults.

@@ -42,6 +42,14 @@ pub struct JumpLabels {
     pub outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExchangeLabels {
+    pub partner: String,
+    /// `accepted`, `duplicate`, `rejected` or `unauthenticated` (intake); `delivered`,
+    /// `retry` or `dead` (delivery).
+    pub outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 100 µs to ~1.6 s.
     Histogram::new(exponential_buckets(0.000_1, 2.0, 15))
@@ -56,6 +64,8 @@ pub struct Metrics {
     pub connector_up: Family<ConnectorLabels, Gauge>,
     pub connector_latency: Family<ConnectorLabels, Gauge<f64, AtomicU64>>,
     pub connector_jumps: Family<JumpLabels, Counter>,
+    pub exchange_messages: Family<ExchangeLabels, Counter>,
+    pub exchange_deliveries: Family<ExchangeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -111,6 +121,18 @@ impl Metrics {
             "Requests to /go/{connector} by connector and outcome",
             connector_jumps.clone(),
         );
+        let exchange_messages = Family::<ExchangeLabels, Counter>::default();
+        registry.register(
+            "exchange_messages",
+            "Messages received from partners by partner and outcome",
+            exchange_messages.clone(),
+        );
+        let exchange_deliveries = Family::<ExchangeLabels, Counter>::default();
+        registry.register(
+            "exchange_deliveries",
+            "Delivery attempts of translated messages by partner and outcome",
+            exchange_deliveries.clone(),
+        );
         let build = Family::<Vec<(String, String)>, Gauge>::default();
         build
             .get_or_create(&vec![(
@@ -128,7 +150,27 @@ impl Metrics {
             connector_up,
             connector_latency,
             connector_jumps,
+            exchange_messages,
+            exchange_deliveries,
         }
+    }
+
+    pub fn exchange(&self, partner: &str, outcome: &'static str) {
+        self.exchange_messages
+            .get_or_create(&ExchangeLabels {
+                partner: partner.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    pub fn delivery(&self, partner: &str, outcome: &'static str) {
+        self.exchange_deliveries
+            .get_or_create(&ExchangeLabels {
+                partner: partner.to_owned(),
+                outcome,
+            })
+            .inc();
     }
 
     /// Publishes a connector's health (`up`: 1, 0 or -1 for not probed).

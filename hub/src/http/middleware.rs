@@ -149,6 +149,7 @@ fn render_problem(res: &mut Response, request_id: &str, html: bool) {
                 code,
                 detail: problem::default_detail(code).into(),
                 errors: Vec::new(),
+                location: None,
             }
         }
     };

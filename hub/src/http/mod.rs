@@ -67,7 +67,8 @@ fn routes(csrf: Option<tower_http::csrf::CsrfLayer>) -> OpenApiRouter<AppState> 
         .merge(api::audit::routes())
         .merge(api::accounts::routes())
         .merge(api::me::routes())
-        .merge(api::connectors::admin_routes());
+        .merge(api::connectors::admin_routes())
+        .merge(api::exchange::admin_routes());
     if let Some(layer) = csrf {
         protected = protected.layer(layer);
     }
@@ -76,6 +77,7 @@ fn routes(csrf: Option<tower_http::csrf::CsrfLayer>) -> OpenApiRouter<AppState> 
         .merge(protected)
         .merge(api::sso::routes())
         .merge(api::connectors::public_routes())
+        .merge(api::exchange::public_routes())
 }
 
 pub fn router(state: AppState, extra: Option<Router>) -> Router {

@@ -105,6 +105,33 @@ error_codes! {
     ConnectorUnavailable = ("connectors.unavailable", NOT_FOUND, "该服务不存在或暂未开通"),
     SignInUnavailable = ("connectors.sign_in_unavailable", SERVICE_UNAVAILABLE, "暂无可用的登录方式"),
     HandoffUnavailable = ("connectors.handoff_unavailable", SERVICE_UNAVAILABLE, "暂时无法跳转到该平台"),
+    ExchangeUnauthenticated = ("exchange.unauthenticated", UNAUTHORIZED, "合作方身份验证未通过"),
+    PartnerDisabled = ("exchange.partner_disabled", FORBIDDEN, "该合作方已停用"),
+    MessageTypeUnknown = ("exchange.message_type_unknown", NOT_FOUND, "不支持该报文类型"),
+    MessageTypeNotAllowed = ("exchange.message_type_not_allowed", FORBIDDEN, "该合作方无权发送此类报文"),
+    JsonMalformed = ("exchange.json_malformed", BAD_REQUEST, "JSON 格式错误"),
+    MessageIdMissing = ("exchange.message_id_missing", UNPROCESSABLE_ENTITY, "报文缺少报文编号"),
+    MessageIdInvalid = ("exchange.message_id_invalid", UNPROCESSABLE_ENTITY, "报文编号格式错误"),
+    MessageIdMismatch = ("exchange.message_id_mismatch", UNPROCESSABLE_ENTITY, "报文头与报文体的编号不一致"),
+    MessageNotFound = ("exchange.message_not_found", NOT_FOUND, "报文不存在"),
+    NothingToReplay = ("exchange.nothing_to_replay", CONFLICT, "没有可重新投递的记录"),
+    PartnerNotFound = ("exchange.partner_not_found", NOT_FOUND, "合作方不存在"),
+    MappingNotFound = ("exchange.mapping_not_found", NOT_FOUND, "映射不存在"),
+    MappingXmlMalformed = ("mapping.xml_malformed", BAD_REQUEST, "XML 格式错误"),
+    MappingDtdForbidden = ("mapping.dtd_forbidden", BAD_REQUEST, "不接受文档类型声明（DTD）"),
+    MappingEntityForbidden = ("mapping.entity_forbidden", BAD_REQUEST, "不接受自定义实体引用"),
+    MappingLimitExceeded = ("mapping.limit_exceeded", BAD_REQUEST, "报文超出解析限制"),
+    MappingEncodingUnsupported = ("mapping.encoding_unsupported", UNSUPPORTED_MEDIA_TYPE, "不支持该字符编码"),
+    MappingEncodingInvalid = ("mapping.encoding_invalid", BAD_REQUEST, "报文字符编码错误"),
+    MappingSchemaInvalid = ("mapping.schema_invalid", UNPROCESSABLE_ENTITY, "报文不符合模式定义"),
+    MappingRequiredMissing = ("mapping.required_missing", UNPROCESSABLE_ENTITY, "缺少必填项"),
+    MappingTypeInvalid = ("mapping.type_invalid", UNPROCESSABLE_ENTITY, "字段值类型错误"),
+    MappingEnumUnknown = ("mapping.enum_unknown", UNPROCESSABLE_ENTITY, "代码值不在取值范围内"),
+    MappingMixedContent = ("mapping.mixed_content", UNPROCESSABLE_ENTITY, "不接受混合内容"),
+    MappingUnknown = ("mapping.unknown", UNPROCESSABLE_ENTITY, "包含映射未定义的内容"),
+    MappingSoapFault = ("mapping.soap_fault", UNPROCESSABLE_ENTITY, "报文为 SOAP 错误应答"),
+    MappingPayloadInvalid = ("mapping.payload_invalid", BAD_REQUEST, "报文载荷无法解码"),
+    MappingDefinitionInvalid = ("mapping.definition_invalid", UNPROCESSABLE_ENTITY, "映射定义无效"),
     StoreUnavailable = ("store.unavailable", SERVICE_UNAVAILABLE, "数据库暂不可用"),
     AuditUnavailable = ("audit.unavailable", SERVICE_UNAVAILABLE, "审计服务暂不可用，操作未执行"),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "服务器内部错误"),
@@ -132,6 +159,24 @@ pub struct ProblemDocument {
     pub request_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Invalid documents: the 1-based line of the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Invalid documents: the 1-based column (bytes) of the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// Invalid documents: the element path (`/Notice/Demand[2]/Amount`) or JSON path
+    /// (`$.demands[1].amount`) of the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Where in a document an error was found.
+#[derive(Clone, Debug, Default)]
+pub struct DocumentLocation {
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub path: Option<String>,
 }
 
 /// An error on its way to the client.
@@ -140,6 +185,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub detail: Cow<'static, str>,
     pub errors: Vec<FieldError>,
+    /// Boxed: it is rare, and errors travel in `Result`s everywhere.
+    pub location: Option<Box<DocumentLocation>>,
     pub retry_after: Option<u64>,
     /// Logged (with the whole chain) for 5xx; never sent.
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -151,6 +198,7 @@ pub(crate) struct Problem {
     pub code: ErrorCode,
     pub detail: Cow<'static, str>,
     pub errors: Vec<FieldError>,
+    pub location: Option<Box<DocumentLocation>>,
 }
 
 impl ApiError {
@@ -159,9 +207,16 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            location: None,
             retry_after: None,
             source: None,
         }
+    }
+
+    /// Places the error in a document (line, column, path).
+    pub fn at(mut self, location: DocumentLocation) -> Self {
+        self.location = Some(Box::new(location));
+        self
     }
 
     pub fn field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -205,6 +260,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             detail: self.detail,
             errors: self.errors,
+            location: self.location,
         });
         res
     }
@@ -259,6 +315,9 @@ pub(crate) fn render(problem: &Problem, request_id: &str) -> Vec<u8> {
         detail: problem.detail.to_string(),
         request_id: request_id.to_owned(),
         errors: problem.errors.clone(),
+        line: problem.location.as_ref().and_then(|l| l.line),
+        column: problem.location.as_ref().and_then(|l| l.column),
+        path: problem.location.as_ref().and_then(|l| l.path.clone()),
     };
     serde_json::to_vec(&doc).unwrap_or_default()
 }

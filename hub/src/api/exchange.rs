@@ -1,0 +1,399 @@
+//! Partner message intake (`POST /exchange/{partner}/{message_type}`) and its administration:
+//! partners, mappings and the message log (`/api/admin/partners`, `/api/admin/mappings`,
+//! `/api/admin/messages`).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AdminAuth;
+use crate::admin::Permission;
+use crate::app::AppState;
+use crate::clock::Millis;
+use crate::context::RequestContext;
+use crate::exchange::{ExchangeError, Inbound, MessageQuery, MessageView};
+use crate::http::extract::{PathParams, QueryParams};
+use crate::http::problem::{ApiError, DocumentLocation, ErrorCode, ProblemDocument};
+
+/// Partner intake: outside the browser cross-origin protection (partners are servers and are
+/// authenticated by signature or token).
+pub fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
+}
+
+pub fn admin_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_partners))
+        .routes(routes!(get_partner))
+        .routes(routes!(list_mappings))
+        .routes(routes!(get_mapping))
+        .routes(routes!(list_messages))
+        .routes(routes!(get_message))
+        .routes(routes!(replay))
+}
+
+impl From<ExchangeError> for ApiError {
+    fn from(e: ExchangeError) -> Self {
+        use ErrorCode as C;
+        let detail = e.to_string();
+        match e {
+            ExchangeError::Unauthenticated(_) => ApiError::new(
+                C::ExchangeUnauthenticated,
+                "the partner's credentials are missing, wrong or out of date (see docs/EXCHANGE.md for the signature)",
+            ),
+            ExchangeError::PartnerDisabled(_) => ApiError::new(C::PartnerDisabled, detail),
+            ExchangeError::UnknownMessageType(_) => ApiError::new(
+                C::MessageTypeUnknown,
+                format!("{detail}; GET /api/admin/mappings lists the installed ones"),
+            ),
+            ExchangeError::MessageTypeNotAllowed(_) => {
+                ApiError::new(C::MessageTypeNotAllowed, detail)
+            }
+            ExchangeError::UnsupportedMediaType => ApiError::new(
+                C::UnsupportedMediaType,
+                "send the message as application/xml (or text/xml) or application/json",
+            ),
+            ExchangeError::JsonMalformed { line, column, .. } => {
+                ApiError::new(C::JsonMalformed, detail).at(DocumentLocation {
+                    line: Some(line),
+                    column: Some(column),
+                    path: None,
+                })
+            }
+            ExchangeError::Mapping(m) => {
+                let code = ErrorCode::ALL
+                    .iter()
+                    .copied()
+                    .find(|c| c.as_str() == m.code())
+                    .unwrap_or(C::Internal);
+                if code == C::Internal {
+                    return ApiError::internal(m);
+                }
+                let location = DocumentLocation {
+                    line: m.line(),
+                    column: m.column(),
+                    path: m.path().filter(|p| !p.is_empty()).map(str::to_owned),
+                };
+                ApiError::new(code, m.to_string()).at(location)
+            }
+            ExchangeError::MessageIdMissing => ApiError::new(C::MessageIdMissing, detail),
+            ExchangeError::MessageIdInvalid => ApiError::new(C::MessageIdInvalid, detail),
+            ExchangeError::MessageIdMismatch => ApiError::new(C::MessageIdMismatch, detail),
+            ExchangeError::NotFound(_) => ApiError::new(C::MessageNotFound, detail),
+            ExchangeError::NothingToReplay(_) => ApiError::new(
+                C::NothingToReplay,
+                format!("{detail}: only dead-lettered or delivered deliveries are sent again"),
+            ),
+            ExchangeError::Store(s) => s.into(),
+            ExchangeError::Audit(a) => a.into(),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+/// Receives one message from a partner system: authenticated (gateway HMAC-SHA256 signature,
+/// SM2 signature or token), validated against the message type's schema, translated, recorded
+/// and acknowledged — in XML to XML senders. The same message id again (even concurrently)
+/// gets the first acknowledgement and is applied once (`x-duplicate: true`).
+#[utoipa::path(post, path = "/exchange/{partner}/{message_type}", tag = "exchange",
+    params(
+        ("partner" = String, Path, description = "the partner's id (partners.<id>)"),
+        ("message_type" = String, Path, description = "e.g. financing.demand_notice"),
+        ("x-message-id" = Option<String>, Header, description = "the partner's message id, when the message does not carry it"),
+        ("x-correlation-id" = Option<String>, Header, description = "kept with the message for tracing"),
+    ),
+    request_body(content = String, content_type = "application/xml", description = "the message (XML, or JSON with Content-Type: application/json)"),
+    responses(
+        (status = 200, description = "acknowledged (XML for XML senders, JSON otherwise); x-duplicate: true when it is the first acknowledgement repeated"),
+        (status = 400, description = "mapping.xml_malformed, mapping.dtd_forbidden, exchange.json_malformed, … with line, column and path", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "exchange.unauthenticated", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "exchange.message_type_not_allowed, exchange.partner_disabled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "exchange.message_type_unknown", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "mapping.schema_invalid, mapping.required_missing, mapping.type_invalid, exchange.message_id_missing, … with line, column and path", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn receive(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    PathParams((partner, message_type)): PathParams<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let receipt = state
+        .exchange
+        .receive(
+            Inbound {
+                partner: &partner,
+                message_type: &message_type,
+                method: method.as_str(),
+                path: uri.path(),
+                query: uri.query(),
+                headers: &headers,
+                body,
+            },
+            &ctx,
+        )
+        .await?;
+    let mut res = (StatusCode::OK, receipt.body).into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&receipt.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&receipt.receipt_id) {
+        h.insert("x-receipt-id", v);
+    }
+    if receipt.duplicate {
+        h.insert("x-duplicate", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+async fn authorize(
+    state: &AppState,
+    auth: &AdminAuth,
+    permission: Permission,
+    ctx: &RequestContext,
+) -> Result<(), ApiError> {
+    state.admins.authorize(&auth.0, permission, ctx).await?;
+    Ok(())
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PartnerView {
+    pub id: String,
+    pub display_name: String,
+    pub enabled: bool,
+    /// `hmac-sha256`, `token` or `sm2` (credentials are never shown).
+    pub auth: String,
+    pub message_types: Vec<String>,
+    /// The consumer's origin its messages are delivered to.
+    pub deliver_to: Option<String>,
+}
+
+fn partner_view(p: &crate::config::PartnerConfig) -> PartnerView {
+    PartnerView {
+        id: p.id.clone(),
+        display_name: p.display_name.clone(),
+        enabled: p.enabled,
+        auth: p.auth.kind().to_owned(),
+        message_types: p.message_types.clone(),
+        deliver_to: p
+            .deliver_to
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization()),
+    }
+}
+
+/// The configured partner systems (no credentials).
+#[utoipa::path(get, path = "/api/admin/partners", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])),
+    responses((status = 200, body = Vec<PartnerView>)))]
+pub async fn list_partners(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+) -> Result<axum::Json<Vec<PartnerView>>, ApiError> {
+    authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
+    Ok(axum::Json(
+        state
+            .exchange
+            .partners()
+            .iter()
+            .map(|p| partner_view(p))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admin/partners/{id}", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = PartnerView), (status = 404, description = "exchange.partner_not_found", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn get_partner(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<PartnerView>, ApiError> {
+    authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
+    state
+        .exchange
+        .partner(&id)
+        .map(|p| axum::Json(partner_view(p)))
+        .ok_or_else(|| ApiError::new(ErrorCode::PartnerNotFound, format!("no partner {id}")))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct MappingView {
+    pub name: String,
+    pub version: u32,
+    pub message_type: String,
+    pub description: String,
+    /// The XSD the XML side is validated against.
+    pub schema: String,
+}
+
+fn mapping_view(m: &mappings::Mapping) -> MappingView {
+    MappingView {
+        name: m.name().to_owned(),
+        version: m.version(),
+        message_type: m.message_type().to_owned(),
+        description: m.description().to_owned(),
+        schema: m.schema().to_owned(),
+    }
+}
+
+/// The installed mappings (the schema catalogue of the interface specification).
+#[utoipa::path(get, path = "/api/admin/mappings", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])),
+    responses((status = 200, body = Vec<MappingView>)))]
+pub async fn list_mappings(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+) -> Result<axum::Json<Vec<MappingView>>, ApiError> {
+    authorize(&state, &auth, Permission::MappingsManage, &ctx).await?;
+    Ok(axum::Json(
+        state
+            .exchange
+            .config()
+            .catalog
+            .iter()
+            .map(mapping_view)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admin/mappings/{name}", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("name" = String, Path)),
+    responses((status = 200, body = MappingView), (status = 404, description = "exchange.mapping_not_found", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn get_mapping(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(name): PathParams<String>,
+) -> Result<axum::Json<MappingView>, ApiError> {
+    authorize(&state, &auth, Permission::MappingsManage, &ctx).await?;
+    state
+        .exchange
+        .config()
+        .catalog
+        .get(&name)
+        .map(|m| axum::Json(mapping_view(m)))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MappingNotFound,
+                format!("no mapping {name}; GET /api/admin/mappings lists them"),
+            )
+        })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    pub partner: Option<String>,
+    pub message_type: Option<String>,
+    /// `accepted`, `delivered`, `failed` or `rejected`.
+    pub status: Option<String>,
+    /// The partner's message id.
+    pub message_id: Option<String>,
+    pub correlation_id: Option<String>,
+    /// RFC 3339, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive.
+    pub to: Option<String>,
+    /// A receipt id: the page before it (receipt ids are time-ordered).
+    pub before: Option<String>,
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<u32>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<MessageView>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<String>,
+}
+
+fn time(field: &str, v: Option<&str>) -> Result<Option<Millis>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(t) => Millis::parse_rfc3339(t).map(Some).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ValidationFailed,
+                format!("{field} must be RFC 3339"),
+            )
+            .field(field, "an RFC 3339 time such as 2026-11-29T08:00:00+08:00")
+        }),
+    }
+}
+
+/// The message log, newest first: state, partner, type, ids, errors (no payload content).
+#[utoipa::path(get, path = "/api/admin/messages", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(MessagesQuery),
+    responses((status = 200, body = MessagePage)))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    QueryParams(q): QueryParams<MessagesQuery>,
+) -> Result<axum::Json<MessagePage>, ApiError> {
+    authorize(&state, &auth, Permission::MessagesRead, &ctx).await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let items = state
+        .exchange
+        .list(&MessageQuery {
+            partner: q.partner,
+            message_type: q.message_type,
+            status: q.status,
+            message_id: q.message_id,
+            correlation_id: q.correlation_id,
+            from: time("from", q.from.as_deref())?,
+            to: time("to", q.to.as_deref())?,
+            before: q.before,
+            limit,
+        })
+        .await?;
+    let next_before = (items.len() == limit as usize)
+        .then(|| items.last().map(|m| m.id.clone()))
+        .flatten();
+    Ok(axum::Json(MessagePage { items, next_before }))
+}
+
+/// One message: its state, its translation with personal fields masked, its deliveries.
+#[utoipa::path(get, path = "/api/admin/messages/{id}", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path, description = "the receipt id")),
+    responses((status = 200, body = MessageView), (status = 404, description = "exchange.message_not_found", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn get_message(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<MessageView>, ApiError> {
+    authorize(&state, &auth, Permission::MessagesRead, &ctx).await?;
+    Ok(axum::Json(state.exchange.get(&id).await?))
+}
+
+/// Delivers a dead-lettered (or delivered) message again, with the same idempotency key.
+#[utoipa::path(post, path = "/api/admin/messages/{id}/replay", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path, description = "the receipt id")),
+    responses(
+        (status = 200, body = MessageView),
+        (status = 404, description = "exchange.message_not_found", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "exchange.nothing_to_replay", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn replay(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<MessageView>, ApiError> {
+    authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
+    Ok(axum::Json(
+        state.exchange.replay(&id, auth.0.actor(), &ctx).await?,
+    ))
+}

@@ -1,0 +1,326 @@
+//! `[exchange]` and `[partners.<id>]`: the message catalog, delivery and retention, and the
+//! partner systems allowed to send messages, each with its credentials and message types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::raw::{RawExchange, RawPartner};
+use super::source::Layered;
+use super::{HumanDuration, Secret, providers, secret_or_file};
+
+/// Message exchange with partner systems.
+#[derive(Clone, Debug)]
+pub struct ExchangeConfig {
+    /// The installed mappings: the shipped ones, or those of `exchange.catalog_dir`.
+    pub catalog: Arc<mappings::Catalog>,
+    /// How long raw payloads (encrypted) are kept.
+    pub payload_retention: Duration,
+    /// How far a signed request's date may be from the hub's clock.
+    pub clock_skew: Duration,
+    /// Delivery attempts before a message is dead-lettered.
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How long a node holds a delivery it started; after that another node (or this one,
+    /// restarted) takes it over.
+    pub lease: Duration,
+    /// How often the delivery worker looks for due deliveries when nothing woke it.
+    pub poll_interval: Duration,
+    /// JSON keys whose values are masked wherever a message is shown to administrators.
+    pub masked_fields: Vec<String>,
+}
+
+/// How a partner proves who it is.
+#[derive(Clone)]
+pub enum PartnerAuth {
+    /// The gateway signature (PROTOCOLS.md §4) with a shared secret.
+    HmacSha256 { access_key: String, secret: Secret },
+    /// `Authorization: Bearer <token>`; only the token's SM3 digest is kept.
+    Token { digest: [u8; 32] },
+    /// The gateway string signed with the partner's SM2 key.
+    Sm2 {
+        access_key: String,
+        verifier: Arc<guomi::Sm2Verifier>,
+    },
+}
+
+impl PartnerAuth {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PartnerAuth::HmacSha256 { .. } => "hmac-sha256",
+            PartnerAuth::Token { .. } => "token",
+            PartnerAuth::Sm2 { .. } => "sm2",
+        }
+    }
+}
+
+impl std::fmt::Debug for PartnerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartnerAuth({}, [redacted])", self.kind())
+    }
+}
+
+/// A partner system.
+#[derive(Clone, Debug)]
+pub struct PartnerConfig {
+    pub id: String,
+    pub display_name: String,
+    pub enabled: bool,
+    pub auth: PartnerAuth,
+    /// The message types it may send.
+    pub message_types: Vec<String>,
+    /// Where its translated messages are delivered (the internal consumer); none: kept in the
+    /// message log only.
+    pub deliver_to: Option<url::Url>,
+}
+
+/// The keys every message's JSON is masked by, unless configured otherwise.
+pub const DEFAULT_MASKED_FIELDS: [&str; 8] = [
+    "phone",
+    "mobile",
+    "id_number",
+    "id_card",
+    "cert_no",
+    "certificate_number",
+    "card_no",
+    "legal_representative",
+];
+
+pub(super) fn validate_exchange(raw: RawExchange, l: &mut Layered) -> ExchangeConfig {
+    let catalog = match &raw.catalog_dir {
+        Some(dir) => mappings::Catalog::load_dir(dir),
+        None => mappings::Catalog::builtin(),
+    };
+    let catalog = match catalog {
+        Ok(c) => c,
+        Err(e) => {
+            l.problem(
+                "exchange.catalog_dir",
+                format!("the mappings cannot be loaded: {e}"),
+            );
+            mappings::Catalog::default()
+        }
+    };
+    let d = |l: &mut Layered, key: &str, v: Option<HumanDuration>, default: Duration| match v {
+        Some(v) if v.0.is_zero() => {
+            l.problem(key, "must be greater than zero");
+            default
+        }
+        Some(v) => v.0,
+        None => default,
+    };
+    let c = ExchangeConfig {
+        catalog: Arc::new(catalog),
+        payload_retention: d(
+            l,
+            "exchange.payload_retention",
+            raw.payload_retention,
+            Duration::from_secs(30 * 86_400),
+        ),
+        clock_skew: d(
+            l,
+            "exchange.clock_skew",
+            raw.clock_skew,
+            Duration::from_secs(90),
+        ),
+        max_attempts: match raw.max_attempts {
+            Some(0) => {
+                l.problem("exchange.max_attempts", "must be at least 1");
+                8
+            }
+            Some(n) => n,
+            None => 8,
+        },
+        retry_base: d(
+            l,
+            "exchange.retry_base",
+            raw.retry_base,
+            Duration::from_secs(2),
+        ),
+        retry_max: d(
+            l,
+            "exchange.retry_max",
+            raw.retry_max,
+            Duration::from_secs(600),
+        ),
+        lease: d(l, "exchange.lease", raw.lease, Duration::from_secs(60)),
+        poll_interval: d(
+            l,
+            "exchange.poll_interval",
+            raw.poll_interval,
+            Duration::from_secs(1),
+        ),
+        masked_fields: raw.masked_fields.unwrap_or_else(|| {
+            DEFAULT_MASKED_FIELDS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        }),
+    };
+    if c.retry_base > c.retry_max {
+        l.problem(
+            "exchange.retry_base",
+            "must not be longer than exchange.retry_max",
+        );
+    }
+    c
+}
+
+pub(super) fn validate_partners(
+    raw: BTreeMap<String, RawPartner>,
+    exchange: &ExchangeConfig,
+    l: &mut Layered,
+) -> Vec<PartnerConfig> {
+    let mut out = Vec::new();
+    for (id, r) in raw {
+        let p = format!("partners.{id}");
+        if !connectors::valid_code(&id) {
+            l.problem(
+                &p,
+                "a partner id is lower-case letters, digits and single hyphens (2–40 characters)",
+            );
+            continue;
+        }
+        let access_key = |l: &mut Layered, r: &RawPartner| match r.access_key.as_deref() {
+            Some(k) if !k.trim().is_empty() && k.len() <= 128 => Some(k.trim().to_owned()),
+            _ => {
+                l.problem(
+                    &format!("{p}.access_key"),
+                    "is required: the key id the partner sends in X-Access-Key",
+                );
+                None
+            }
+        };
+        let auth = match r.auth.as_deref() {
+            Some("hmac-sha256") => {
+                let key = access_key(l, &r);
+                let secret = providers::required_secret(
+                    l,
+                    &format!("{p}.secret"),
+                    r.secret.clone(),
+                    r.secret_file.clone(),
+                );
+                if secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
+                    l.problem(
+                        &format!("{p}.secret"),
+                        "the shared secret must have at least 16 bytes",
+                    );
+                }
+                match (key, secret) {
+                    (Some(access_key), Some(secret)) => {
+                        Some(PartnerAuth::HmacSha256 { access_key, secret })
+                    }
+                    _ => None,
+                }
+            }
+            Some("token") => providers::required_secret(
+                l,
+                &format!("{p}.token"),
+                r.token.clone(),
+                r.token_file.clone(),
+            )
+            .and_then(|t| {
+                if t.expose().len() < 24 {
+                    l.problem(
+                        &format!("{p}.token"),
+                        "the token must have at least 24 characters",
+                    );
+                    return None;
+                }
+                Some(PartnerAuth::Token {
+                    digest: guomi::sm3(t.expose().as_bytes()),
+                })
+            }),
+            Some("sm2") => {
+                let key = access_key(l, &r);
+                let pem = secret_or_file(
+                    l,
+                    &format!("{p}.public_key"),
+                    r.public_key.clone().map(Secret::new),
+                    r.public_key_file.clone(),
+                )
+                .map(|(s, _)| s);
+                let verifier = match pem {
+                    Some(pem) => {
+                        match guomi::Sm2Verifier::parse(pem.expose(), guomi::SM2_DEFAULT_DISTID) {
+                            Ok(v) => Some(Arc::new(v)),
+                            Err(e) => {
+                                l.problem(
+                                    &format!("{p}.public_key"),
+                                    format!("is not an SM2 public key (PEM or hex): {e}"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                    None => {
+                        l.problem(
+                            &format!("{p}.public_key"),
+                            "is required for `auth = \"sm2\"`",
+                        );
+                        None
+                    }
+                };
+                match (key, verifier) {
+                    (Some(access_key), Some(verifier)) => Some(PartnerAuth::Sm2 {
+                        access_key,
+                        verifier,
+                    }),
+                    _ => None,
+                }
+            }
+            Some(other) => {
+                l.problem(
+                    &format!("{p}.auth"),
+                    format!("`{other}` is not `hmac-sha256`, `token` or `sm2`"),
+                );
+                None
+            }
+            None => {
+                l.problem(
+                    &format!("{p}.auth"),
+                    "is required: `hmac-sha256`, `token` or `sm2`",
+                );
+                None
+            }
+        };
+        if r.message_types.is_empty() {
+            l.problem(
+                &format!("{p}.message_types"),
+                "list the message types the partner may send",
+            );
+        }
+        for t in &r.message_types {
+            if exchange.catalog.for_message_type(t).is_none() {
+                let known: Vec<&str> = exchange
+                    .catalog
+                    .iter()
+                    .map(mappings::Mapping::message_type)
+                    .collect();
+                l.problem(
+                    &format!("{p}.message_types"),
+                    format!(
+                        "`{t}` has no installed mapping (installed: {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+        let deliver_to = r
+            .deliver_to
+            .as_deref()
+            .and_then(|u| providers::endpoint(l, &format!("{p}.deliver_to"), u));
+        if let Some(auth) = auth {
+            out.push(PartnerConfig {
+                display_name: r.display_name.clone().unwrap_or_else(|| id.clone()),
+                id,
+                enabled: r.enabled.unwrap_or(true),
+                auth,
+                message_types: r.message_types,
+                deliver_to,
+            });
+        }
+    }
+    out
+}

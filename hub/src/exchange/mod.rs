@@ -1,0 +1,963 @@
+//! Message exchange with partner systems (REQUIREMENTS C1–C4): authenticated intake at
+//! `POST /exchange/{partner}/{message_type}`, translation through the installed mappings, a
+//! durable message log, idempotency by the partner's message id, and an outbox that delivers
+//! each translated message to its consumer exactly once for consumers that honour the
+//! `Idempotency-Key` (`outbox.rs`).
+//!
+//! A message is acknowledged only after its log row and its delivery are committed together
+//! (on SQLite with a full fsync), so an acknowledged message cannot be lost, and a partner that
+//! sends the same message id again — even concurrently — gets the first acknowledgement back
+//! while the message is applied once (a unique index decides, not a read before the write).
+
+pub mod auth;
+pub mod outbox;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome};
+use crate::clock::{Clock, Millis};
+use crate::config::{ExchangeConfig, PartnerConfig};
+use crate::context::RequestContext;
+use crate::http::metrics::Metrics;
+use crate::keys::Keys;
+use crate::store::{Backend, Db, Pool, StoreError, begin_write, with_pool};
+
+pub use auth::AuthFailure;
+
+/// Largest body translated on the request's own task; larger ones go to a blocking thread.
+const INLINE_TRANSLATION_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    #[error("partner authentication failed ({})", .0.as_str())]
+    Unauthenticated(AuthFailure),
+    #[error("partner {0} is disabled")]
+    PartnerDisabled(String),
+    #[error("no mapping is installed for message type {0}")]
+    UnknownMessageType(String),
+    #[error("the partner may not send message type {0}")]
+    MessageTypeNotAllowed(String),
+    #[error("the content type is not XML or JSON")]
+    UnsupportedMediaType,
+    #[error("the body is not JSON: {detail} (line {line}, column {column})")]
+    JsonMalformed {
+        detail: String,
+        line: u64,
+        column: u64,
+    },
+    #[error(transparent)]
+    Mapping(#[from] mappings::Error),
+    #[error("the message has no message id (X-Message-Id header or the mapping's message_id)")]
+    MessageIdMissing,
+    #[error("the message id must be 1–128 printable ASCII characters")]
+    MessageIdInvalid,
+    #[error("the X-Message-Id header and the message's own id differ")]
+    MessageIdMismatch,
+    #[error("no message {0}")]
+    NotFound(String),
+    #[error("message {0} has no delivery that can be replayed")]
+    NothingToReplay(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("cryptographic failure")]
+    Crypto(#[source] guomi::Error),
+    #[error("translation failed to run")]
+    Join(#[source] tokio::task::JoinError),
+}
+
+impl From<sqlx::Error> for ExchangeError {
+    fn from(e: sqlx::Error) -> Self {
+        ExchangeError::Store(e.into())
+    }
+}
+
+impl ExchangeError {
+    /// The stable code recorded in the message log for a rejected message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::Unauthenticated(_) => "exchange.unauthenticated",
+            ExchangeError::PartnerDisabled(_) => "exchange.partner_disabled",
+            ExchangeError::UnknownMessageType(_) => "exchange.message_type_unknown",
+            ExchangeError::MessageTypeNotAllowed(_) => "exchange.message_type_not_allowed",
+            ExchangeError::UnsupportedMediaType => "request.unsupported_media_type",
+            ExchangeError::JsonMalformed { .. } => "exchange.json_malformed",
+            ExchangeError::Mapping(e) => e.code(),
+            ExchangeError::MessageIdMissing => "exchange.message_id_missing",
+            ExchangeError::MessageIdInvalid => "exchange.message_id_invalid",
+            ExchangeError::MessageIdMismatch => "exchange.message_id_mismatch",
+            ExchangeError::NotFound(_) => "exchange.message_not_found",
+            ExchangeError::NothingToReplay(_) => "exchange.nothing_to_replay",
+            _ => "internal",
+        }
+    }
+}
+
+/// What the partner sent, as the intake sees it.
+pub struct Inbound<'a> {
+    pub partner: &'a str,
+    pub message_type: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+/// The acknowledgement to send back.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub receipt_id: String,
+    pub body: String,
+    pub content_type: String,
+    /// The message was received before: this is the first acknowledgement again.
+    pub duplicate: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Xml,
+    Json,
+}
+
+impl Format {
+    fn of(headers: &HeaderMap) -> Option<Format> {
+        let ct = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())?
+            .split(';')
+            .next()?
+            .trim()
+            .to_ascii_lowercase();
+        match ct.as_str() {
+            "application/xml" | "text/xml" | "application/soap+xml" => Some(Format::Xml),
+            "application/json" => Some(Format::Json),
+            t if t.ends_with("+xml") => Some(Format::Xml),
+            t if t.ends_with("+json") => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Format::Xml => "xml",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// One message in the log, as administrators see it (personal fields masked).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MessageView {
+    /// The hub's receipt id.
+    pub id: String,
+    pub partner: String,
+    /// The partner's message id.
+    pub message_id: String,
+    pub message_type: String,
+    /// `name@version` of the mapping that translated it.
+    pub mapping: String,
+    /// `xml` or `json`: what the partner sent.
+    pub format: String,
+    /// `accepted`, `delivered`, `failed` or `rejected`.
+    pub status: String,
+    pub received_at: String,
+    pub updated_at: String,
+    pub request_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub size_bytes: i64,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    /// Whether the raw payload is still retained (encrypted; never shown).
+    pub payload_retained: bool,
+    /// The translated message with personal fields masked (detail view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translated: Option<Value>,
+    /// Deliveries to consumers (detail view only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    /// The `Idempotency-Key` the consumer sees.
+    pub id: String,
+    /// The consumer's origin (no path or query).
+    pub target: String,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_at: String,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    partner: String,
+    message_id: String,
+    message_type: String,
+    mapping: String,
+    format: String,
+    status: String,
+    received_at: i64,
+    updated_at: i64,
+    request_id: Option<String>,
+    correlation_id: Option<String>,
+    size_bytes: i64,
+    payload_retained: bool,
+    error_code: Option<String>,
+    error_detail: Option<String>,
+}
+
+impl MessageRow {
+    fn view(self) -> MessageView {
+        MessageView {
+            id: self.id,
+            partner: self.partner,
+            message_id: self.message_id,
+            message_type: self.message_type,
+            mapping: self.mapping,
+            format: self.format,
+            status: self.status,
+            received_at: Millis(self.received_at).to_rfc3339(),
+            updated_at: Millis(self.updated_at).to_rfc3339(),
+            request_id: self.request_id,
+            correlation_id: self.correlation_id,
+            size_bytes: self.size_bytes,
+            error_code: self.error_code,
+            error_detail: self.error_detail,
+            payload_retained: self.payload_retained,
+            translated: None,
+            deliveries: Vec::new(),
+        }
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, (payload_enc IS NOT NULL) AS payload_retained, error_code, error_detail";
+
+/// Filters of the message log.
+#[derive(Debug, Default, Clone)]
+pub struct MessageQuery {
+    pub partner: Option<String>,
+    pub message_type: Option<String>,
+    pub status: Option<String>,
+    pub message_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    /// Receipt ids are time-ordered (UUIDv7): page backwards from this one.
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+pub struct Exchange {
+    db: Db,
+    keys: Keys,
+    clock: Arc<dyn Clock>,
+    audit: AuditLog,
+    config: ExchangeConfig,
+    partners: HashMap<String, Arc<PartnerConfig>>,
+    metrics: Arc<Metrics>,
+    wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("partners", &self.partners.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn aad(id: &str, what: &str) -> Vec<u8> {
+    format!("exchange.{what}:{id}").into_bytes()
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Masks a value for display: `138****1234`, `张*`.
+fn mask_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1..=2 => format!("{}*", chars[0]),
+        3..=7 => format!("{}{}", chars[0], "*".repeat(chars.len() - 1)),
+        n => {
+            let head: String = chars[..3].iter().collect();
+            let tail: String = chars[n - 4..].iter().collect();
+            format!("{head}{}{tail}", "*".repeat(n - 7))
+        }
+    }
+}
+
+/// Masks the values of `fields` anywhere in `v`.
+pub fn mask_fields(v: &mut Value, fields: &[String]) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if fields.iter().any(|f| f == k) {
+                    match child {
+                        Value::String(s) => *s = mask_text(s),
+                        Value::Null => {}
+                        other => *other = Value::String(mask_text(&other.to_string())),
+                    }
+                } else {
+                    mask_fields(child, fields);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| mask_fields(i, fields)),
+        _ => {}
+    }
+}
+
+fn valid_message_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
+impl Exchange {
+    pub fn new(
+        db: Db,
+        keys: Keys,
+        clock: Arc<dyn Clock>,
+        audit: AuditLog,
+        config: ExchangeConfig,
+        partners: &[PartnerConfig],
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Exchange {
+            db,
+            keys,
+            clock,
+            audit,
+            config,
+            partners: partners
+                .iter()
+                .map(|p| (p.id.clone(), Arc::new(p.clone())))
+                .collect(),
+            metrics,
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub fn config(&self) -> &ExchangeConfig {
+        &self.config
+    }
+
+    pub fn partner(&self, id: &str) -> Option<&Arc<PartnerConfig>> {
+        self.partners.get(id)
+    }
+
+    pub fn partners(&self) -> Vec<Arc<PartnerConfig>> {
+        let mut v: Vec<_> = self.partners.values().cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Receives one message: authenticates, translates, records and acknowledges it.
+    pub async fn receive(
+        &self,
+        req: Inbound<'_>,
+        ctx: &RequestContext,
+    ) -> Result<Receipt, ExchangeError> {
+        let now = self.clock.now();
+        let signed = auth::SignedRequest {
+            method: req.method,
+            path: req.path,
+            query: req.query,
+            headers: req.headers,
+            body: &req.body,
+        };
+        let checked = match self.partners.get(req.partner) {
+            None => Err(AuthFailure::UnknownPartner),
+            Some(p) => auth::verify(&p.auth, &signed, now, self.config.clock_skew).map(|()| p),
+        };
+        let partner = match checked {
+            Ok(p) => p.clone(),
+            Err(why) => {
+                self.metrics.exchange(req.partner, "unauthenticated");
+                self.audit
+                    .append(
+                        AuditEvent::new("exchange.auth_failed", Outcome::Failure)
+                            .actor(Actor::new(
+                                crate::audit::ActorKind::System,
+                                Some(format!("partner:{}", req.partner)),
+                                None,
+                            ))
+                            .target(format!("partner:{}", req.partner))
+                            .reason(why.as_str())
+                            .details(serde_json::json!({ "message_type": req.message_type }))
+                            .context(ctx),
+                    )
+                    .await?;
+                return Err(ExchangeError::Unauthenticated(why));
+            }
+        };
+        if !partner.enabled {
+            self.metrics.exchange(&partner.id, "rejected");
+            return Err(ExchangeError::PartnerDisabled(partner.id.clone()));
+        }
+        let Some(mapping) = self.config.catalog.for_message_type(req.message_type) else {
+            self.metrics.exchange(&partner.id, "rejected");
+            return Err(ExchangeError::UnknownMessageType(
+                req.message_type.to_owned(),
+            ));
+        };
+        if !partner.message_types.iter().any(|t| t == req.message_type) {
+            self.metrics.exchange(&partner.id, "rejected");
+            return Err(ExchangeError::MessageTypeNotAllowed(
+                req.message_type.to_owned(),
+            ));
+        }
+        let header_id = req
+            .headers
+            .get("x-message-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_owned());
+        let format = Format::of(req.headers);
+        let translated = match format {
+            None => Err(ExchangeError::UnsupportedMediaType),
+            Some(f) => self.translate(mapping, f, req.body.clone()).await,
+        };
+        let translated = translated.and_then(|v| {
+            let own = mapping.message_id(&v);
+            let id = match (&header_id, own) {
+                (Some(h), Some(o)) if *h != o => return Err(ExchangeError::MessageIdMismatch),
+                (Some(h), _) => h.clone(),
+                (None, Some(o)) => o,
+                (None, None) => return Err(ExchangeError::MessageIdMissing),
+            };
+            if valid_message_id(&id) {
+                Ok((v, id))
+            } else {
+                Err(ExchangeError::MessageIdInvalid)
+            }
+        });
+        let mapping_ref = format!("{}@{}", mapping.name(), mapping.version());
+        let correlation = req
+            .headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|c| c.len() <= 128)
+            .map(str::to_owned)
+            .or_else(|| ctx.request_id.clone());
+        let receipt_id = uuid::Uuid::now_v7().to_string();
+        let (value, message_id) = match translated {
+            Ok(t) => t,
+            Err(e) => {
+                self.metrics.exchange(&partner.id, "rejected");
+                let id = header_id
+                    .filter(|h| valid_message_id(h))
+                    .unwrap_or_default();
+                self.record_rejected(
+                    &receipt_id,
+                    &partner.id,
+                    &id,
+                    req.message_type,
+                    &mapping_ref,
+                    format.map_or("unknown", Format::as_str),
+                    &req.body,
+                    &e,
+                    correlation.as_deref(),
+                    ctx,
+                    now,
+                )
+                .await?;
+                return Err(e);
+            }
+        };
+        let format = format.unwrap_or(Format::Json);
+        let (ack, ack_type) = match format {
+            Format::Xml => (
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Ack><MessageId>{}</MessageId><MessageType>{}</MessageType><ReceiptId>{receipt_id}</ReceiptId><Status>accepted</Status><ReceivedAt>{}</ReceivedAt></Ack>\n",
+                    xml_escape(&message_id),
+                    xml_escape(req.message_type),
+                    now.to_rfc3339()
+                ),
+                "application/xml; charset=utf-8",
+            ),
+            Format::Json => (
+                serde_json::json!({
+                    "message_id": message_id,
+                    "message_type": req.message_type,
+                    "receipt_id": receipt_id,
+                    "status": "accepted",
+                    "received_at": now.to_rfc3339(),
+                })
+                .to_string(),
+                "application/json",
+            ),
+        };
+        let translated_text = value.to_string();
+        let translated_enc = self
+            .keys
+            .data
+            .encrypt(translated_text.as_bytes(), &aad(&receipt_id, "translated"))
+            .map_err(ExchangeError::Crypto)?;
+        let payload_enc = self
+            .keys
+            .data
+            .encrypt(&req.body, &aad(&receipt_id, "payload"))
+            .map_err(ExchangeError::Crypto)?;
+        let row = NewMessage {
+            id: &receipt_id,
+            partner: &partner.id,
+            message_id: &message_id,
+            message_type: req.message_type,
+            mapping: &mapping_ref,
+            format: format.as_str(),
+            now: now.0,
+            request_id: ctx.request_id.as_deref(),
+            correlation_id: correlation.as_deref(),
+            size: i64::try_from(req.body.len()).unwrap_or(i64::MAX),
+            payload_enc: &payload_enc,
+            translated_enc: &translated_enc,
+            ack: &ack,
+            ack_type,
+            deliver_to: partner.deliver_to.as_ref().map(url::Url::as_str),
+        };
+        let receipt = self.store(row).await?;
+        if receipt.duplicate {
+            self.metrics.exchange(&partner.id, "duplicate");
+        } else {
+            self.metrics.exchange(&partner.id, "accepted");
+            if partner.deliver_to.is_some() {
+                self.wake.notify_one();
+            }
+        }
+        Ok(receipt)
+    }
+
+    async fn translate(
+        &self,
+        mapping: &mappings::Mapping,
+        format: Format,
+        body: axum::body::Bytes,
+    ) -> Result<Value, ExchangeError> {
+        let inline = body.len() <= INLINE_TRANSLATION_BYTES;
+        let m = mapping.clone();
+        let run = move || -> Result<Value, ExchangeError> {
+            match format {
+                Format::Xml => Ok(m.xml_to_json(&body)?),
+                Format::Json => {
+                    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+                        ExchangeError::JsonMalformed {
+                            detail: e.to_string(),
+                            line: e.line() as u64,
+                            column: e.column() as u64,
+                        }
+                    })?;
+                    m.validate_json(&v)?;
+                    Ok(v)
+                }
+            }
+        };
+        // Small documents translate in microseconds: not worth a thread hop.
+        if inline {
+            return run();
+        }
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(ExchangeError::Join)?
+    }
+
+    /// Records the message and its delivery in one transaction, or finds the first receipt of
+    /// the same message id. On SQLite the commit is fully synced before the acknowledgement.
+    async fn store(&self, m: NewMessage<'_>) -> Result<Receipt, ExchangeError> {
+        let insert = "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, translated_enc, ack, ack_type) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'accepted', $7, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (partner, message_id) WHERE status <> 'rejected' DO NOTHING";
+        let outbox = "INSERT INTO exchange_outbox (id, message, target, status, attempts, next_at, created_at) VALUES ($1, $1, $2, 'pending', 0, $3, $3)";
+        let first = "SELECT id, ack, ack_type FROM exchange_messages WHERE partner = $1 AND message_id = $2 AND status <> 'rejected'";
+        macro_rules! run {
+            ($conn:expr) => {{
+                let done = sqlx::query(insert)
+                    .bind(m.id)
+                    .bind(m.partner)
+                    .bind(m.message_id)
+                    .bind(m.message_type)
+                    .bind(m.mapping)
+                    .bind(m.format)
+                    .bind(m.now)
+                    .bind(m.request_id)
+                    .bind(m.correlation_id)
+                    .bind(m.size)
+                    .bind(m.payload_enc)
+                    .bind(m.translated_enc)
+                    .bind(m.ack)
+                    .bind(m.ack_type)
+                    .execute(&mut *$conn)
+                    .await?
+                    .rows_affected();
+                if done == 1 {
+                    if let Some(target) = m.deliver_to {
+                        sqlx::query(outbox)
+                            .bind(m.id)
+                            .bind(target)
+                            .bind(m.now)
+                            .execute(&mut *$conn)
+                            .await?;
+                    }
+                    None
+                } else {
+                    let (id, ack, ack_type): (String, Option<String>, Option<String>) =
+                        sqlx::query_as(first)
+                            .bind(m.partner)
+                            .bind(m.message_id)
+                            .fetch_one(&mut *$conn)
+                            .await?;
+                    Some(Receipt {
+                        receipt_id: id,
+                        body: ack.unwrap_or_default(),
+                        content_type: ack_type.unwrap_or_else(|| "application/json".into()),
+                        duplicate: true,
+                    })
+                }
+            }};
+        }
+        let earlier = match self.db.write() {
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await.map_err(StoreError::from)?;
+                sqlx::raw_sql("PRAGMA synchronous = FULL; BEGIN IMMEDIATE")
+                    .execute(&mut *conn)
+                    .await?;
+                let result: Result<Option<Receipt>, sqlx::Error> = async { Ok(run!(conn)) }.await;
+                let end = match &result {
+                    Ok(_) => "COMMIT; PRAGMA synchronous = NORMAL",
+                    Err(_) => "ROLLBACK; PRAGMA synchronous = NORMAL",
+                };
+                let ended = sqlx::raw_sql(end).execute(&mut *conn).await;
+                if ended.is_err() {
+                    // Never hand a connection with an open transaction back to the pool.
+                    conn.detach();
+                }
+                let earlier = result?;
+                ended?;
+                earlier
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let earlier = run!(tx);
+                tx.commit().await?;
+                earlier
+            }
+        };
+        Ok(earlier.unwrap_or_else(|| Receipt {
+            receipt_id: m.id.to_owned(),
+            body: m.ack.to_owned(),
+            content_type: m.ack_type.to_owned(),
+            duplicate: false,
+        }))
+    }
+
+    /// Keeps a refused message in the log (its state, code and what was wrong; the payload
+    /// encrypted) so that administrators can see what a partner sent and why it failed.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_rejected(
+        &self,
+        id: &str,
+        partner: &str,
+        message_id: &str,
+        message_type: &str,
+        mapping: &str,
+        format: &str,
+        body: &[u8],
+        e: &ExchangeError,
+        correlation_id: Option<&str>,
+        ctx: &RequestContext,
+        now: Millis,
+    ) -> Result<(), ExchangeError> {
+        let payload_enc = self
+            .keys
+            .data
+            .encrypt(body, &aad(id, "payload"))
+            .map_err(ExchangeError::Crypto)?;
+        let detail: String = e.to_string().chars().take(1000).collect();
+        with_pool!(self.db.write(), |p| {
+            sqlx::query(
+                "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, error_code, error_detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'rejected', $7, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(id)
+            .bind(partner)
+            .bind(message_id)
+            .bind(message_type)
+            .bind(mapping)
+            .bind(format)
+            .bind(now.0)
+            .bind(ctx.request_id.as_deref())
+            .bind(correlation_id)
+            .bind(i64::try_from(body.len()).unwrap_or(i64::MAX))
+            .bind(&payload_enc)
+            .bind(e.code())
+            .bind(&detail)
+            .execute(p)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// The message log, newest first.
+    pub async fn list(&self, q: &MessageQuery) -> Result<Vec<MessageView>, ExchangeError> {
+        let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM exchange_messages WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let mut binds: Vec<BindValue> = Vec::new();
+        for (column, value) in [
+            ("partner", &q.partner),
+            ("message_type", &q.message_type),
+            ("status", &q.status),
+            ("message_id", &q.message_id),
+            ("correlation_id", &q.correlation_id),
+            ("id <", &q.before),
+        ] {
+            if let Some(v) = value {
+                let op = if column.ends_with('<') { "" } else { " =" };
+                sql.push_str(&format!(" AND {column}{op} {}", next()));
+                binds.push(BindValue::Text(v.clone()));
+            }
+        }
+        if let Some(f) = q.from {
+            sql.push_str(&format!(" AND received_at >= {}", next()));
+            binds.push(BindValue::Int(f.0));
+        }
+        if let Some(t) = q.to {
+            sql.push_str(&format!(" AND received_at < {}", next()));
+            binds.push(BindValue::Int(t.0));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
+        binds.push(BindValue::Int(i64::from(q.limit.clamp(1, 500))));
+        let rows: Vec<MessageRow> = with_pool!(self.db.read(), |p| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for b in &binds {
+                query = match b {
+                    BindValue::Text(s) => query.bind(s.clone()),
+                    BindValue::Int(i) => query.bind(*i),
+                };
+            }
+            query.fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().map(MessageRow::view).collect())
+    }
+
+    /// One message with its translation (masked) and deliveries.
+    pub async fn get(&self, id: &str) -> Result<MessageView, ExchangeError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, translated_enc FROM exchange_messages WHERE id = $1"
+        );
+        let found: Option<MessageRowWithTranslation> = with_pool!(self.db.read(), |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .fetch_optional(p)
+                .await
+        })?;
+        let Some(found) = found else {
+            return Err(ExchangeError::NotFound(id.to_owned()));
+        };
+        let translated = found
+            .translated_enc
+            .as_deref()
+            .and_then(|enc| self.keys.data.decrypt(enc, &aad(id, "translated")).ok())
+            .and_then(|plain| serde_json::from_slice::<Value>(&plain).ok())
+            .map(|mut v| {
+                mask_fields(&mut v, &self.config.masked_fields);
+                v
+            });
+        let deliveries: Vec<DeliveryRow> = with_pool!(self.db.read(), |p| {
+            sqlx::query_as(
+                "SELECT id, target, status, attempts, next_at, last_error, delivered_at FROM exchange_outbox WHERE message = $1 ORDER BY created_at",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await
+        })?;
+        let mut view = found.row.view();
+        view.translated = translated;
+        view.deliveries = deliveries
+            .into_iter()
+            .map(|d| DeliveryView {
+                id: d.id,
+                target: url::Url::parse(&d.target)
+                    .map(|u| u.origin().ascii_serialization())
+                    .unwrap_or_default(),
+                status: d.status,
+                attempts: d.attempts,
+                next_at: Millis(d.next_at).to_rfc3339(),
+                last_error: d.last_error,
+                delivered_at: d.delivered_at.map(|t| Millis(t).to_rfc3339()),
+            })
+            .collect();
+        Ok(view)
+    }
+
+    /// Sends a message's dead (or delivered) deliveries again, with the same idempotency key:
+    /// a consumer that already applied it answers without applying it twice.
+    pub async fn replay(
+        &self,
+        id: &str,
+        actor: Actor,
+        ctx: &RequestContext,
+    ) -> Result<MessageView, ExchangeError> {
+        let now = self.clock.now().0;
+        let changed = with_pool!(self.db.write(), |p, b| {
+            let mut tx = begin_write!(p, b)?;
+            let n = sqlx::query(
+                "UPDATE exchange_outbox SET status = 'pending', attempts = 0, next_at = $2, lease_until = NULL, last_error = NULL WHERE message = $1 AND status <> 'pending'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                sqlx::query(
+                    "UPDATE exchange_messages SET status = 'accepted', updated_at = $2, error_code = NULL, error_detail = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        })?;
+        if changed == 0 {
+            // Unknown id, or nothing to send again.
+            self.get(id).await?;
+            return Err(ExchangeError::NothingToReplay(id.to_owned()));
+        }
+        self.audit
+            .append(
+                AuditEvent::new("exchange.replayed", Outcome::Success)
+                    .actor(actor)
+                    .target(format!("message:{id}"))
+                    .details(serde_json::json!({ "deliveries": changed }))
+                    .context(ctx),
+            )
+            .await?;
+        self.wake.notify_one();
+        self.get(id).await
+    }
+
+    /// Forgets raw payloads older than `exchange.payload_retention` (the log rows stay).
+    pub async fn purge_payloads(&self) -> Result<u64, ExchangeError> {
+        let before = self.clock.now().minus(self.config.payload_retention).0;
+        let n = with_pool!(self.db.write(), |p| {
+            sqlx::query(
+                "UPDATE exchange_messages SET payload_enc = NULL WHERE received_at < $1 AND payload_enc IS NOT NULL",
+            )
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+}
+
+enum BindValue {
+    Text(String),
+    Int(i64),
+}
+
+struct NewMessage<'a> {
+    id: &'a str,
+    partner: &'a str,
+    message_id: &'a str,
+    message_type: &'a str,
+    mapping: &'a str,
+    format: &'a str,
+    now: i64,
+    request_id: Option<&'a str>,
+    correlation_id: Option<&'a str>,
+    size: i64,
+    payload_enc: &'a [u8],
+    translated_enc: &'a [u8],
+    ack: &'a str,
+    ack_type: &'a str,
+    deliver_to: Option<&'a str>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRowWithTranslation {
+    #[sqlx(flatten)]
+    row: MessageRow,
+    translated_enc: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    target: String,
+    status: String,
+    attempts: i64,
+    next_at: i64,
+    last_error: Option<String>,
+    delivered_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_a_recognisable_shape() {
+        assert_eq!(mask_text("13800001234"), "138****1234");
+        assert_eq!(mask_text("张三"), "张*");
+        assert_eq!(mask_text("王小明"), "王**");
+        let mut v = serde_json::json!({
+            "contacts": [{"name": "张三", "phone": "13800001234"}],
+            "legal_representative": "李四",
+            "amount": "100.00",
+        });
+        mask_fields(&mut v, &["phone".into(), "legal_representative".into()]);
+        assert_eq!(v["contacts"][0]["phone"], "138****1234");
+        assert_eq!(v["contacts"][0]["name"], "张三");
+        assert_eq!(v["legal_representative"], "李*");
+        assert_eq!(v["amount"], "100.00");
+    }
+
+    #[test]
+    fn message_ids_are_printable_and_bounded() {
+        assert!(valid_message_id("FDN-2026-000001"));
+        assert!(!valid_message_id(""));
+        assert!(!valid_message_id("with space"));
+        assert!(!valid_message_id(&"x".repeat(129)));
+        assert!(!valid_message_id("换行"));
+    }
+
+    #[test]
+    fn acknowledgements_escape_what_the_partner_sent() {
+        assert_eq!(xml_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+    }
+}

@@ -1,0 +1,219 @@
+//! Delivery of translated messages to their consumers: a durable outbox.
+//!
+//! A delivery row is committed with its message, so nothing acknowledged is forgotten. A node
+//! claims due rows by setting a lease (`exchange.lease`) and counting the attempt in one
+//! statement (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so nodes never claim the same row),
+//! then POSTs the JSON with `Idempotency-Key: <receipt id>`. A 2xx answer marks it delivered;
+//! a failure schedules the next attempt with exponential backoff and jitter, until
+//! `exchange.max_attempts`, when the delivery is dead-lettered for an administrator to replay.
+//! If the process dies mid-delivery the lease runs out and the delivery is made again with the
+//! same key: delivered exactly once to a consumer that honours the key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Exchange, ExchangeError, aad};
+use crate::store::{Pool, with_pool};
+
+/// Deliveries claimed per round.
+const BATCH: i64 = 32;
+
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: String,
+    target: String,
+    attempts: i64,
+    partner: String,
+    message_id: String,
+    message_type: String,
+    translated_enc: Option<Vec<u8>>,
+}
+
+/// How one attempt ended.
+enum Outcome {
+    Delivered,
+    /// Try again later (or dead-letter after the last attempt).
+    Failed(String),
+    /// The consumer refused the message itself (a 4xx other than 408/425/429): sending it
+    /// again cannot help.
+    Refused(String),
+}
+
+impl Exchange {
+    /// Claims due deliveries for this node: each gets a lease and one more attempt counted.
+    async fn claim(&self) -> Result<Vec<Claimed>, ExchangeError> {
+        let now = self.clock.now().0;
+        let lease = now + i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
+        let pick = "SELECT id FROM exchange_outbox WHERE status = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_at LIMIT $3";
+        let sql = match self.db.write() {
+            Pool::Postgres(_) => format!(
+                "UPDATE exchange_outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING id"
+            ),
+            Pool::Sqlite(_) => format!(
+                "UPDATE exchange_outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN ({pick}) RETURNING id"
+            ),
+        };
+        let ids: Vec<String> = with_pool!(self.db.write(), |p| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(now)
+                .bind(lease)
+                .bind(BATCH)
+                .fetch_all(p)
+                .await
+        })?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<Claimed> = with_pool!(self.db.read(), |p| {
+                sqlx::query_as(
+                    "SELECT o.id, o.target, o.attempts, m.partner, m.message_id, m.message_type, m.translated_enc \
+                     FROM exchange_outbox o JOIN exchange_messages m ON m.id = o.message WHERE o.id = $1",
+                )
+                .bind(&id)
+                .fetch_optional(p)
+                .await
+            })?;
+            claimed.extend(row);
+        }
+        Ok(claimed)
+    }
+
+    async fn attempt(&self, client: &outbound::Client, d: &Claimed) -> Outcome {
+        let Some(body) = d
+            .translated_enc
+            .as_deref()
+            .and_then(|enc| self.keys.data.decrypt(enc, &aad(&d.id, "translated")).ok())
+        else {
+            return Outcome::Refused("the stored translation cannot be decrypted".into());
+        };
+        let sent = client
+            .post(&d.target)
+            .header("content-type", "application/json")
+            .header("idempotency-key", d.id.as_str())
+            .header("x-message-id", d.message_id.as_str())
+            .header("x-message-type", d.message_type.as_str())
+            .header("x-partner", d.partner.as_str())
+            // The key makes a repeated POST harmless to a consumer that honours it.
+            .retry(outbound::Retry::Safe)
+            .body(body.to_vec())
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status().is_success() => Outcome::Delivered,
+            Ok(res) => {
+                let s = res.status().as_u16();
+                if (400..500).contains(&s) && !matches!(s, 408 | 425 | 429) {
+                    Outcome::Refused(format!("the consumer refused it: HTTP {s}"))
+                } else {
+                    Outcome::Failed(format!("HTTP {s}"))
+                }
+            }
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+
+    /// Records how a delivery attempt ended.
+    async fn settle(&self, d: &Claimed, outcome: Outcome) -> Result<(), ExchangeError> {
+        let now = self.clock.now().0;
+        let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX);
+        let (outbox_status, message_status, error, next_at) = match &outcome {
+            Outcome::Delivered => ("delivered", "delivered", None, now),
+            Outcome::Refused(e) => ("dead", "failed", Some(e.as_str()), now),
+            Outcome::Failed(e) if attempts >= self.config.max_attempts => {
+                ("dead", "failed", Some(e.as_str()), now)
+            }
+            Outcome::Failed(e) => (
+                "pending",
+                "accepted",
+                Some(e.as_str()),
+                now + self.backoff(attempts),
+            ),
+        };
+        let label = match (outbox_status, &outcome) {
+            ("delivered", _) => "delivered",
+            ("dead", _) => "dead",
+            _ => "retry",
+        };
+        self.metrics.delivery(&d.partner, label);
+        match label {
+            "dead" => {
+                tracing::warn!(delivery = %d.id, partner = %d.partner, attempts, error = error.unwrap_or(""), "delivery dead-lettered")
+            }
+            "retry" => {
+                tracing::info!(delivery = %d.id, partner = %d.partner, attempts, error = error.unwrap_or(""), "delivery failed; will retry")
+            }
+            _ => tracing::debug!(delivery = %d.id, partner = %d.partner, attempts, "delivered"),
+        }
+        let error: Option<String> = error.map(|e| e.chars().take(500).collect());
+        with_pool!(self.db.write(), |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE exchange_outbox SET status = $2, next_at = $3, lease_until = NULL, last_error = $4, delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1",
+            )
+            .bind(&d.id)
+            .bind(outbox_status)
+            .bind(next_at)
+            .bind(error.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE exchange_messages SET status = $2, updated_at = $3, error_code = $4, error_detail = $5 WHERE id = $1",
+            )
+            .bind(&d.id)
+            .bind(message_status)
+            .bind(now)
+            .bind((message_status == "failed").then_some("exchange.delivery_failed"))
+            .bind(if message_status == "failed" { error.as_deref() } else { None })
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// The wait before attempt `attempts + 1`: `retry_base · 2^(attempts-1)`, at most
+    /// `retry_max`, with full jitter in its upper half (so retries of many messages spread).
+    fn backoff(&self, attempts: u32) -> i64 {
+        let cap = self
+            .config
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1).min(31)))
+            .min(self.config.retry_max);
+        let ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
+        let jitter = rand::random_range(0..=ms / 2);
+        i64::try_from(ms / 2 + jitter).unwrap_or(i64::MAX)
+    }
+
+    /// One round: claims due deliveries and makes them concurrently. Returns how many it made.
+    pub async fn deliver_due(&self, client: &outbound::Client) -> Result<usize, ExchangeError> {
+        let claimed = self.claim().await?;
+        let n = claimed.len();
+        let attempts = claimed.iter().map(|d| async move {
+            let outcome = self.attempt(client, d).await;
+            if let Err(e) = self.settle(d, outcome).await {
+                tracing::error!(delivery = %d.id, error = %crate::telemetry::chain(&e), "cannot record a delivery attempt; it will be made again after its lease");
+            }
+        });
+        futures_util::future::join_all(attempts).await;
+        Ok(n)
+    }
+
+    /// Waits until a message arrives or the poll interval passes.
+    async fn idle(&self) {
+        let _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()).await;
+    }
+}
+
+/// The delivery worker of a node: runs until the process stops.
+pub async fn run(exchange: Arc<Exchange>, client: outbound::Client) {
+    loop {
+        match exchange.deliver_due(&client).await {
+            Ok(n) if n as i64 >= BATCH => continue,
+            Ok(_) => exchange.idle().await,
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::chain(&e), "delivery round failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,782 @@
+//! Partner message exchange: signed intake, translation, the message log, idempotency (also
+//! under concurrency), exact error codes with line, column and path, delivery with retries,
+//! dead letters and replay, and exactly-once delivery across a killed hub.
+
+use std::time::Duration;
+
+use hub::admin::Role;
+use tests::anyhow::{Context, Result, ensure};
+use tests::{Consumer, Env, Test, TestHub, json, test};
+
+pub fn tests() -> Vec<Test> {
+    vec![
+        test!(xml_messages_are_translated_recorded_delivered_and_acknowledged),
+        test!(duplicates_even_concurrent_are_applied_once),
+        test!(bad_messages_get_exact_codes_and_stay_in_the_log),
+        test!(failed_deliveries_retry_then_dead_letter_and_replay),
+        test!(a_hub_killed_mid_delivery_delivers_exactly_once_after_restart),
+        test!(json_and_sm2_and_token_partners),
+    ]
+}
+
+const SECRET: &str = "bank-shared-secret-0123456789";
+const AK: &str = "AK-BANK-001";
+const TYPE: &str = "financing.demand_notice";
+
+fn fixture(name: &str) -> Result<Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../mappings/tests/fixtures")
+        .join(name);
+    std::fs::read(&path).with_context(|| path.display().to_string())
+}
+
+fn expected_json() -> Result<serde_json::Value> {
+    Ok(serde_json::from_slice(&fixture(
+        "financing-demand-notice/expected.json",
+    )?)?)
+}
+
+/// The settings of a hub with the partner `bank` (HMAC-SHA256) delivering to `consumer`.
+fn partner_settings(consumer: &str) -> Vec<(String, String)> {
+    [
+        ("HUB_PARTNERS__BANK__AUTH", "hmac-sha256"),
+        ("HUB_PARTNERS__BANK__ACCESS_KEY", AK),
+        ("HUB_PARTNERS__BANK__SECRET", SECRET),
+        (
+            "HUB_PARTNERS__BANK__MESSAGE_TYPES",
+            "[\"financing.demand_notice\"]",
+        ),
+        ("HUB_PARTNERS__BANK__DELIVER_TO", consumer),
+        ("HUB_EXCHANGE__POLL_INTERVAL", "100ms"),
+        ("HUB_EXCHANGE__RETRY_BASE", "100ms"),
+        ("HUB_EXCHANGE__RETRY_MAX", "400ms"),
+        ("HUB_EXCHANGE__MAX_ATTEMPTS", "3"),
+        ("HUB_EXCHANGE__LEASE", "2s"),
+        ("HUB_OUTBOUND__TIMEOUT", "5s"),
+        ("HUB_OUTBOUND__MAX_ATTEMPTS", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+async fn hub_with_partner(env: &Env, consumer: &Consumer) -> Result<TestHub> {
+    let vars = partner_settings(&consumer.url());
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let hub = env.hub_with(&refs).await?;
+    // Retries and leases are judged by the hub's clock; let it follow real time.
+    hub.follow_real_time();
+    Ok(hub)
+}
+
+/// Sends `body` as the partner `bank`, signed at the hub's current time.
+async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    message_type: &str,
+    content_type: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> Result<reqwest::Response> {
+    let path = format!("/exchange/bank/{message_type}");
+    let date = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs())
+    .to_string();
+    let sig = hub::exchange::auth::sign_hmac_sha256(SECRET, "POST", &path, None, AK, &date, body);
+    let mut req = http
+        .post(format!("{base}{path}"))
+        .header("content-type", content_type)
+        .header("x-access-key", AK)
+        .header("x-date", &date)
+        .header("x-signature", sig)
+        .body(body.to_vec());
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    Ok(req.send().await?)
+}
+
+async fn xml_messages_are_translated_recorded_delivered_and_acknowledged(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    let hub = hub_with_partner(&env, &consumer).await?;
+    let body = fixture("financing-demand-notice/input.xml")?;
+    let res = send(
+        &hub.http,
+        &hub.base,
+        TYPE,
+        "application/xml",
+        &body,
+        &[("x-correlation-id", "corr-42")],
+    )
+    .await?;
+    ensure!(res.status() == 200, "{}", res.text().await?);
+    ensure!(
+        res.headers()["content-type"]
+            .to_str()?
+            .starts_with("application/xml")
+    );
+    ensure!(res.headers().get("x-duplicate").is_none());
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let ack = res.text().await?;
+    ensure!(
+        ack.contains("<MessageId>FDN20261122000001</MessageId>")
+            && ack.contains(&format!("<ReceiptId>{receipt}</ReceiptId>"))
+            && ack.contains("<Status>accepted</Status>"),
+        "{ack}"
+    );
+    // The consumer gets the translation once, keyed by the receipt.
+    consumer
+        .wait_until("the delivery", |c| c.applied().contains_key(&receipt))
+        .await?;
+    ensure!(consumer.applied()[&receipt] == expected_json()?);
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let view = wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+    ensure!(
+        view["partner"] == "bank"
+            && view["message_id"] == "FDN20261122000001"
+            && view["message_type"] == TYPE
+            && view["mapping"] == "financing-demand-notice@1"
+            && view["format"] == "xml"
+            && view["correlation_id"] == "corr-42"
+            && view["payload_retained"] == true,
+        "{view}"
+    );
+    ensure!(
+        view["deliveries"][0]["status"] == "delivered" && view["deliveries"][0]["attempts"] == 1,
+        "{view}"
+    );
+    // Personal fields are masked where administrators see them; amounts are exact.
+    let translated = &view["translated"];
+    ensure!(
+        translated["demands"][0]["amount"] == "5000000.00",
+        "{translated}"
+    );
+    let phone = translated["demands"][0]["contacts"][0]["phone"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(phone.contains("****"), "{translated}");
+    // The log is searchable.
+    let page = json(
+        hub.get_as(
+            &sys,
+            "/api/admin/messages?partner=bank&status=delivered&message_id=FDN20261122000001",
+        )
+        .await?,
+        200,
+    )
+    .await?;
+    ensure!(page["items"].as_array().map(Vec::len) == Some(1), "{page}");
+    ensure!(
+        page["items"][0].get("translated").is_none(),
+        "the list carries no content"
+    );
+    // Audit administrators cannot read messages; the payload never appears in the clear.
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    tests::assert_problem(
+        hub.get_as(&auditor, "/api/admin/messages").await?,
+        403,
+        "auth.forbidden",
+    )
+    .await?;
+    let db = hub.store.connect().await?;
+    ensure!(
+        db.scalar_i64("SELECT COUNT(*) FROM exchange_messages")
+            .await?
+            == 1
+    );
+    db.close().await;
+    let metrics = hub.get("/metrics").await?.text().await?;
+    ensure!(
+        metrics.contains(r#"hub_exchange_messages_total{partner="bank",outcome="accepted"} 1"#),
+        "{metrics}"
+    );
+    ensure!(
+        metrics.contains(r#"hub_exchange_deliveries_total{partner="bank",outcome="delivered"} 1"#)
+    );
+    hub.stop().await
+}
+
+async fn wait_for_status(
+    hub: &TestHub,
+    token: &str,
+    receipt: &str,
+    status: &str,
+) -> Result<serde_json::Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let view = json(
+            hub.get_as(token, &format!("/api/admin/messages/{receipt}"))
+                .await?,
+            200,
+        )
+        .await?;
+        if view["status"] == status {
+            return Ok(view);
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "never {status}: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn duplicates_even_concurrent_are_applied_once(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    let hub = hub_with_partner(&env, &consumer).await?;
+    let body = fixture("financing-demand-notice/input.xml")?;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (http, base, body) = (hub.http.clone(), hub.base.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = send(&http, &base, TYPE, "application/xml", &body, &[]).await?;
+            let dup = res.headers().get("x-duplicate").is_some();
+            let status = res.status().as_u16();
+            let text = res.text().await?;
+            Ok::<_, tests::anyhow::Error>((status, dup, text))
+        }));
+    }
+    let mut acks = Vec::new();
+    for t in tasks {
+        acks.push(t.await??);
+    }
+    ensure!(acks.iter().all(|(s, _, _)| *s == 200), "{acks:?}");
+    ensure!(
+        acks.iter().filter(|(_, d, _)| !*d).count() == 1,
+        "one first receipt: {acks:?}"
+    );
+    ensure!(
+        acks.iter().all(|(_, _, a)| *a == acks[0].2),
+        "every answer is the first acknowledgement"
+    );
+    let db = hub.store.connect().await?;
+    ensure!(
+        db.scalar_i64("SELECT COUNT(*) FROM exchange_messages")
+            .await?
+            == 1
+    );
+    ensure!(
+        db.scalar_i64("SELECT COUNT(*) FROM exchange_outbox")
+            .await?
+            == 1
+    );
+    consumer
+        .wait_until("the delivery", |c| c.applied().len() == 1)
+        .await?;
+    // Later, in JSON: still the first (XML) acknowledgement, and nothing new.
+    let again = send(&hub.http, &hub.base, TYPE, "application/xml", &body, &[]).await?;
+    ensure!(again.headers()["x-duplicate"] == "true");
+    ensure!(again.text().await? == acks[0].2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ensure!(
+        consumer.requests.lock().map(|r| r.len()).unwrap_or(0) == 1,
+        "delivered once"
+    );
+    db.close().await;
+    hub.stop().await
+}
+
+async fn bad_messages_get_exact_codes_and_stay_in_the_log(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    let hub = hub_with_partner(&env, &consumer).await?;
+    let good = fixture("financing-demand-notice/input.xml")?;
+    let url = hub.url(&format!("/exchange/bank/{TYPE}"));
+
+    // Credentials.
+    let res = hub
+        .http
+        .post(&url)
+        .header("content-type", "application/xml")
+        .body(good.clone())
+        .send()
+        .await?;
+    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    let date = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs())
+    .to_string();
+    let forged = hub::exchange::auth::sign_hmac_sha256(
+        "not-the-secret-at-all-000",
+        "POST",
+        &format!("/exchange/bank/{TYPE}"),
+        None,
+        AK,
+        &date,
+        &good,
+    );
+    let res = hub
+        .http
+        .post(&url)
+        .header("content-type", "application/xml")
+        .header("x-access-key", AK)
+        .header("x-date", &date)
+        .header("x-signature", forged)
+        .body(good.clone())
+        .send()
+        .await?;
+    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    let stale = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        - 600)
+        .to_string();
+    let sig = hub::exchange::auth::sign_hmac_sha256(
+        SECRET,
+        "POST",
+        &format!("/exchange/bank/{TYPE}"),
+        None,
+        AK,
+        &stale,
+        &good,
+    );
+    let res = hub
+        .http
+        .post(&url)
+        .header("content-type", "application/xml")
+        .header("x-access-key", AK)
+        .header("x-date", &stale)
+        .header("x-signature", sig)
+        .body(good.clone())
+        .send()
+        .await?;
+    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    let res = hub
+        .http
+        .post(hub.url(&format!("/exchange/nobody/{TYPE}")))
+        .body(good.clone())
+        .send()
+        .await?;
+    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let failures = json(
+        hub.get_as(&auditor, "/api/admin/audit?event=exchange.auth_failed")
+            .await?,
+        200,
+    )
+    .await?;
+    let reasons: Vec<&str> = failures["items"]
+        .as_array()
+        .context("items")?
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    for r in [
+        "missing_credentials",
+        "signature_invalid",
+        "date_out_of_window",
+        "unknown_partner",
+    ] {
+        ensure!(reasons.contains(&r), "{r} not audited: {reasons:?}");
+    }
+
+    // Types and content.
+    tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            "receivables.registration_result",
+            "application/xml",
+            &good,
+            &[],
+        )
+        .await?,
+        403,
+        "exchange.message_type_not_allowed",
+    )
+    .await?;
+    tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            "no.such_type",
+            "application/xml",
+            &good,
+            &[],
+        )
+        .await?,
+        404,
+        "exchange.message_type_unknown",
+    )
+    .await?;
+    tests::assert_problem(
+        send(&hub.http, &hub.base, TYPE, "text/plain", &good, &[]).await?,
+        415,
+        "request.unsupported_media_type",
+    )
+    .await?;
+    let dtd = b"<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"aaaa\">]>\n<FinancingDemandNotice>&a;</FinancingDemandNotice>";
+    tests::assert_problem(
+        send(&hub.http, &hub.base, TYPE, "application/xml", dtd, &[]).await?,
+        400,
+        "mapping.dtd_forbidden",
+    )
+    .await?;
+    let broken = b"<?xml version=\"1.0\"?>\n<FinancingDemandNotice version=\"1.0\">\n  <Header>\n";
+    let p = tests::assert_problem(
+        send(&hub.http, &hub.base, TYPE, "application/xml", broken, &[]).await?,
+        400,
+        "mapping.xml_malformed",
+    )
+    .await?;
+    ensure!(p["line"].is_u64(), "{p}");
+    let bad_value = String::from_utf8(good.clone())?.replacen(
+        "<TermMonths>36</TermMonths>",
+        "<TermMonths>three years</TermMonths>",
+        1,
+    );
+    ensure!(bad_value.contains("three years"), "the fixture changed");
+    let p = tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            TYPE,
+            "application/xml",
+            bad_value.as_bytes(),
+            &[],
+        )
+        .await?,
+        422,
+        "mapping.type_invalid",
+    )
+    .await?;
+    ensure!(
+        p["path"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("/Demand[1]/TermMonths"))
+            && p["line"].is_u64()
+            && p["column"].is_u64(),
+        "{p}"
+    );
+    let p = tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            TYPE,
+            "application/json",
+            b"{\"message_id\": ",
+            &[],
+        )
+        .await?,
+        400,
+        "exchange.json_malformed",
+    )
+    .await?;
+    ensure!(p["line"] == 1, "{p}");
+    // Without its id the message breaks its own schema (the id is required there), which is
+    // named precisely.
+    let mut no_id = expected_json()?;
+    no_id
+        .as_object_mut()
+        .context("object")?
+        .remove("message_id");
+    let p = tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            TYPE,
+            "application/json",
+            no_id.to_string().as_bytes(),
+            &[],
+        )
+        .await?,
+        422,
+        "mapping.required_missing",
+    )
+    .await?;
+    ensure!(p["path"] == "$.message_id", "{p}");
+    tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            TYPE,
+            "application/xml",
+            &good,
+            &[("x-message-id", "OTHER-ID")],
+        )
+        .await?,
+        422,
+        "exchange.message_id_mismatch",
+    )
+    .await?;
+
+    // Rejections are in the log with their code, and do not hold the message id: the corrected
+    // message is accepted.
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let rejected = json(
+        hub.get_as(&sys, "/api/admin/messages?status=rejected")
+            .await?,
+        200,
+    )
+    .await?;
+    let codes: Vec<&str> = rejected["items"]
+        .as_array()
+        .context("items")?
+        .iter()
+        .filter_map(|m| m["error_code"].as_str())
+        .collect();
+    for c in [
+        "mapping.dtd_forbidden",
+        "mapping.type_invalid",
+        "exchange.json_malformed",
+        "mapping.required_missing",
+    ] {
+        ensure!(codes.contains(&c), "{c} not in the log: {codes:?}");
+    }
+    let res = send(&hub.http, &hub.base, TYPE, "application/xml", &good, &[]).await?;
+    ensure!(res.status() == 200 && res.headers().get("x-duplicate").is_none());
+    hub.stop().await
+}
+
+async fn failed_deliveries_retry_then_dead_letter_and_replay(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    consumer
+        .status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    let hub = hub_with_partner(&env, &consumer).await?;
+    let res = send(
+        &hub.http,
+        &hub.base,
+        TYPE,
+        "application/xml",
+        &fixture("financing-demand-notice/input.xml")?,
+        &[],
+    )
+    .await?;
+    ensure!(res.status() == 200);
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let sys = hub.token(Role::SystemAdmin).await?;
+    // Three attempts (exchange.max_attempts), then a dead letter.
+    let view = wait_for_status(&hub, &sys, &receipt, "failed").await?;
+    ensure!(
+        consumer.request_count(&receipt) == 3,
+        "{} attempts",
+        consumer.request_count(&receipt)
+    );
+    ensure!(
+        view["deliveries"][0]["status"] == "dead"
+            && view["deliveries"][0]["attempts"] == 3
+            && view["error_code"] == "exchange.delivery_failed"
+            && view["deliveries"][0]["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("503")),
+        "{view}"
+    );
+    // Nothing to replay for an unknown message; then the consumer recovers and it is replayed.
+    let res = hub
+        .http
+        .post(hub.url("/api/admin/messages/nope/replay"))
+        .bearer_auth(&sys)
+        .send()
+        .await?;
+    tests::assert_problem(res, 404, "exchange.message_not_found").await?;
+    consumer
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    let res = hub
+        .http
+        .post(hub.url(&format!("/api/admin/messages/{receipt}/replay")))
+        .bearer_auth(&sys)
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "{}", res.text().await?);
+    wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+    ensure!(consumer.applied().len() == 1);
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let replays = json(
+        hub.get_as(&auditor, "/api/admin/audit?event=exchange.replayed")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        replays["items"][0]["target"] == format!("message:{receipt}"),
+        "{replays}"
+    );
+    // Delivered and nothing pending: a second replay sends it again with the same key, and the
+    // consumer does not apply it twice.
+    let res = hub
+        .http
+        .post(hub.url(&format!("/api/admin/messages/{receipt}/replay")))
+        .bearer_auth(&sys)
+        .send()
+        .await?;
+    ensure!(res.status() == 200);
+    wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+    consumer
+        .wait_until("the repeated delivery", |c| c.request_count(&receipt) == 5)
+        .await?;
+    ensure!(consumer.applied().len() == 1);
+    hub.stop().await
+}
+
+/// The hub is killed (SIGKILL) while the consumer is applying a message and before the hub
+/// learns the outcome; after a restart the lease runs out, the delivery is made again with the
+/// same key, and the consumer has applied the message exactly once.
+async fn a_hub_killed_mid_delivery_delivers_exactly_once_after_restart(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    consumer
+        .stall_first_ms
+        .store(60_000, std::sync::atomic::Ordering::SeqCst);
+    let store = env.store().await?;
+    let start = || -> Result<(std::process::Child, String)> {
+        let mut cmd = tests::hub_command(Some(&store));
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        for (k, v) in partner_settings(&consumer.url()) {
+            cmd.env(k, v);
+        }
+        cmd.env("HUB_LOG__LEVEL", "info");
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let addr = loop {
+            let line = lines.next().context("the hub exited before listening")??;
+            if line.contains("\"listening\"") {
+                let v: serde_json::Value = serde_json::from_str(&line)?;
+                break v["addr"].as_str().context("addr")?.to_owned();
+            }
+        };
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok((child, format!("http://{addr}")))
+    };
+    let (mut first, base) = start()?;
+    let http = tests::client();
+    let res = send(
+        &http,
+        &base,
+        TYPE,
+        "application/xml",
+        &fixture("financing-demand-notice/input.xml")?,
+        &[],
+    )
+    .await?;
+    ensure!(res.status() == 200);
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    consumer
+        .wait_until("the first delivery", |c| c.request_count(&receipt) == 1)
+        .await?;
+    ensure!(
+        consumer.applied().contains_key(&receipt),
+        "applied, answer pending"
+    );
+    first.kill()?;
+    first.wait()?;
+
+    let (mut second, _) = start()?;
+    consumer
+        .wait_until("the delivery after the restart", |c| {
+            c.request_count(&receipt) >= 2
+        })
+        .await?;
+    let db = store.connect().await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let delivered = db
+            .scalar_i64(&format!("SELECT COUNT(*) FROM exchange_messages WHERE id = '{receipt}' AND status = 'delivered'"))
+            .await?;
+        if delivered == 1 {
+            break;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "not recorded as delivered after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ensure!(consumer.applied().len() == 1, "applied once");
+    ensure!(consumer.applied()[&receipt] == expected_json()?);
+    db.close().await;
+    second.kill()?;
+    second.wait()?;
+    Ok(())
+}
+
+async fn json_and_sm2_and_token_partners(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    let signer = guomi::Sm2Signer::generate()?;
+    let public = signer.public_key_pem()?;
+    let token = "a-long-partner-token-for-the-gov-gateway";
+    let hub = env
+        .hub_with(&[
+            ("HUB_PARTNERS__GATEWAY__AUTH", "token"),
+            ("HUB_PARTNERS__GATEWAY__TOKEN", token),
+            (
+                "HUB_PARTNERS__GATEWAY__MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
+            ("HUB_PARTNERS__REGISTRY__AUTH", "sm2"),
+            ("HUB_PARTNERS__REGISTRY__ACCESS_KEY", "AK-SM2"),
+            ("HUB_PARTNERS__REGISTRY__PUBLIC_KEY", public.as_str()),
+            (
+                "HUB_PARTNERS__REGISTRY__MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
+            (
+                "HUB_PARTNERS__REGISTRY__DELIVER_TO",
+                consumer.url().as_str(),
+            ),
+        ])
+        .await?;
+    // A JSON message with a bearer token: a JSON acknowledgement.
+    let body = expected_json()?.to_string();
+    let res = hub
+        .http
+        .post(hub.url(&format!("/exchange/gateway/{TYPE}")))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "{}", res.text().await?);
+    let ack = res.json::<serde_json::Value>().await?;
+    ensure!(
+        ack["message_id"] == "FDN20261122000001" && ack["status"] == "accepted",
+        "{ack}"
+    );
+    let res = hub
+        .http
+        .post(hub.url(&format!("/exchange/gateway/{TYPE}")))
+        .bearer_auth("a-long-partner-token-that-is-not-right")
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await?;
+    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    // SM2: the same gateway string, with the body's SM3 digest, signed with the partner's key.
+    let path = format!("/exchange/registry/{TYPE}");
+    let date = "2026-01-01T00:00:00Z".to_owned();
+    let now = hub::Clock::now(&*hub.clock).to_rfc3339();
+    for (date, expect) in [(now.as_str(), 200u16), (date.as_str(), 401)] {
+        let digest = hex::encode(guomi::sm3(body.as_bytes()));
+        let s = hub::exchange::auth::string_to_sign("POST", &path, None, "AK-SM2", date, &digest);
+        let sig = hex::encode(signer.sign_der(s.as_bytes())?);
+        let res = hub
+            .http
+            .post(hub.url(&path))
+            .header("content-type", "application/json")
+            .header("x-access-key", "AK-SM2")
+            .header("x-date", date)
+            .header("x-signature", sig)
+            .body(body.clone())
+            .send()
+            .await?;
+        ensure!(
+            res.status() == expect,
+            "{date}: {} {}",
+            res.status(),
+            res.text().await?
+        );
+    }
+    // The same message id from two partners is two messages.
+    let db = hub.store.connect().await?;
+    ensure!(db.scalar_i64("SELECT COUNT(*) FROM exchange_messages WHERE status = 'accepted' OR status = 'delivered'").await? == 2);
+    db.close().await;
+    hub.follow_real_time();
+    consumer
+        .wait_until("the SM2 partner's delivery", |c| c.applied().len() == 1)
+        .await?;
+    hub.stop().await
+}
