@@ -228,19 +228,34 @@ impl std::fmt::Display for Stop {
 
 impl std::error::Error for Stop {}
 
-/// A buffered reader that counts lines and enforces the size limits.
+/// A buffered reader that enforces the size limits and knows line and column of what it read.
+///
+/// Lines are counted lazily: consuming bytes only moves an offset; newlines are counted with a
+/// vectorised scan when a position is asked for (at most once per byte, since positions are
+/// asked for in increasing order) and, for the rest of a buffer, just before it is refilled.
 pub(crate) struct Tracked<R> {
     inner: R,
     buf: Box<[u8]>,
     pos: usize,
     filled: usize,
+    /// Offset of `buf[0]`.
+    buf_start: u64,
     /// Bytes consumed so far.
-    pub offset: u64,
-    /// Lines completed so far (0-based line of `offset`).
-    pub lines: u64,
-    /// Offset of the first byte of the current line.
-    pub line_start: u64,
+    offset: u64,
+    /// Newlines are counted up to here (`buf_start <= counted <= offset`).
+    counted: u64,
+    /// Lines completed before `counted` (0-based line of `counted`).
+    lines: u64,
+    /// Offset of the first byte of the line holding `counted`.
+    line_start: u64,
     mark: u64,
+    /// (lines, line start) at `mark`, kept when a refill counted past the mark.
+    mark_line: Option<(u64, u64)>,
+    /// Offsets whose position may be asked for later (the start tags of the open elements),
+    /// in increasing order, with (lines, line start) once counting has passed them.
+    pins: Vec<(u64, Option<(u64, u64)>)>,
+    /// `pins[..resolved]` have their line.
+    resolved: usize,
     max_bytes: u64,
     max_event: u64,
 }
@@ -252,10 +267,15 @@ impl<R: Read> Tracked<R> {
             buf: vec![0u8; 64 * 1024].into_boxed_slice(),
             pos: 0,
             filled: 0,
+            buf_start: 0,
             offset: 0,
+            counted: 0,
             lines: 0,
             line_start: 0,
             mark: 0,
+            mark_line: None,
+            pins: Vec::with_capacity(16),
+            resolved: 0,
             max_bytes: limits.max_bytes,
             max_event: (limits.max_text_len as u64).saturating_add(64 * 1024),
         }
@@ -264,11 +284,101 @@ impl<R: Read> Tracked<R> {
     /// Starts a new event: the per-event size limit counts from here.
     pub(crate) fn mark(&mut self) {
         self.mark = self.offset;
+        self.mark_line = None;
     }
 
-    /// The 1-based (line, column) of an absolute offset at or after the current line start.
+    /// Lines and line start at `at`, counted from `counted` (which must be at or before `at`,
+    /// and `at` within the buffer).
+    fn count_to(&self, at: u64) -> (u64, u64) {
+        let from = (self.counted - self.buf_start) as usize;
+        let to = ((at - self.buf_start) as usize).min(self.filled);
+        let chunk = &self.buf[from.min(to)..to];
+        match memchr::memrchr(b'\n', chunk) {
+            Some(i) => (
+                self.lines + 1 + memchr::memchr_iter(b'\n', &chunk[..i]).count() as u64,
+                self.buf_start + (from + i) as u64 + 1,
+            ),
+            None => (self.lines, self.line_start),
+        }
+    }
+
+    /// Moves the newline count forward to `at` (no further than the bytes consumed), noting
+    /// the lines of the pinned offsets passed on the way.
+    fn advance(&mut self, at: u64) {
+        let at = at.min(self.offset);
+        while let Some(&(pin, _)) = self.pins.get(self.resolved) {
+            if pin > at {
+                break;
+            }
+            if pin > self.counted {
+                (self.lines, self.line_start) = self.count_to(pin);
+                self.counted = pin;
+            }
+            self.pins[self.resolved].1 = Some((self.lines, self.line_start));
+            self.resolved += 1;
+        }
+        if at > self.counted {
+            (self.lines, self.line_start) = self.count_to(at);
+            self.counted = at;
+        }
+    }
+
+    /// Remembers `at` (not before any offset pinned or counted so far, except the current
+    /// event's start) so that its position can be asked for with `pinned` until `unpin`.
+    pub(crate) fn pin(&mut self, at: u64) {
+        let line = if at < self.counted {
+            Some(match (at == self.mark, self.mark_line) {
+                (true, Some(l)) => l,
+                _ => (self.lines, self.line_start),
+            })
+        } else {
+            None
+        };
+        self.pins.push((at, line));
+        if line.is_some() && self.resolved + 1 == self.pins.len() {
+            self.resolved += 1;
+        }
+    }
+
+    /// Forgets the last pinned offset.
+    pub(crate) fn unpin(&mut self) {
+        self.pins.pop();
+        self.resolved = self.resolved.min(self.pins.len());
+    }
+
+    /// The 1-based (line, column) of the `i`-th pinned offset.
+    pub(crate) fn pinned(&self, i: usize) -> (u64, u64) {
+        match self.pins.get(i) {
+            Some(&(at, Some((lines, line_start)))) => {
+                (lines + 1, at.saturating_sub(line_start) + 1)
+            }
+            Some(&(at, None)) => self.position(at),
+            None => (self.lines + 1, 1),
+        }
+    }
+
+    /// Counts the lines of everything consumed: `lines` and `line_start` then describe `offset`.
+    pub(crate) fn sync(&mut self) {
+        self.advance(self.offset);
+    }
+
+    /// 0-based line and line start of the consumed offset (after `sync`).
+    pub(crate) fn line_start(&self) -> u64 {
+        self.line_start
+    }
+
+    /// The 1-based (line, column) of an absolute offset: exact for offsets from the last
+    /// counted one to the end of the buffer and for the current event's start; for an earlier
+    /// offset, the line of the counted offset is assumed.
     pub(crate) fn position(&self, at: u64) -> (u64, u64) {
-        (self.lines + 1, at.saturating_sub(self.line_start) + 1)
+        let (lines, line_start) = if at >= self.counted {
+            self.count_to(at.min(self.offset))
+        } else if let (true, Some(l)) = (at == self.mark, self.mark_line) {
+            l
+        } else {
+            (self.lines, self.line_start)
+        };
+        (lines + 1, at.saturating_sub(line_start) + 1)
     }
 }
 
@@ -291,7 +401,15 @@ impl<R: Read> BufRead for Tracked<R> {
             return Err(io::Error::other(Stop::EventTooBig));
         }
         if self.pos == self.filled {
+            // Count what is about to be overwritten, keeping the current event's start.
+            if self.mark >= self.counted && self.mark < self.offset {
+                self.advance(self.mark);
+                self.mark_line = Some((self.lines, self.line_start));
+            }
+            self.sync();
             self.pos = 0;
+            self.buf_start = self.offset;
+            self.counted = self.offset;
             self.filled = loop {
                 match self.inner.read(&mut self.buf) {
                     Ok(n) => break n,
@@ -305,19 +423,6 @@ impl<R: Read> BufRead for Tracked<R> {
 
     fn consume(&mut self, amt: usize) {
         let amt = amt.min(self.filled - self.pos);
-        let chunk = &self.buf[self.pos..self.pos + amt];
-        let mut newlines = 0u64;
-        let mut last = None;
-        for (i, b) in chunk.iter().enumerate() {
-            if *b == b'\n' {
-                newlines += 1;
-                last = Some(i);
-            }
-        }
-        if let Some(i) = last {
-            self.lines += newlines;
-            self.line_start = self.offset + i as u64 + 1;
-        }
         self.offset += amt as u64;
         self.pos += amt;
     }

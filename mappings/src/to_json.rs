@@ -74,8 +74,6 @@ struct Frame<'m> {
     counts_at: usize,
     seq: usize,
     text_at: usize,
-    /// Where the start tag began: value errors point there.
-    start: (u64, u64),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -109,7 +107,11 @@ struct Run<'m, 's, R: Read> {
     done: bool,
     root: RootOut,
     scratch: String,
-    loc: (u64, u64),
+    /// Where the current event starts (byte offset); errors point there unless `loc` is set.
+    loc_off: u64,
+    /// Errors point at the start tag of this open element instead (while its value is
+    /// checked); its position is pinned in the reader.
+    loc: Option<usize>,
     attr_seen: Vec<bool>,
 }
 
@@ -144,15 +146,21 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 closed: vec![false; slots],
             },
             scratch: String::new(),
-            loc: (1, 1),
+            loc_off: 0,
+            loc: None,
             attr_seen: Vec::new(),
         }
     }
 
     fn at(&self) -> Location {
+        let tracked = self.reader.get_ref();
+        let (line, column) = match self.loc {
+            Some(frame) => tracked.pinned(frame),
+            None => tracked.position(self.loc_off),
+        };
         Location {
-            line: Some(self.loc.0),
-            column: Some(self.loc.1),
+            line: Some(line),
+            column: Some(column),
             path: self.path(),
         }
     }
@@ -189,9 +197,8 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         let mut buf = Vec::with_capacity(4096);
         loop {
             buf.clear();
-            let pos = self.reader.buffer_position();
-            let tracked = self.reader.get_ref();
-            self.loc = tracked.position(pos);
+            self.loc_off = self.reader.buffer_position();
+            self.loc = None;
             self.reader.get_mut().mark();
             let event = match self.reader.read_event_into(&mut buf) {
                 Ok(e) => e,
@@ -255,11 +262,12 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         Ok(())
     }
 
-    fn xml_error(&self, e: quick_xml::Error) -> Error {
+    fn xml_error(&mut self, e: quick_xml::Error) -> Error {
+        let mut at = self.at();
+        self.reader.get_mut().sync();
         let tracked = self.reader.get_ref();
         let epos = self.reader.error_position();
-        let mut at = self.at();
-        if epos >= tracked.line_start {
+        if epos >= tracked.line_start() {
             let (l, c) = tracked.position(epos);
             at.line = Some(l);
             at.column = Some(c);
@@ -461,6 +469,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
     }
 
     fn push_frame(&mut self, node: &'m Node, occurrence: u32) {
+        self.reader.get_mut().pin(self.loc_off);
         let counts_at = self.counts.len();
         self.counts.resize(counts_at + node.children.len(), 0);
         self.frames.push(Frame {
@@ -469,7 +478,6 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             counts_at,
             seq: 0,
             text_at: self.text.len(),
-            start: self.loc,
         });
     }
 
@@ -703,7 +711,8 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         }
         // Text: value errors point at the element's start tag.
         let end_loc = self.loc;
-        self.loc = frame.start;
+        // Value errors point at the start tag (pinned in the reader while the element is open).
+        self.loc = Some(self.frames.len() - 1);
         if node.text.is_some() && (node.children.is_empty() || node.text_bind.is_some()) {
             let text = std::mem::take(&mut self.text);
             let raw = &text[text_at..];
@@ -763,6 +772,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         self.text.truncate(text_at);
         self.counts.truncate(counts_at);
         self.frames.pop();
+        self.reader.get_mut().unpin();
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use serde_json::Value;
 
@@ -119,18 +120,15 @@ impl DateFormat {
 
     fn write(&self, v: [u32; 6], out: &mut String) {
         for p in &self.parts {
-            let _ = match p {
-                Part::Year => write!(out, "{:04}", v[0]),
-                Part::Month => write!(out, "{:02}", v[1]),
-                Part::Day => write!(out, "{:02}", v[2]),
-                Part::Hour => write!(out, "{:02}", v[3]),
-                Part::Minute => write!(out, "{:02}", v[4]),
-                Part::Second => write!(out, "{:02}", v[5]),
-                Part::Lit(c) => {
-                    out.push(*c);
-                    Ok(())
-                }
-            };
+            match p {
+                Part::Year => push_padded(out, v[0], 4),
+                Part::Month => push_padded(out, v[1], 2),
+                Part::Day => push_padded(out, v[2], 2),
+                Part::Hour => push_padded(out, v[3], 2),
+                Part::Minute => push_padded(out, v[4], 2),
+                Part::Second => push_padded(out, v[5], 2),
+                Part::Lit(c) => out.push(*c),
+            }
         }
     }
 }
@@ -147,21 +145,19 @@ fn valid_date(y: u32, m: u32, d: u32) -> bool {
     (1..=days).contains(&d)
 }
 
-fn iso_date() -> DateFormat {
-    DateFormat {
-        parts: vec![
-            Part::Year,
-            Part::Lit('-'),
-            Part::Month,
-            Part::Lit('-'),
-            Part::Day,
-        ],
-    }
-}
+static ISO_DATE: LazyLock<DateFormat> = LazyLock::new(|| DateFormat {
+    parts: vec![
+        Part::Year,
+        Part::Lit('-'),
+        Part::Month,
+        Part::Lit('-'),
+        Part::Day,
+    ],
+});
 
-fn iso_datetime() -> DateFormat {
-    let mut f = iso_date();
-    f.parts.extend([
+static ISO_DATETIME: LazyLock<DateFormat> = LazyLock::new(|| {
+    let mut parts = ISO_DATE.parts.clone();
+    parts.extend([
         Part::Lit('T'),
         Part::Hour,
         Part::Lit(':'),
@@ -169,7 +165,39 @@ fn iso_datetime() -> DateFormat {
         Part::Lit(':'),
         Part::Second,
     ]);
-    f
+    DateFormat { parts }
+});
+
+static ISO_TIME: LazyLock<Option<DateFormat>> = LazyLock::new(|| DateFormat::parse("HH:mm:ss"));
+
+fn iso_date() -> &'static DateFormat {
+    &ISO_DATE
+}
+
+fn iso_datetime() -> &'static DateFormat {
+    &ISO_DATETIME
+}
+
+/// Appends `n` zero-padded to `width` digits (like `{:0width$}`).
+fn push_padded(out: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - i;
+    for _ in len..width {
+        out.push('0');
+    }
+    for d in &digits[i..] {
+        out.push(char::from(*d));
+    }
 }
 
 fn is_integer(s: &str) -> bool {
@@ -248,11 +276,9 @@ pub(crate) fn check_xsd(ty: &SimpleType, text: &str) -> Result<(), Refusal> {
             .and_then(|d| iso_date().read(d))
             .is_some_and(|_| is_timezone(&text[10..])),
         Builtin::DateTime => is_datetime(text),
-        Builtin::Time => text.get(..8).is_some_and(|t| {
-            DateFormat::parse("HH:mm:ss")
-                .and_then(|f| f.read(t))
-                .is_some()
-        }),
+        Builtin::Time => text
+            .get(..8)
+            .is_some_and(|t| ISO_TIME.as_ref().and_then(|f| f.read(t)).is_some()),
         Builtin::Base64 => text.bytes().all(|b| {
             b.is_ascii_alphanumeric()
                 || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\n' | b'\r' | b'\t')
@@ -267,7 +293,11 @@ pub(crate) fn check_xsd(ty: &SimpleType, text: &str) -> Result<(), Refusal> {
     if !ty.enumeration.is_empty() && !ty.enumeration.iter().any(|e| e == text) {
         return Err(Refusal::Enum(text.to_owned()));
     }
-    let chars = text.chars().count();
+    let chars = if ty.max_length.is_some() || ty.min_length.is_some() {
+        text.chars().count()
+    } else {
+        0
+    };
     if let Some(max) = ty.max_length
         && chars > max
     {
@@ -382,9 +412,14 @@ impl Scalar {
                 _ => return Err(Refusal::Type(format!("{text:?} is not a boolean"))),
             },
             ScalarType::Date | ScalarType::Datetime => {
-                let mut s = String::new();
-                self.date_convert(text, true, &mut s)?;
-                crate::json::write_str(out, &s);
+                // The converted text is a checked ISO date or date-time: nothing to escape.
+                let before = out.len();
+                out.push('"');
+                if let Err(r) = self.date_convert(text, true, out) {
+                    out.truncate(before);
+                    return Err(r);
+                }
+                out.push('"');
             }
         }
         Ok(())
@@ -414,7 +449,7 @@ impl Scalar {
                 out.push_str(text);
             }
             Some(f) => {
-                let (from, to) = if to_json { (f, &iso) } else { (&iso, f) };
+                let (from, to) = if to_json { (f, iso) } else { (iso, f) };
                 let v = from.read(text).ok_or_else(|| {
                     Refusal::Type(format!("{text:?} does not match the date format"))
                 })?;
