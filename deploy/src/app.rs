@@ -114,6 +114,10 @@ pub(crate) mod clock {
 /// External platforms users jump to (connectors), under [`PLATFORMS_BASE`]:
 /// - `GET  /sandbox/platforms/{code}` — a platform's entry page; verifies a signed hand-off
 ///   (docs/HANDOFF.md) with the demo secret and shows what it received
+///
+/// The internal consumer of partner messages, under [`crate::CONSUMER_BASE`]:
+/// - `POST /sandbox/consumer/messages` — applies each `Idempotency-Key` once
+/// - `GET  /sandbox/consumer/` — what it has applied
 pub fn router(config: SandboxConfig) -> Router {
     let state = Arc::new(Sandbox::new(config));
     let uc = |op: &str| format!("{FUJIAN_BASE}/UnifiedController/{op}");
@@ -130,4 +134,5 @@ pub fn router(config: SandboxConfig) -> Router {
         .route(ELONGYAN_EXCHANGE_PATH, post(elongyan::invoke_service))
         .route(&format!("{PLATFORMS_BASE}/{{code}}"), get(platform::entry))
         .with_state(state)
+        .merge(crate::consumer::router())
 }

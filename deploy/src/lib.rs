@@ -13,6 +13,7 @@
 
 mod app;
 mod config;
+mod consumer;
 mod elongyan;
 mod exchange;
 mod fault;
@@ -34,6 +35,7 @@ pub use config::{
     DEMO_ELONGYAN_SM4_KEY, DEMO_FUJIAN_CALLER_CODE, DEMO_HANDOFF_SECRET, ElongyanConfig,
     FujianConfig, SandboxConfig, SignatureScheme, Sm4Mode,
 };
+pub use consumer::CONSUMER_BASE;
 pub use fault::Fault;
 
 /// Why the simulators cannot do what their configuration asks. No variant carries key material.
