@@ -451,6 +451,7 @@ async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<Pat
             Ok(seeded) => println!("{}", crate::demo::banner(&addr, &dir, &seeded)),
             Err(e) => return fail("cannot prepare the demo data", &e),
         }
+        crate::demo::start_demo_partner(hub.state(), &addr);
     }
     tracing::info!(%addr, backend = hub.state().db.backend().as_str(), "listening");
     match hub.serve(listener, shutdown_signal()).await {

@@ -50,7 +50,19 @@ exchange_caller_code = "{exchange}"
 # (/sandbox/platforms/{{code}}); `mediation` demonstrates a signed hand-off (docs/HANDOFF.md).
 allowed_hosts = ["{host}"]
 sign_in_provider = "fujian"
+
+[partners.demo-bank]
+# The demo partner: a bank's system that sends messages signed with the gateway HMAC-SHA256
+# (docs/EXCHANGE.md); the hub delivers their translations to the sandbox's internal consumer.
+display_name = "龙岩示例农村商业银行（演示）"
+auth = "hmac-sha256"
+access_key = "{partner_key}"
+secret = "{partner_secret}"
+message_types = ["financing.demand_notice", "receivables.registration_result", "gateway.credit_code_verification_reply"]
+deliver_to = "http://{addr}/sandbox/consumer/messages"
 "#,
+        partner_key = DEMO_PARTNER_KEY,
+        partner_secret = DEMO_PARTNER_SECRET,
         host = addr.ip(),
         dir = dir.display(),
         caller = deploy::DEMO_FUJIAN_CALLER_CODE,
@@ -117,6 +129,105 @@ pub async fn connect_sandbox_platforms(
             .await?;
     }
     Ok(())
+}
+
+/// The demo partner's access key and shared secret (demo mode only).
+pub const DEMO_PARTNER_KEY: &str = "DEMO-BANK";
+pub const DEMO_PARTNER_SECRET: &str = "demo-bank-shared-secret-0123456789";
+
+/// The messages the demo partner sends: the shipped mappings' sample documents.
+const SAMPLE_NOTICE: &[u8] =
+    include_bytes!("../../mappings/tests/fixtures/financing-demand-notice/input.xml");
+const SAMPLE_RECEIVABLES: &[u8] =
+    include_bytes!("../../mappings/tests/fixtures/receivables-registration-result/input.xml");
+const SAMPLE_CREDIT_CODE: &[u8] =
+    include_bytes!("../../mappings/tests/fixtures/credit-code-verification-reply/input.xml");
+const SAMPLE_NOTICE_ID: &str = "FDN20261122000001";
+
+/// Sends one message as the demo partner, signed; returns the HTTP status.
+async fn send_as_partner(
+    client: &outbound::Client,
+    base: &str,
+    message_type: &str,
+    body: Vec<u8>,
+) -> Result<u16, outbound::Error> {
+    let path = format!("/exchange/demo-bank/{message_type}");
+    let date = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+        .to_string();
+    let signature = crate::exchange::auth::sign_hmac_sha256(
+        DEMO_PARTNER_SECRET,
+        "POST",
+        &path,
+        None,
+        DEMO_PARTNER_KEY,
+        &date,
+        &body,
+    );
+    let res = client
+        .post(&format!("{base}{path}"))
+        .header("content-type", "application/xml")
+        .header("x-access-key", DEMO_PARTNER_KEY)
+        .header("x-date", date.as_str())
+        .header("x-signature", signature.as_str())
+        .body(body)
+        .send()
+        .await?;
+    Ok(res.status().as_u16())
+}
+
+/// The demo partner: shortly after start it sends each sample message, one of them twice (the
+/// second answer is the first acknowledgement again) and one with an invalid value (rejected,
+/// with its line, column and path in the log); then a fresh financing-demand notice every
+/// 30 seconds, twenty at most — so that a newcomer sees the message log fill.
+pub fn start_demo_partner(state: &AppState, addr: &str) {
+    let client = state.outbound.clone();
+    let base = format!("http://{addr}");
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let notice = |n: u32| {
+            String::from_utf8_lossy(SAMPLE_NOTICE)
+                .replacen(SAMPLE_NOTICE_ID, &format!("DEMO-FDN-{n:06}"), 1)
+                .into_bytes()
+        };
+        let invalid = String::from_utf8_lossy(SAMPLE_NOTICE)
+            .replacen(SAMPLE_NOTICE_ID, "DEMO-FDN-INVALID", 1)
+            .replacen(
+                "<TermMonths>36</TermMonths>",
+                "<TermMonths>三年</TermMonths>",
+                1,
+            )
+            .into_bytes();
+        let first: [(&str, Vec<u8>); 5] = [
+            ("financing.demand_notice", notice(1)),
+            ("financing.demand_notice", notice(1)),
+            (
+                "receivables.registration_result",
+                SAMPLE_RECEIVABLES.to_vec(),
+            ),
+            (
+                "gateway.credit_code_verification_reply",
+                SAMPLE_CREDIT_CODE.to_vec(),
+            ),
+            ("financing.demand_notice", invalid),
+        ];
+        for (message_type, body) in first {
+            match send_as_partner(&client, &base, message_type, body).await {
+                Ok(status) => tracing::info!(message_type, status, "demo partner sent a message"),
+                Err(e) => tracing::warn!(message_type, error = %e, "demo partner could not send"),
+            }
+        }
+        for n in 2..=20 {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            if let Err(e) =
+                send_as_partner(&client, &base, "financing.demand_notice", notice(n)).await
+            {
+                tracing::warn!(error = %e, "demo partner could not send");
+            }
+        }
+    });
 }
 
 /// One administrator and one day-long API token per role. Existing demo administrators get
@@ -186,6 +297,16 @@ pub fn banner(addr: &str, data_dir: &Path, s: &Seeded) -> String {
     out.push_str(&format!(
         "    public platform     http://{addr}/go/receivables\n\n"
     ));
+    out.push_str("  Partner exchange (the demo partner `demo-bank` sends sample messages now, then one every 30 s):\n");
+    out.push_str(&format!(
+        "    message log         http://{addr}/api/admin/messages   (system-admin token below)\n"
+    ));
+    out.push_str(&format!(
+        "    internal consumer   http://{addr}/sandbox/consumer/\n"
+    ));
+    out.push_str(
+        "    offline             cargo run -p hub -- map --list   (and: map --mapping NAME FILE)\n\n",
+    );
     out.push_str(
         "  Demo administrators (password + TOTP; the password must be changed at first sign-in):\n",
     );

@@ -424,6 +424,48 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         let me = e.get(&format!("{base}/api/me")).await?;
         ensure!(me.json()?["kind"] == "legal_person", "{mode}: {}", me.body);
     }
+    // The demo partner's messages fill the message log: three translated and delivered to the
+    // sandbox consumer (one of them sent twice, applied once), one rejected with its position.
+    let sys = p
+        .wait_for("system-admin    hubt_")?
+        .split_whitespace()
+        .nth(1)
+        .context("token")?
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let page = json(
+            client
+                .get(format!("{base}/api/admin/messages"))
+                .bearer_auth(&sys)
+                .send()
+                .await?,
+            200,
+        )
+        .await?;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        let delivered = items.iter().filter(|m| m["status"] == "delivered").count();
+        if delivered == 3 && items.len() == 4 {
+            break items;
+        }
+        ensure!(std::time::Instant::now() < deadline, "{page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let rejected = log
+        .iter()
+        .find(|m| m["status"] == "rejected")
+        .context("a rejected message")?;
+    ensure!(
+        rejected["error_code"] == "mapping.type_invalid",
+        "{rejected}"
+    );
+    let consumer = client
+        .get(format!("{base}/sandbox/consumer/"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    ensure!(consumer.contains("已处理报文 3 条"), "{consumer}");
     ensure!(p.terminate()?.success());
     // Not a production mode: nothing is left listening, and the data went where it was told.
     ensure!(dir.path().join("hub.db").is_file());
