@@ -26,6 +26,7 @@ struct Applied {
     /// Idempotency key → (partner, message type, message id).
     by_key: BTreeMap<String, (String, String, String)>,
     order: Vec<String>,
+    total: u64,
     repeats: u64,
 }
 
@@ -61,6 +62,7 @@ async fn receive(State(applied): State<Shared>, headers: HeaderMap, body: Bytes)
             ),
         );
         a.order.push(key);
+        a.total += 1;
         if a.order.len() > CAPACITY {
             let oldest = a.order.remove(0);
             a.by_key.remove(&oldest);
@@ -90,9 +92,8 @@ async fn overview(State(applied): State<Shared>) -> Response {
         StatusCode::OK,
         "模拟内部业务系统（报文接收方）",
         &format!(
-            "<p>已处理报文 {} 条；重复投递 {} 次（按 Idempotency-Key 去重，未重复处理）。</p>\n<table><tr><th>合作方</th><th>报文类型</th><th>报文编号</th><th>幂等键</th></tr>\n{rows}</table>",
-            a.order.len(),
-            a.repeats
+            "<p>已处理报文 {} 条；重复投递 {} 次（按 Idempotency-Key 去重，未重复处理）。以下为最近 50 条。</p>\n<table><tr><th>合作方</th><th>报文类型</th><th>报文编号</th><th>幂等键</th></tr>\n{rows}</table>",
+            a.total, a.repeats
         ),
     )
 }

@@ -88,6 +88,7 @@ impl From<ExchangeError> for ApiError {
                 C::NothingToReplay,
                 format!("{detail}: only dead-lettered or delivered deliveries are sent again"),
             ),
+            ExchangeError::NotRecorded => ApiError::new(C::StoreUnavailable, detail),
             ExchangeError::Store(s) => s.into(),
             ExchangeError::Audit(a) => a.into(),
             e => ApiError::internal(e),

@@ -10,6 +10,7 @@
 //! while the message is applied once (a unique index decides, not a read before the write).
 
 pub mod auth;
+mod intake;
 pub mod outbox;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use crate::config::{ExchangeConfig, PartnerConfig};
 use crate::context::RequestContext;
 use crate::http::metrics::Metrics;
 use crate::keys::Keys;
-use crate::store::{Backend, Db, Pool, StoreError, begin_write, with_pool};
+use crate::store::{Backend, Db, StoreError, begin_write, with_pool};
 
 pub use auth::AuthFailure;
 
@@ -70,6 +71,8 @@ pub enum ExchangeError {
     Crypto(#[source] guomi::Error),
     #[error("translation failed to run")]
     Join(#[source] tokio::task::JoinError),
+    #[error("the message could not be recorded; nothing was acknowledged, send it again")]
+    NotRecorded,
 }
 
 impl From<sqlx::Error> for ExchangeError {
@@ -267,6 +270,7 @@ pub struct Exchange {
     partners: HashMap<String, Arc<PartnerConfig>>,
     metrics: Arc<Metrics>,
     wake: tokio::sync::Notify,
+    intake: intake::Intake,
 }
 
 impl std::fmt::Debug for Exchange {
@@ -347,7 +351,7 @@ impl Exchange {
         metrics: Arc<Metrics>,
     ) -> Self {
         Exchange {
-            db,
+            db: db.clone(),
             keys,
             clock,
             audit,
@@ -358,6 +362,7 @@ impl Exchange {
                 .collect(),
             metrics,
             wake: tokio::sync::Notify::new(),
+            intake: intake::Intake::new(db),
         }
     }
 
@@ -521,24 +526,24 @@ impl Exchange {
             .data
             .encrypt(&req.body, &aad(&receipt_id, "payload"))
             .map_err(ExchangeError::Crypto)?;
-        let row = NewMessage {
-            id: &receipt_id,
-            partner: &partner.id,
-            message_id: &message_id,
-            message_type: req.message_type,
-            mapping: &mapping_ref,
+        let row = intake::NewMessage {
+            id: receipt_id.clone(),
+            partner: partner.id.clone(),
+            message_id,
+            message_type: req.message_type.to_owned(),
+            mapping: mapping_ref,
             format: format.as_str(),
             now: now.0,
-            request_id: ctx.request_id.as_deref(),
-            correlation_id: correlation.as_deref(),
+            request_id: ctx.request_id.clone(),
+            correlation_id: correlation,
             size: i64::try_from(req.body.len()).unwrap_or(i64::MAX),
-            payload_enc: &payload_enc,
-            translated_enc: &translated_enc,
-            ack: &ack,
+            payload_enc,
+            translated_enc,
+            ack,
             ack_type,
-            deliver_to: partner.deliver_to.as_ref().map(url::Url::as_str),
+            deliver_to: partner.deliver_to.as_ref().map(|u| u.as_str().to_owned()),
         };
-        let receipt = self.store(row).await?;
+        let receipt = self.intake.store(row).await?;
         if receipt.duplicate {
             self.metrics.exchange(&partner.id, "duplicate");
         } else {
@@ -581,95 +586,6 @@ impl Exchange {
         tokio::task::spawn_blocking(run)
             .await
             .map_err(ExchangeError::Join)?
-    }
-
-    /// Records the message and its delivery in one transaction, or finds the first receipt of
-    /// the same message id. On SQLite the commit is fully synced before the acknowledgement.
-    async fn store(&self, m: NewMessage<'_>) -> Result<Receipt, ExchangeError> {
-        let insert = "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, translated_enc, ack, ack_type) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'accepted', $7, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (partner, message_id) WHERE status <> 'rejected' DO NOTHING";
-        let outbox = "INSERT INTO exchange_outbox (id, message, target, status, attempts, next_at, created_at) VALUES ($1, $1, $2, 'pending', 0, $3, $3)";
-        let first = "SELECT id, ack, ack_type FROM exchange_messages WHERE partner = $1 AND message_id = $2 AND status <> 'rejected'";
-        macro_rules! run {
-            ($conn:expr) => {{
-                let done = sqlx::query(insert)
-                    .bind(m.id)
-                    .bind(m.partner)
-                    .bind(m.message_id)
-                    .bind(m.message_type)
-                    .bind(m.mapping)
-                    .bind(m.format)
-                    .bind(m.now)
-                    .bind(m.request_id)
-                    .bind(m.correlation_id)
-                    .bind(m.size)
-                    .bind(m.payload_enc)
-                    .bind(m.translated_enc)
-                    .bind(m.ack)
-                    .bind(m.ack_type)
-                    .execute(&mut *$conn)
-                    .await?
-                    .rows_affected();
-                if done == 1 {
-                    if let Some(target) = m.deliver_to {
-                        sqlx::query(outbox)
-                            .bind(m.id)
-                            .bind(target)
-                            .bind(m.now)
-                            .execute(&mut *$conn)
-                            .await?;
-                    }
-                    None
-                } else {
-                    let (id, ack, ack_type): (String, Option<String>, Option<String>) =
-                        sqlx::query_as(first)
-                            .bind(m.partner)
-                            .bind(m.message_id)
-                            .fetch_one(&mut *$conn)
-                            .await?;
-                    Some(Receipt {
-                        receipt_id: id,
-                        body: ack.unwrap_or_default(),
-                        content_type: ack_type.unwrap_or_else(|| "application/json".into()),
-                        duplicate: true,
-                    })
-                }
-            }};
-        }
-        let earlier = match self.db.write() {
-            Pool::Sqlite(p) => {
-                let mut conn = p.acquire().await.map_err(StoreError::from)?;
-                sqlx::raw_sql("PRAGMA synchronous = FULL; BEGIN IMMEDIATE")
-                    .execute(&mut *conn)
-                    .await?;
-                let result: Result<Option<Receipt>, sqlx::Error> = async { Ok(run!(conn)) }.await;
-                let end = match &result {
-                    Ok(_) => "COMMIT; PRAGMA synchronous = NORMAL",
-                    Err(_) => "ROLLBACK; PRAGMA synchronous = NORMAL",
-                };
-                let ended = sqlx::raw_sql(end).execute(&mut *conn).await;
-                if ended.is_err() {
-                    // Never hand a connection with an open transaction back to the pool.
-                    conn.detach();
-                }
-                let earlier = result?;
-                ended?;
-                earlier
-            }
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                let earlier = run!(tx);
-                tx.commit().await?;
-                earlier
-            }
-        };
-        Ok(earlier.unwrap_or_else(|| Receipt {
-            receipt_id: m.id.to_owned(),
-            body: m.ack.to_owned(),
-            content_type: m.ack_type.to_owned(),
-            duplicate: false,
-        }))
     }
 
     /// Keeps a refused message in the log (its state, code and what was wrong; the payload
@@ -888,24 +804,6 @@ impl Exchange {
 enum BindValue {
     Text(String),
     Int(i64),
-}
-
-struct NewMessage<'a> {
-    id: &'a str,
-    partner: &'a str,
-    message_id: &'a str,
-    message_type: &'a str,
-    mapping: &'a str,
-    format: &'a str,
-    now: i64,
-    request_id: Option<&'a str>,
-    correlation_id: Option<&'a str>,
-    size: i64,
-    payload_enc: &'a [u8],
-    translated_enc: &'a [u8],
-    ack: &'a str,
-    ack_type: &'a str,
-    deliver_to: Option<&'a str>,
 }
 
 #[derive(sqlx::FromRow)]
