@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Test> {
         test!(failed_deliveries_retry_then_dead_letter_and_replay),
         test!(a_hub_killed_mid_delivery_delivers_exactly_once_after_restart),
         test!(json_and_sm2_and_token_partners),
+        test!(sm4_sealed_documents_are_opened_with_the_partners_key),
     ]
 }
 
@@ -778,5 +779,84 @@ async fn json_and_sm2_and_token_partners(env: Env) -> Result<()> {
     consumer
         .wait_until("the SM2 partner's delivery", |c| c.applied().len() == 1)
         .await?;
+    hub.stop().await
+}
+
+/// The receivables platform seals HEAD and BODY with SM4: the partner's key opens them; with
+/// another key the block cannot be read and the message is refused with its code.
+async fn sm4_sealed_documents_are_opened_with_the_partners_key(env: Env) -> Result<()> {
+    use base64::Engine as _;
+    let key = "00112233445566778899aabbccddeeff";
+    let token = "a-long-partner-token-for-the-registry";
+    let hub = env
+        .hub_with(&[
+            ("HUB_PARTNERS__RECEIVABLES__AUTH", "token"),
+            ("HUB_PARTNERS__RECEIVABLES__TOKEN", token),
+            ("HUB_PARTNERS__RECEIVABLES__PAYLOAD_SM4_KEY", key),
+            ("HUB_PARTNERS__RECEIVABLES__PAYLOAD_SM4_MODE", "cbc"),
+            (
+                "HUB_PARTNERS__RECEIVABLES__MESSAGE_TYPES",
+                "[\"receivables.registration_result\"]",
+            ),
+        ])
+        .await?;
+    let plain = String::from_utf8(fixture("receivables-registration-result/input.xml")?)?;
+    let seal = |text: &str, with: &str| -> Result<String> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut out = text.to_owned();
+        for tag in ["HEAD", "BODY"] {
+            let open = format!("<{tag}>");
+            let close = format!("</{tag}>");
+            let start = out.find(&open).context("open tag")? + open.len();
+            let end = out.find(&close).context("close tag")?;
+            let inner: String = out[start..end].split_whitespace().collect();
+            let bytes = b64.decode(inner)?;
+            let cipher = guomi::Sm4Cipher::new(&hex::decode(with)?)?;
+            let sealed = cipher.encrypt(guomi::Sm4Mode::Cbc, &bytes)?;
+            out.replace_range(start..end, &b64.encode(sealed));
+        }
+        Ok(out)
+    };
+    let url = hub.url("/exchange/receivables/receivables.registration_result");
+    let res = hub
+        .http
+        .post(&url)
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .body(seal(&plain, key)?)
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "{}", res.text().await?);
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let view = json(
+        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
+            .await?,
+        200,
+    )
+    .await?;
+    let expected: serde_json::Value =
+        serde_json::from_slice(&fixture("receivables-registration-result/expected.json")?)?;
+    // Leading zeros survive, the GBK body is read, and the whole translation is the sample's.
+    ensure!(
+        view["translated"]["registration_no"] == "00000000123456789",
+        "{view}"
+    );
+    ensure!(view["translated"] == expected, "{view}");
+    // Sealed with another key, or not sealed at all: the blocks cannot be opened.
+    for body in [
+        seal(&plain, "ffeeddccbbaa99887766554433221100")?,
+        plain.clone(),
+    ] {
+        let res = hub
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+            .await?;
+        tests::assert_problem(res, 400, "mapping.payload_invalid").await?;
+    }
     hub.stop().await
 }

@@ -73,6 +73,57 @@ pub struct PartnerConfig {
     /// Where its translated messages are delivered (the internal consumer); none: kept in the
     /// message log only.
     pub deliver_to: Option<url::Url>,
+    /// Opens the HEAD/BODY blocks of its Base64-wrapped documents (SM4), when they are sealed.
+    pub payload_codec: Option<Arc<dyn mappings::PayloadCodec>>,
+}
+
+/// HEAD/BODY blocks encrypted with SM4 (PKCS#7 padding; CBC with the IV first).
+pub struct Sm4Payload {
+    cipher: guomi::Sm4Cipher,
+    mode: guomi::Sm4Mode,
+}
+
+impl std::fmt::Debug for Sm4Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sm4Payload([redacted])")
+    }
+}
+
+impl Sm4Payload {
+    pub fn new(key: &[u8], mode: guomi::Sm4Mode) -> Result<Self, guomi::Error> {
+        Ok(Sm4Payload {
+            cipher: guomi::Sm4Cipher::new(key)?,
+            mode,
+        })
+    }
+}
+
+fn part_name(part: mappings::Part) -> &'static str {
+    match part {
+        mappings::Part::Head => "HEAD",
+        mappings::Part::Body => "BODY",
+    }
+}
+
+impl mappings::PayloadCodec for Sm4Payload {
+    fn open(&self, part: mappings::Part, sealed: Vec<u8>) -> Result<Vec<u8>, mappings::Error> {
+        self.cipher
+            .decrypt(self.mode, &sealed)
+            .map(|plain| plain.to_vec())
+            .map_err(|_| mappings::Error::PayloadInvalid {
+                part: part_name(part),
+                detail: "cannot be decrypted with the partner's SM4 key".into(),
+            })
+    }
+
+    fn seal(&self, part: mappings::Part, plain: Vec<u8>) -> Result<Vec<u8>, mappings::Error> {
+        self.cipher
+            .encrypt(self.mode, &plain)
+            .map_err(|e| mappings::Error::PayloadInvalid {
+                part: part_name(part),
+                detail: format!("cannot be encrypted: {e}"),
+            })
+    }
 }
 
 /// The keys every message's JSON is masked by, unless configured otherwise.
@@ -311,8 +362,43 @@ pub(super) fn validate_partners(
             .deliver_to
             .as_deref()
             .and_then(|u| providers::endpoint(l, &format!("{p}.deliver_to"), u));
+        let key = secret_or_file(
+            l,
+            &format!("{p}.payload_sm4_key"),
+            r.payload_sm4_key.clone(),
+            r.payload_sm4_key_file.clone(),
+        )
+        .map(|(s, _)| s);
+        let mode = match r.payload_sm4_mode.as_deref() {
+            None | Some("ecb") => guomi::Sm4Mode::Ecb,
+            Some("cbc") => guomi::Sm4Mode::Cbc,
+            Some(other) => {
+                l.problem(
+                    &format!("{p}.payload_sm4_mode"),
+                    format!("`{other}` is not `ecb` or `cbc`"),
+                );
+                guomi::Sm4Mode::Ecb
+            }
+        };
+        let payload_codec = match key {
+            None => None,
+            Some(k) => match hex::decode(k.expose().trim())
+                .ok()
+                .and_then(|b| Sm4Payload::new(&b, mode).ok())
+            {
+                Some(c) => Some(Arc::new(c) as Arc<dyn mappings::PayloadCodec>),
+                None => {
+                    l.problem(
+                        &format!("{p}.payload_sm4_key"),
+                        "must be 32 hexadecimal digits (16 bytes)",
+                    );
+                    None
+                }
+            },
+        };
         if let Some(auth) = auth {
             out.push(PartnerConfig {
+                payload_codec,
                 display_name: r.display_name.clone().unwrap_or_else(|| id.clone()),
                 id,
                 enabled: r.enabled.unwrap_or(true),

@@ -172,6 +172,11 @@ pub struct RawPartner {
     pub public_key_file: Option<PathBuf>,
     pub message_types: Vec<String>,
     pub deliver_to: Option<String>,
+    /// SM4 key (32 hex digits) of the HEAD/BODY blocks of Base64-wrapped documents.
+    pub payload_sm4_key: Option<Secret>,
+    pub payload_sm4_key_file: Option<PathBuf>,
+    /// `ecb` (default) or `cbc` (IV first).
+    pub payload_sm4_mode: Option<String>,
 }
 
 /// Overrides of a provider's claim mapping; unset fields keep the kind's defaults.

@@ -443,7 +443,14 @@ impl Exchange {
         let format = Format::of(req.headers);
         let translated = match format {
             None => Err(ExchangeError::UnsupportedMediaType),
-            Some(f) => self.translate(mapping, f, req.body.clone()).await,
+            Some(f) => match (&partner.payload_codec, mapping.envelope()) {
+                // The partner seals its HEAD/BODY blocks: open them with its key.
+                (Some(codec), mappings::Envelope::Base64Document) => {
+                    let m = mapping.clone().with_codec(codec.clone());
+                    self.translate(&m, f, req.body.clone()).await
+                }
+                _ => self.translate(mapping, f, req.body.clone()).await,
+            },
         };
         let translated = translated.and_then(|v| {
             let own = mapping.message_id(&v);
