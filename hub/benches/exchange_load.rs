@@ -12,9 +12,7 @@
 //! about 2.2 KB.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod load;
 
 const SAMPLE: &str =
     include_str!("../../mappings/tests/fixtures/financing-demand-notice/input.xml");
@@ -82,62 +80,27 @@ fn main() {
             .pool_max_idle_per_host(senders * 2)
             .build()
             .unwrap();
-        let body = |id: &str| message(id);
         assert!(
-            send(&client, &base, body(&format!("W-{}", &run[..20]))).await,
+            send(&client, &base, message(&format!("W-{}", &run[..20]))).await,
             "the warm-up message failed: is `hub demo` running at {base}?"
         );
-        let done = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let latencies = Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..senders)
-            .map(|i| {
-                let (client, base, done, failed, latencies, run) = (
-                    client.clone(),
-                    base.clone(),
-                    done.clone(),
-                    failed.clone(),
-                    latencies.clone(),
-                    run.clone(),
-                );
-                tokio::spawn(async move {
-                    let mut n = 0u64;
-                    while Instant::now() < deadline {
-                        let id = format!("B-{}-{i}-{n}", &run[..12]);
-                        let b = message(&id);
-                        let t = Instant::now();
-                        if send(&client, &base, b).await {
-                            done.fetch_add(1, Ordering::Relaxed);
-                            latencies.lock().unwrap().push(t.elapsed());
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        n += 1;
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        let mut l = latencies.lock().unwrap().clone();
-        l.sort();
-        let pct = |p: f64| {
-            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or_default()
-        };
+        let summary = load::run(senders, seconds, move |i, n| {
+            let (client, base, run) = (client.clone(), base.clone(), run.clone());
+            async move {
+                let id = format!("B-{}-{i}-{n}", &run[..12]);
+                send(&client, &base, message(&id)).await
+            }
+        })
+        .await;
         println!(
-            "/exchange messages ({} bytes each): {:.0}/s over {elapsed:.1} s with {senders} senders ({} acknowledged, {} failed); latency p50 {:?} p99 {:?}",
-            body("x").len(),
-            done.load(Ordering::Relaxed) as f64 / elapsed,
-            done.load(Ordering::Relaxed),
-            failed.load(Ordering::Relaxed),
-            pct(0.50),
-            pct(0.99)
+            "/exchange messages ({} bytes each): {:.0}/s over {:.1} s with {senders} senders ({} acknowledged, {} failed); latency p50 {:?} p99 {:?}",
+            message("x").len(),
+            summary.per_second(),
+            summary.elapsed,
+            summary.done,
+            summary.failed,
+            summary.p50,
+            summary.p99
         );
     });
 }

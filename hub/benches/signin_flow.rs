@@ -13,10 +13,9 @@
 //! A sign-in counts when the last step returns 302 to `return_to` with a session cookie.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod load;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 const PERSONAS: [&str; 3] = ["personal-1", "personal-2", "legal-1"];
 
@@ -115,44 +114,19 @@ fn main() {
         for p in PERSONAS {
             assert!(sign_in(&client, &base, p).await, "a sign-in failed: is `hub demo` running at {base}?");
         }
-        let done = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let latencies = Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..browsers)
-            .map(|i| {
-                let (client, base, done, failed, latencies) =
-                    (client.clone(), base.clone(), done.clone(), failed.clone(), latencies.clone());
-                tokio::spawn(async move {
-                    let mut n = i;
-                    while Instant::now() < deadline {
-                        let t = Instant::now();
-                        if sign_in(&client, &base, PERSONAS[n % 3]).await {
-                            done.fetch_add(1, Ordering::Relaxed);
-                            latencies.lock().unwrap().push(t.elapsed());
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                        n += 1;
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        let mut l = latencies.lock().unwrap().clone();
-        l.sort();
-        let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or_default();
+        let summary = load::run(browsers, seconds, move |i, n| {
+            let (client, base) = (client.clone(), base.clone());
+            async move { sign_in(&client, &base, PERSONAS[(i + n as usize) % 3]).await }
+        })
+        .await;
         println!(
-            "complete provincial sign-ins: {:.0}/s over {elapsed:.1} s with {browsers} browsers ({} done, {} failed); flow latency p50 {:?} p99 {:?}",
-            done.load(Ordering::Relaxed) as f64 / elapsed,
-            done.load(Ordering::Relaxed),
-            failed.load(Ordering::Relaxed),
-            pct(0.50),
-            pct(0.99)
+            "complete provincial sign-ins: {:.0}/s over {:.1} s with {browsers} browsers ({} done, {} failed); flow latency p50 {:?} p99 {:?}",
+            summary.per_second(),
+            summary.elapsed,
+            summary.done,
+            summary.failed,
+            summary.p50,
+            summary.p99
         );
     });
 }

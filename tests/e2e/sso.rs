@@ -688,15 +688,7 @@ async fn sessions_rotate_expire_and_end_at_logout(env: Env) -> Result<()> {
         "{}",
         page.body
     );
-    let token = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap_or_default()
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let token = csrf_field(&page.body);
     b.request(
         reqwest::Method::POST,
         &hub.url("/sso/logout"),
@@ -768,15 +760,7 @@ async fn sessions_rotate_expire_and_end_at_logout(env: Env) -> Result<()> {
         "{csp}"
     );
     let page = c.get(&hub.url("/sso/logout")).await?;
-    let token = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap_or_default()
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let token = csrf_field(&page.body);
     let out = c
         .request(
             reqwest::Method::POST,
@@ -798,6 +782,17 @@ async fn sessions_rotate_expire_and_end_at_logout(env: Env) -> Result<()> {
         "{newest}"
     );
     hub.stop().await
+}
+
+/// The value of the logout form's `csrf` field.
+fn csrf_field(body: &str) -> String {
+    body.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap_or_default()
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn administrators_see_and_revoke_sessions_and_links(env: Env) -> Result<()> {
