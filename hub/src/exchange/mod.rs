@@ -285,20 +285,6 @@ fn aad(id: &str, what: &str) -> Vec<u8> {
     format!("exchange.{what}:{id}").into_bytes()
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Masks a value for display: `138****1234`, `张*`.
 fn mask_text(s: &str) -> String {
@@ -504,8 +490,8 @@ impl Exchange {
             Format::Xml => (
                 format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Ack><MessageId>{}</MessageId><MessageType>{}</MessageType><ReceiptId>{receipt_id}</ReceiptId><Status>accepted</Status><ReceivedAt>{}</ReceivedAt></Ack>\n",
-                    xml_escape(&message_id),
-                    xml_escape(req.message_type),
+                    crate::pages::escape(&message_id),
+                    crate::pages::escape(req.message_type),
                     now.to_rfc3339()
                 ),
                 "application/xml; charset=utf-8",
@@ -861,8 +847,4 @@ mod tests {
         assert!(!valid_message_id("换行"));
     }
 
-    #[test]
-    fn acknowledgements_escape_what_the_partner_sent() {
-        assert_eq!(xml_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
-    }
 }
