@@ -218,6 +218,218 @@ pub(super) fn validate_exchange(raw: RawExchange, l: &mut Layered) -> ExchangeCo
     c
 }
 
+/// A partner's settings with every secret given inline (files already read): what the
+/// configuration file and the administration API both turn into a [`PartnerConfig`].
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSpec {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// `hmac-sha256`, `token` or `sm2`.
+    #[serde(default)]
+    pub auth: Option<String>,
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// SM2 public key, PEM or hex.
+    #[serde(default)]
+    pub public_key: Option<String>,
+    #[serde(default)]
+    pub message_types: Vec<String>,
+    #[serde(default)]
+    pub deliver_to: Option<String>,
+    #[serde(default)]
+    pub payload_sm4_key: Option<Secret>,
+    #[serde(default)]
+    pub payload_sm4_mode: Option<String>,
+}
+
+impl std::fmt::Debug for PartnerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartnerSpec")
+            .field("auth", &self.auth)
+            .field("message_types", &self.message_types)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks `spec` and builds the partner; every problem is returned, by field name.
+pub fn build_partner(
+    id: &str,
+    spec: &PartnerSpec,
+    catalog: &mappings::Catalog,
+) -> Result<PartnerConfig, Vec<(&'static str, String)>> {
+    let mut errors: Vec<(&'static str, String)> = Vec::new();
+    if !connectors::valid_code(id) {
+        errors.push((
+            "id",
+            "a partner id is lower-case letters, digits and single hyphens (2–40 characters)"
+                .into(),
+        ));
+    }
+    let access_key = |errors: &mut Vec<(&'static str, String)>| match spec
+        .access_key
+        .as_deref()
+        .map(str::trim)
+    {
+        Some(k) if !k.is_empty() && k.len() <= 128 => Some(k.to_owned()),
+        _ => {
+            errors.push((
+                "access_key",
+                "is required: the key id the partner sends in X-Access-Key".into(),
+            ));
+            None
+        }
+    };
+    let auth = match spec.auth.as_deref() {
+        Some("hmac-sha256") => {
+            let key = access_key(&mut errors);
+            let secret = match &spec.secret {
+                Some(s) if s.expose().len() >= 16 => Some(s.clone()),
+                Some(_) => {
+                    errors.push((
+                        "secret",
+                        "the shared secret must have at least 16 bytes".into(),
+                    ));
+                    None
+                }
+                None => {
+                    errors.push(("secret", "is required for `auth = \"hmac-sha256\"`".into()));
+                    None
+                }
+            };
+            key.zip(secret)
+                .map(|(access_key, secret)| PartnerAuth::HmacSha256 { access_key, secret })
+        }
+        Some("token") => match &spec.token {
+            Some(t) if t.expose().len() >= 24 => Some(PartnerAuth::Token {
+                digest: guomi::sm3(t.expose().as_bytes()),
+            }),
+            Some(_) => {
+                errors.push(("token", "the token must have at least 24 characters".into()));
+                None
+            }
+            None => {
+                errors.push(("token", "is required for `auth = \"token\"`".into()));
+                None
+            }
+        },
+        Some("sm2") => {
+            let key = access_key(&mut errors);
+            let verifier = match spec.public_key.as_deref() {
+                Some(pem) => match guomi::Sm2Verifier::parse(pem, guomi::SM2_DEFAULT_DISTID) {
+                    Ok(v) => Some(Arc::new(v)),
+                    Err(e) => {
+                        errors.push((
+                            "public_key",
+                            format!("is not an SM2 public key (PEM or hex): {e}"),
+                        ));
+                        None
+                    }
+                },
+                None => {
+                    errors.push(("public_key", "is required for `auth = \"sm2\"`".into()));
+                    None
+                }
+            };
+            key.zip(verifier)
+                .map(|(access_key, verifier)| PartnerAuth::Sm2 {
+                    access_key,
+                    verifier,
+                })
+        }
+        Some(other) => {
+            errors.push((
+                "auth",
+                format!("`{other}` is not `hmac-sha256`, `token` or `sm2`"),
+            ));
+            None
+        }
+        None => {
+            errors.push((
+                "auth",
+                "is required: `hmac-sha256`, `token` or `sm2`".into(),
+            ));
+            None
+        }
+    };
+    if spec.message_types.is_empty() {
+        errors.push((
+            "message_types",
+            "list the message types the partner may send".into(),
+        ));
+    }
+    for t in &spec.message_types {
+        if catalog.for_message_type(t).is_none() {
+            let known: Vec<&str> = catalog
+                .iter()
+                .map(mappings::Mapping::message_type)
+                .collect();
+            errors.push((
+                "message_types",
+                format!(
+                    "`{t}` has no installed mapping (installed: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let deliver_to = match spec.deliver_to.as_deref() {
+        None => None,
+        Some(u) => match providers::check_endpoint(u) {
+            Ok(u) => Some(u),
+            Err(m) => {
+                errors.push(("deliver_to", m));
+                None
+            }
+        },
+    };
+    let mode = match spec.payload_sm4_mode.as_deref() {
+        None | Some("ecb") => guomi::Sm4Mode::Ecb,
+        Some("cbc") => guomi::Sm4Mode::Cbc,
+        Some(other) => {
+            errors.push((
+                "payload_sm4_mode",
+                format!("`{other}` is not `ecb` or `cbc`"),
+            ));
+            guomi::Sm4Mode::Ecb
+        }
+    };
+    let payload_codec = match &spec.payload_sm4_key {
+        None => None,
+        Some(k) => match hex::decode(k.expose().trim())
+            .ok()
+            .and_then(|b| Sm4Payload::new(&b, mode).ok())
+        {
+            Some(c) => Some(Arc::new(c) as Arc<dyn mappings::PayloadCodec>),
+            None => {
+                errors.push((
+                    "payload_sm4_key",
+                    "must be 32 hexadecimal digits (16 bytes)".into(),
+                ));
+                None
+            }
+        },
+    };
+    match auth {
+        Some(auth) if errors.is_empty() => Ok(PartnerConfig {
+            id: id.to_owned(),
+            display_name: spec.display_name.clone().unwrap_or_else(|| id.to_owned()),
+            enabled: spec.enabled.unwrap_or(true),
+            auth,
+            message_types: spec.message_types.clone(),
+            deliver_to,
+            payload_codec,
+        }),
+        _ => Err(errors),
+    }
+}
+
 pub(super) fn validate_partners(
     raw: BTreeMap<String, RawPartner>,
     exchange: &ExchangeConfig,
@@ -226,186 +438,45 @@ pub(super) fn validate_partners(
     let mut out = Vec::new();
     for (id, r) in raw {
         let p = format!("partners.{id}");
-        if !connectors::valid_code(&id) {
-            l.problem(
-                &p,
-                "a partner id is lower-case letters, digits and single hyphens (2–40 characters)",
-            );
-            continue;
-        }
-        let access_key = |l: &mut Layered, r: &RawPartner| match r.access_key.as_deref() {
-            Some(k) if !k.trim().is_empty() && k.len() <= 128 => Some(k.trim().to_owned()),
-            _ => {
-                l.problem(
-                    &format!("{p}.access_key"),
-                    "is required: the key id the partner sends in X-Access-Key",
-                );
-                None
-            }
+        let file_secret = |l: &mut Layered, key: &str, inline, file| {
+            secret_or_file(l, &format!("{p}.{key}"), inline, file).map(|(s, _)| s)
         };
-        let auth = match r.auth.as_deref() {
-            Some("hmac-sha256") => {
-                let key = access_key(l, &r);
-                let secret = providers::required_secret(
-                    l,
-                    &format!("{p}.secret"),
-                    r.secret.clone(),
-                    r.secret_file.clone(),
-                );
-                if secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
-                    l.problem(
-                        &format!("{p}.secret"),
-                        "the shared secret must have at least 16 bytes",
-                    );
-                }
-                match (key, secret) {
-                    (Some(access_key), Some(secret)) => {
-                        Some(PartnerAuth::HmacSha256 { access_key, secret })
-                    }
-                    _ => None,
-                }
-            }
-            Some("token") => providers::required_secret(
+        let spec = PartnerSpec {
+            display_name: r.display_name,
+            enabled: r.enabled,
+            auth: r.auth,
+            access_key: r.access_key,
+            secret: file_secret(l, "secret", r.secret, r.secret_file),
+            token: file_secret(l, "token", r.token, r.token_file),
+            public_key: file_secret(
                 l,
-                &format!("{p}.token"),
-                r.token.clone(),
-                r.token_file.clone(),
+                "public_key",
+                r.public_key.map(Secret::new),
+                r.public_key_file,
             )
-            .and_then(|t| {
-                if t.expose().len() < 24 {
-                    l.problem(
-                        &format!("{p}.token"),
-                        "the token must have at least 24 characters",
-                    );
-                    return None;
-                }
-                Some(PartnerAuth::Token {
-                    digest: guomi::sm3(t.expose().as_bytes()),
-                })
-            }),
-            Some("sm2") => {
-                let key = access_key(l, &r);
-                let pem = secret_or_file(
-                    l,
-                    &format!("{p}.public_key"),
-                    r.public_key.clone().map(Secret::new),
-                    r.public_key_file.clone(),
-                )
-                .map(|(s, _)| s);
-                let verifier = match pem {
-                    Some(pem) => {
-                        match guomi::Sm2Verifier::parse(pem.expose(), guomi::SM2_DEFAULT_DISTID) {
-                            Ok(v) => Some(Arc::new(v)),
-                            Err(e) => {
-                                l.problem(
-                                    &format!("{p}.public_key"),
-                                    format!("is not an SM2 public key (PEM or hex): {e}"),
-                                );
-                                None
-                            }
-                        }
-                    }
-                    None => {
-                        l.problem(
-                            &format!("{p}.public_key"),
-                            "is required for `auth = \"sm2\"`",
-                        );
-                        None
-                    }
-                };
-                match (key, verifier) {
-                    (Some(access_key), Some(verifier)) => Some(PartnerAuth::Sm2 {
-                        access_key,
-                        verifier,
-                    }),
-                    _ => None,
+            .map(|s| s.expose().to_owned()),
+            message_types: r.message_types,
+            deliver_to: r.deliver_to,
+            payload_sm4_key: file_secret(
+                l,
+                "payload_sm4_key",
+                r.payload_sm4_key,
+                r.payload_sm4_key_file,
+            ),
+            payload_sm4_mode: r.payload_sm4_mode,
+        };
+        match build_partner(&id, &spec, &exchange.catalog) {
+            Ok(partner) => out.push(partner),
+            Err(errors) => {
+                for (field, message) in errors {
+                    let key = if field == "id" {
+                        p.clone()
+                    } else {
+                        format!("{p}.{field}")
+                    };
+                    l.problem(&key, message);
                 }
             }
-            Some(other) => {
-                l.problem(
-                    &format!("{p}.auth"),
-                    format!("`{other}` is not `hmac-sha256`, `token` or `sm2`"),
-                );
-                None
-            }
-            None => {
-                l.problem(
-                    &format!("{p}.auth"),
-                    "is required: `hmac-sha256`, `token` or `sm2`",
-                );
-                None
-            }
-        };
-        if r.message_types.is_empty() {
-            l.problem(
-                &format!("{p}.message_types"),
-                "list the message types the partner may send",
-            );
-        }
-        for t in &r.message_types {
-            if exchange.catalog.for_message_type(t).is_none() {
-                let known: Vec<&str> = exchange
-                    .catalog
-                    .iter()
-                    .map(mappings::Mapping::message_type)
-                    .collect();
-                l.problem(
-                    &format!("{p}.message_types"),
-                    format!(
-                        "`{t}` has no installed mapping (installed: {})",
-                        known.join(", ")
-                    ),
-                );
-            }
-        }
-        let deliver_to = r
-            .deliver_to
-            .as_deref()
-            .and_then(|u| providers::endpoint(l, &format!("{p}.deliver_to"), u));
-        let key = secret_or_file(
-            l,
-            &format!("{p}.payload_sm4_key"),
-            r.payload_sm4_key.clone(),
-            r.payload_sm4_key_file.clone(),
-        )
-        .map(|(s, _)| s);
-        let mode = match r.payload_sm4_mode.as_deref() {
-            None | Some("ecb") => guomi::Sm4Mode::Ecb,
-            Some("cbc") => guomi::Sm4Mode::Cbc,
-            Some(other) => {
-                l.problem(
-                    &format!("{p}.payload_sm4_mode"),
-                    format!("`{other}` is not `ecb` or `cbc`"),
-                );
-                guomi::Sm4Mode::Ecb
-            }
-        };
-        let payload_codec = match key {
-            None => None,
-            Some(k) => match hex::decode(k.expose().trim())
-                .ok()
-                .and_then(|b| Sm4Payload::new(&b, mode).ok())
-            {
-                Some(c) => Some(Arc::new(c) as Arc<dyn mappings::PayloadCodec>),
-                None => {
-                    l.problem(
-                        &format!("{p}.payload_sm4_key"),
-                        "must be 32 hexadecimal digits (16 bytes)",
-                    );
-                    None
-                }
-            },
-        };
-        if let Some(auth) = auth {
-            out.push(PartnerConfig {
-                payload_codec,
-                display_name: r.display_name.clone().unwrap_or_else(|| id.clone()),
-                id,
-                enabled: r.enabled.unwrap_or(true),
-                auth,
-                message_types: r.message_types,
-                deliver_to,
-            });
         }
     }
     out

@@ -12,7 +12,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use exchange::{DEFAULT_MASKED_FIELDS, ExchangeConfig, PartnerAuth, PartnerConfig};
+pub use exchange::{
+    DEFAULT_MASKED_FIELDS, ExchangeConfig, PartnerAuth, PartnerConfig, PartnerSpec, build_partner,
+};
 pub use providers::{LinkPolicy, ProviderConfig, ProviderSettings};
 pub use source::{Problem, Problems};
 pub use value::{ByteSize, HumanDuration, KeyBytes, Secret};

@@ -111,20 +111,18 @@ pub(super) fn validate(
 /// A URL the hub calls or sends users to: https, or http on the loopback interface only (the
 /// sandbox). Certificates are always verified.
 pub(super) fn endpoint(l: &mut Layered, key: &str, text: &str) -> Option<Url> {
+    check_endpoint(text).map_err(|m| l.problem(key, m)).ok()
+}
+
+/// An https URL, or http on the loopback interface.
+pub(super) fn check_endpoint(text: &str) -> Result<Url, String> {
     match Url::parse(text.trim()) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() => Some(u),
-        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Some(u),
-        Ok(_) => {
-            l.problem(
-                key,
-                format!("`{text}` must be an https URL (http only on the loopback interface)"),
-            );
-            None
-        }
-        Err(e) => {
-            l.problem(key, format!("`{text}` is not a URL: {e}"));
-            None
-        }
+        Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(u),
+        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(u),
+        Ok(_) => Err(format!(
+            "`{text}` must be an https URL (http only on the loopback interface)"
+        )),
+        Err(e) => Err(format!("`{text}` is not a URL: {e}")),
     }
 }
 

@@ -285,7 +285,6 @@ fn aad(id: &str, what: &str) -> Vec<u8> {
     format!("exchange.{what}:{id}").into_bytes()
 }
 
-
 /// Masks a value for display: `138****1234`, `张*`.
 fn mask_text(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
@@ -846,5 +845,4 @@ mod tests {
         assert!(!valid_message_id(&"x".repeat(129)));
         assert!(!valid_message_id("换行"));
     }
-
 }
