@@ -71,6 +71,8 @@ pub enum StartError {
     Outbound(#[from] outbound::Error),
     #[error("the connector registry cannot be loaded")]
     Connectors(#[from] ConnectorError),
+    #[error("the partners cannot be loaded")]
+    Exchange(#[from] crate::exchange::ExchangeError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -216,6 +218,7 @@ impl Hub {
             state, audit_task, ..
         } = Services::open(config, clock, true).await?;
         state.connectors.start().await?;
+        state.exchange.reload_partners().await?;
         let mut jobs = vec![
             tokio::spawn(retention_job(state.clone())),
             tokio::spawn(cleanup_job(state.clone())),
@@ -461,6 +464,9 @@ async fn connector_refresh_job(state: AppState) {
         tick.tick().await;
         if let Err(e) = state.connectors.reload().await {
             tracing::warn!(error = %crate::telemetry::chain(&e), "cannot reload the connectors; serving the last view");
+        }
+        if let Err(e) = state.exchange.reload_partners().await {
+            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot reload the partners; serving the last view");
         }
     }
 }

@@ -17,6 +17,7 @@ pub fn tests() -> Vec<Test> {
         test!(a_hub_killed_mid_delivery_delivers_exactly_once_after_restart),
         test!(json_and_sm2_and_token_partners),
         test!(sm4_sealed_documents_are_opened_with_the_partners_key),
+        test!(system_administrators_manage_partners),
     ]
 }
 
@@ -865,5 +866,211 @@ async fn sm4_sealed_documents_are_opened_with_the_partners_key(env: Env) -> Resu
             .await?;
         tests::assert_problem(res, 400, "mapping.payload_invalid").await?;
     }
+    hub.stop().await
+}
+
+/// Partners added through the administration API: validated like the file's, secrets generated
+/// and shown once, every change audited without secrets; the file's partners are read-only.
+async fn system_administrators_manage_partners(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    let hub = hub_with_partner(&env, &consumer).await?;
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let admin = |method: reqwest::Method, path: &str| {
+        hub.http.request(method, hub.url(path)).bearer_auth(&sys)
+    };
+    let res = admin(reqwest::Method::POST, "/api/admin/partners")
+        .json(&serde_json::json!({
+            "id": "bank-2",
+            "display_name": "第二家银行",
+            "auth": "hmac-sha256",
+            "access_key": "AK-2",
+            "message_types": [TYPE],
+            "deliver_to": consumer.url(),
+        }))
+        .send()
+        .await?;
+    let created = json(res, 201).await?;
+    let secret = created["generated_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(
+        secret.len() == 64 && created["source"] == "store",
+        "{created}"
+    );
+
+    // It can send at once, with the generated secret.
+    let body = fixture("financing-demand-notice/input.xml")?;
+    let path = format!("/exchange/bank-2/{TYPE}");
+    let signed = |secret: &str| -> Result<reqwest::RequestBuilder> {
+        let date = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs())
+        .to_string();
+        let sig = hub::exchange::auth::sign_hmac_sha256(
+            secret, "POST", &path, None, "AK-2", &date, &body,
+        );
+        Ok(hub
+            .http
+            .post(hub.url(&path))
+            .header("content-type", "application/xml")
+            .header("x-access-key", "AK-2")
+            .header("x-date", date)
+            .header("x-signature", sig)
+            .body(body.clone()))
+    };
+    ensure!(signed(&secret)?.send().await?.status() == 200);
+
+    // Listed beside the file's partner; secrets are never shown again.
+    let list = json(
+        admin(reqwest::Method::GET, "/api/admin/partners")
+            .send()
+            .await?,
+        200,
+    )
+    .await?;
+    let text = list.to_string();
+    ensure!(!text.contains(&secret) && !text.contains(SECRET), "{text}");
+    ensure!(
+        list[0]["id"] == "bank" && list[0]["source"] == "file" && list[1]["id"] == "bank-2",
+        "{list}"
+    );
+
+    // Changes are validated and take effect at once.
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
+        .json(&serde_json::json!({ "message_types": ["no.such_type"] }))
+        .send()
+        .await?;
+    let p = tests::assert_problem(res, 422, "validation.failed").await?;
+    ensure!(p["errors"][0]["field"] == "message_types", "{p}");
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await?;
+    ensure!(json(res, 200).await?["enabled"] == false);
+    tests::assert_problem(
+        signed(&secret)?.send().await?,
+        403,
+        "exchange.partner_disabled",
+    )
+    .await?;
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
+        .json(&serde_json::json!({ "enabled": true, "secret": "a-new-shared-secret-for-bank-2" }))
+        .send()
+        .await?;
+    ensure!(res.status() == 200);
+    tests::assert_problem(
+        signed(&secret)?.send().await?,
+        401,
+        "exchange.unauthenticated",
+    )
+    .await?;
+    ensure!(
+        signed("a-new-shared-secret-for-bank-2")?
+            .send()
+            .await?
+            .status()
+            == 200
+    );
+
+    // Refusals.
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank")
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await?;
+    tests::assert_problem(res, 409, "exchange.partner_read_only").await?;
+    for (doc, status, code) in [
+        (
+            serde_json::json!({ "id": "bank-2", "auth": "token", "message_types": [TYPE] }),
+            409,
+            "exchange.partner_exists",
+        ),
+        (
+            serde_json::json!({ "id": "bank-3", "auth": "rsa", "message_types": [TYPE] }),
+            422,
+            "validation.failed",
+        ),
+        (
+            serde_json::json!({ "auth": "token", "message_types": [TYPE] }),
+            422,
+            "validation.failed",
+        ),
+        (
+            serde_json::json!({ "id": "Bank 3", "auth": "token", "message_types": [TYPE] }),
+            422,
+            "validation.failed",
+        ),
+        (
+            serde_json::json!({ "id": "bank-3", "auth": "token", "message_types": [TYPE], "colour": "red" }),
+            422,
+            "validation.failed",
+        ),
+    ] {
+        let res = admin(reqwest::Method::POST, "/api/admin/partners")
+            .json(&doc)
+            .send()
+            .await?;
+        tests::assert_problem(res, status, code).await?;
+    }
+    let security = hub.token(Role::SecurityAdmin).await?;
+    let res = hub
+        .http
+        .get(hub.url("/api/admin/partners"))
+        .bearer_auth(&security)
+        .send()
+        .await?;
+    tests::assert_problem(res, 403, "auth.forbidden").await?;
+
+    // Removed: it can no longer send; its messages stay.
+    ensure!(
+        admin(reqwest::Method::DELETE, "/api/admin/partners/bank-2")
+            .send()
+            .await?
+            .status()
+            == 204
+    );
+    tests::assert_problem(
+        signed("a-new-shared-secret-for-bank-2")?.send().await?,
+        401,
+        "exchange.unauthenticated",
+    )
+    .await?;
+    let kept = json(
+        admin(reqwest::Method::GET, "/api/admin/messages?partner=bank-2")
+            .send()
+            .await?,
+        200,
+    )
+    .await?;
+    // One message: the later sends carried the same message id (their first receipt again).
+    ensure!(kept["items"].as_array().map(Vec::len) == Some(1), "{kept}");
+    tests::assert_problem(
+        admin(reqwest::Method::DELETE, "/api/admin/partners/bank-2")
+            .send()
+            .await?,
+        404,
+        "exchange.partner_not_found",
+    )
+    .await?;
+
+    // Audited, without secrets.
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let trail = hub
+        .get_as(&auditor, "/api/admin/audit/export")
+        .await?
+        .text()
+        .await?;
+    for e in [
+        "exchange.partner_created",
+        "exchange.partner_updated",
+        "exchange.partner_deleted",
+    ] {
+        ensure!(trail.contains(e), "{e} not audited");
+    }
+    ensure!(!trail.contains(&secret) && !trail.contains("a-new-shared-secret-for-bank-2"));
+    ensure!(
+        trail.contains("\"secrets_changed\":[\"secret\"]"),
+        "the changed secret is named"
+    );
     hub.stop().await
 }

@@ -15,8 +15,9 @@ use crate::admin::Permission;
 use crate::app::AppState;
 use crate::clock::Millis;
 use crate::context::RequestContext;
+use crate::exchange::partners::{PartnerChange, Source};
 use crate::exchange::{ExchangeError, Inbound, MessageQuery, MessageView};
-use crate::http::extract::{PathParams, QueryParams};
+use crate::http::extract::{JsonBody, PathParams, QueryParams};
 use crate::http::problem::{ApiError, DocumentLocation, ErrorCode, ProblemDocument};
 
 /// Partner intake: outside the browser cross-origin protection (partners are servers and are
@@ -27,8 +28,8 @@ pub fn public_routes() -> OpenApiRouter<AppState> {
 
 pub fn admin_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_partners))
-        .routes(routes!(get_partner))
+        .routes(routes!(list_partners, create_partner))
+        .routes(routes!(get_partner, update_partner, delete_partner))
         .routes(routes!(list_mappings))
         .routes(routes!(get_mapping))
         .routes(routes!(list_messages))
@@ -89,6 +90,16 @@ impl From<ExchangeError> for ApiError {
                 format!("{detail}: only dead-lettered or delivered deliveries are sent again"),
             ),
             ExchangeError::NotRecorded => ApiError::new(C::StoreUnavailable, detail),
+            ExchangeError::PartnerNotFound(_) => ApiError::new(C::PartnerNotFound, detail),
+            ExchangeError::PartnerExists(_) => ApiError::new(C::PartnerExists, detail),
+            ExchangeError::PartnerReadOnly(_) => ApiError::new(C::PartnerReadOnly, detail),
+            ExchangeError::PartnerInvalid(errors) => {
+                let mut err = ApiError::new(C::ValidationFailed, detail);
+                for (field, message) in errors {
+                    err = err.field(field, message);
+                }
+                err
+            }
             ExchangeError::Store(s) => s.into(),
             ExchangeError::Audit(a) => a.into(),
             e => ApiError::internal(e),
@@ -167,6 +178,8 @@ async fn authorize(
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct PartnerView {
     pub id: String,
+    /// `file` (the configuration file: read-only here) or `store` (managed through this API).
+    pub source: String,
     pub display_name: String,
     pub enabled: bool,
     /// `hmac-sha256`, `token` or `sm2` (credentials are never shown).
@@ -174,11 +187,18 @@ pub struct PartnerView {
     pub message_types: Vec<String>,
     /// The consumer's origin its messages are delivered to.
     pub deliver_to: Option<String>,
+    /// Whether its Base64-wrapped documents are opened with an SM4 key.
+    pub payload_sm4: bool,
+    /// The shared secret or token generated at creation: shown this once, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_secret: Option<String>,
 }
 
-fn partner_view(p: &crate::config::PartnerConfig) -> PartnerView {
+fn partner_view(p: &crate::config::PartnerConfig, source: Source) -> PartnerView {
     PartnerView {
         id: p.id.clone(),
+        source: source.as_str().to_owned(),
+        generated_secret: None,
         display_name: p.display_name.clone(),
         enabled: p.enabled,
         auth: p.auth.kind().to_owned(),
@@ -187,6 +207,7 @@ fn partner_view(p: &crate::config::PartnerConfig) -> PartnerView {
             .deliver_to
             .as_ref()
             .map(|u| u.origin().ascii_serialization()),
+        payload_sm4: p.payload_codec.is_some(),
     }
 }
 
@@ -205,7 +226,7 @@ pub async fn list_partners(
             .exchange
             .partners()
             .iter()
-            .map(|p| partner_view(p))
+            .map(|(p, source)| partner_view(p, *source))
             .collect(),
     ))
 }
@@ -222,9 +243,149 @@ pub async fn get_partner(
     authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
     state
         .exchange
-        .partner(&id)
-        .map(|p| axum::Json(partner_view(p)))
+        .partners()
+        .into_iter()
+        .find(|(p, _)| p.id == id)
+        .map(|(p, source)| axum::Json(partner_view(&p, source)))
         .ok_or_else(|| ApiError::new(ErrorCode::PartnerNotFound, format!("no partner {id}")))
+}
+
+/// A partner's settings (all optional on change; secrets replaced only when given).
+#[derive(Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSettings {
+    /// Creation: lower-case letters, digits and single hyphens, the `{partner}` of
+    /// `/exchange/{partner}/…`. Change: absent (or the same id).
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub enabled: Option<bool>,
+    /// `hmac-sha256`, `token` or `sm2`.
+    pub auth: Option<String>,
+    pub access_key: Option<String>,
+    /// HMAC-SHA256 shared secret (≥ 16 bytes); generated and shown once when absent at creation.
+    pub secret: Option<String>,
+    /// Bearer token (≥ 24 characters); generated and shown once when absent at creation.
+    pub token: Option<String>,
+    /// SM2 public key, PEM or hex.
+    pub public_key: Option<String>,
+    pub message_types: Option<Vec<String>>,
+    /// The consumer's URL (https; http only on loopback); an empty string removes it.
+    pub deliver_to: Option<String>,
+    /// SM4 key of its HEAD/BODY blocks, 32 hex digits; an empty string removes it.
+    pub payload_sm4_key: Option<String>,
+    /// `ecb` or `cbc`.
+    pub payload_sm4_mode: Option<String>,
+}
+
+impl std::fmt::Debug for PartnerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartnerSettings([redacted])")
+    }
+}
+
+impl From<PartnerSettings> for PartnerChange {
+    fn from(s: PartnerSettings) -> Self {
+        PartnerChange {
+            display_name: s.display_name,
+            enabled: s.enabled,
+            auth: s.auth,
+            access_key: s.access_key,
+            secret: s.secret,
+            token: s.token,
+            public_key: s.public_key,
+            message_types: s.message_types,
+            deliver_to: s.deliver_to,
+            payload_sm4_key: s.payload_sm4_key,
+            payload_sm4_mode: s.payload_sm4_mode,
+        }
+    }
+}
+
+/// Adds a partner system (validated like the configuration file's; audited without secrets).
+/// A missing HMAC secret or token is generated and returned once in `generated_secret`.
+#[utoipa::path(post, path = "/api/admin/partners", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), request_body = PartnerSettings,
+    responses(
+        (status = 201, body = PartnerView),
+        (status = 409, description = "exchange.partner_exists, exchange.partner_read_only", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "validation.failed, naming the fields", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn create_partner(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    JsonBody(mut req): JsonBody<PartnerSettings>,
+) -> Result<(StatusCode, axum::Json<PartnerView>), ApiError> {
+    authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
+    let Some(id) = req.id.take() else {
+        return Err(
+            ApiError::new(ErrorCode::ValidationFailed, "id: is required").field(
+                "id",
+                "is required: the partner's id in /exchange/{partner}/…",
+            ),
+        );
+    };
+    let (partner, generated) = state
+        .exchange
+        .create_partner(&id, req.into(), auth.0.actor(), &ctx)
+        .await?;
+    let mut view = partner_view(&partner, Source::Store);
+    view.generated_secret = generated;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// Changes a partner added through this API (the file's partners are changed in the file).
+#[utoipa::path(patch, path = "/api/admin/partners/{id}", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path)),
+    request_body = PartnerSettings,
+    responses(
+        (status = 200, body = PartnerView),
+        (status = 404, description = "exchange.partner_not_found", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "exchange.partner_read_only", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "validation.failed, naming the fields", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn update_partner(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(id): PathParams<String>,
+    JsonBody(change): JsonBody<PartnerSettings>,
+) -> Result<axum::Json<PartnerView>, ApiError> {
+    authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
+    if change.id.as_ref().is_some_and(|given| *given != id) {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            "id: a partner's id cannot change",
+        )
+        .field("id", "cannot change: create a new partner instead"));
+    }
+    let partner = state
+        .exchange
+        .update_partner(&id, change.into(), auth.0.actor(), &ctx)
+        .await?;
+    Ok(axum::Json(partner_view(&partner, Source::Store)))
+}
+
+/// Removes a partner added through this API; its messages stay in the log.
+#[utoipa::path(delete, path = "/api/admin/partners/{id}", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 204),
+        (status = 404, description = "exchange.partner_not_found", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "exchange.partner_read_only", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_partner(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(id): PathParams<String>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
+    state
+        .exchange
+        .delete_partner(&id, auth.0.actor(), &ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]

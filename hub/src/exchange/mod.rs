@@ -12,6 +12,7 @@
 pub mod auth;
 mod intake;
 pub mod outbox;
+pub mod partners;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,6 +74,16 @@ pub enum ExchangeError {
     Join(#[source] tokio::task::JoinError),
     #[error("the message could not be recorded; nothing was acknowledged, send it again")]
     NotRecorded,
+    #[error("no partner {0}")]
+    PartnerNotFound(String),
+    #[error("a partner {0} exists already")]
+    PartnerExists(String),
+    #[error("partner {0} is defined in the configuration file; change it there")]
+    PartnerReadOnly(String),
+    #[error("the partner is invalid: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    PartnerInvalid(Vec<(String, String)>),
+    #[error("a stored partner cannot be read: {0}")]
+    Corrupt(String),
 }
 
 impl From<sqlx::Error> for ExchangeError {
@@ -267,7 +278,10 @@ pub struct Exchange {
     clock: Arc<dyn Clock>,
     audit: AuditLog,
     config: ExchangeConfig,
-    partners: HashMap<String, Arc<PartnerConfig>>,
+    /// The configuration file's partners (read-only).
+    file_partners: HashMap<String, Arc<PartnerConfig>>,
+    /// The node's view: the file's partners and the stored ones (`partners.rs`).
+    partners: std::sync::RwLock<Arc<partners::PartnerView>>,
     metrics: Arc<Metrics>,
     wake: tokio::sync::Notify,
     intake: intake::Intake,
@@ -276,7 +290,10 @@ pub struct Exchange {
 impl std::fmt::Debug for Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Exchange")
-            .field("partners", &self.partners.keys().collect::<Vec<_>>())
+            .field(
+                "file_partners",
+                &self.file_partners.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -341,10 +358,16 @@ impl Exchange {
             clock,
             audit,
             config,
-            partners: partners
+            file_partners: partners
                 .iter()
                 .map(|p| (p.id.clone(), Arc::new(p.clone())))
                 .collect(),
+            partners: std::sync::RwLock::new(Arc::new(
+                partners
+                    .iter()
+                    .map(|p| (p.id.clone(), (Arc::new(p.clone()), partners::Source::File)))
+                    .collect(),
+            )),
             metrics,
             wake: tokio::sync::Notify::new(),
             intake: intake::Intake::new(db),
@@ -353,16 +376,6 @@ impl Exchange {
 
     pub fn config(&self) -> &ExchangeConfig {
         &self.config
-    }
-
-    pub fn partner(&self, id: &str) -> Option<&Arc<PartnerConfig>> {
-        self.partners.get(id)
-    }
-
-    pub fn partners(&self) -> Vec<Arc<PartnerConfig>> {
-        let mut v: Vec<_> = self.partners.values().cloned().collect();
-        v.sort_by(|a, b| a.id.cmp(&b.id));
-        v
     }
 
     /// Receives one message: authenticates, translates, records and acknowledges it.
@@ -379,12 +392,12 @@ impl Exchange {
             headers: req.headers,
             body: &req.body,
         };
-        let checked = match self.partners.get(req.partner) {
+        let checked = match self.partner(req.partner) {
             None => Err(AuthFailure::UnknownPartner),
             Some(p) => auth::verify(&p.auth, &signed, now, self.config.clock_skew).map(|()| p),
         };
         let partner = match checked {
-            Ok(p) => p.clone(),
+            Ok(p) => p,
             Err(why) => {
                 self.metrics.exchange(req.partner, "unauthenticated");
                 self.audit
