@@ -381,6 +381,14 @@ async fn openapi_describes_every_json_endpoint(env: Env) -> Result<()> {
         ("/sso/{provider}/entry", &["get", "post"]),
         ("/sso/{provider}/backchannel-logout", &["post"]),
         ("/sso/logout", &["get", "post"]),
+        ("/exchange/{partner}/{message_type}", &["post"]),
+        ("/api/admin/partners", &["get", "post"]),
+        ("/api/admin/partners/{id}", &["get", "patch", "delete"]),
+        ("/api/admin/mappings", &["get"]),
+        ("/api/admin/mappings/{name}", &["get"]),
+        ("/api/admin/messages", &["get"]),
+        ("/api/admin/messages/{id}", &["get"]),
+        ("/api/admin/messages/{id}/replay", &["post"]),
     ] {
         for m in methods {
             ensure!(

@@ -46,6 +46,14 @@ impl From<ExchangeError> for ApiError {
                 C::ExchangeUnauthenticated,
                 "the partner's credentials are missing, wrong or out of date (see docs/EXCHANGE.md for the signature)",
             ),
+            ExchangeError::TooManyFailures(wait) => {
+                let mut e = ApiError::new(
+                    C::RateLimited,
+                    "too many failed partner authentications from this address; wait and try again",
+                );
+                e.retry_after = Some(wait.as_secs() + 1);
+                e
+            }
             ExchangeError::PartnerDisabled(_) => ApiError::new(C::PartnerDisabled, detail),
             ExchangeError::UnknownMessageType(_) => ApiError::new(
                 C::MessageTypeUnknown,

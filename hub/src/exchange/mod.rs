@@ -38,6 +38,8 @@ const INLINE_TRANSLATION_BYTES: usize = 256 * 1024;
 pub enum ExchangeError {
     #[error("partner authentication failed ({})", .0.as_str())]
     Unauthenticated(AuthFailure),
+    #[error("too many failed authentications from this address")]
+    TooManyFailures(std::time::Duration),
     #[error("partner {0} is disabled")]
     PartnerDisabled(String),
     #[error("no mapping is installed for message type {0}")]
@@ -285,7 +287,13 @@ pub struct Exchange {
     metrics: Arc<Metrics>,
     wake: tokio::sync::Notify,
     intake: intake::Intake,
+    /// Failed authentications per client address: past the limit a request is refused before
+    /// any check, and no longer recorded one by one (the audit trail cannot be flooded).
+    failures: crate::http::ratelimit::RateLimiter<std::net::IpAddr>,
 }
+
+/// Failed partner authentications allowed per client address and minute.
+const AUTH_FAILURES_PER_MINUTE: u32 = 60;
 
 impl std::fmt::Debug for Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -371,6 +379,7 @@ impl Exchange {
             metrics,
             wake: tokio::sync::Notify::new(),
             intake: intake::Intake::new(db),
+            failures: crate::http::ratelimit::RateLimiter::per_minute(AUTH_FAILURES_PER_MINUTE),
         }
     }
 
@@ -400,6 +409,11 @@ impl Exchange {
             Ok(p) => p,
             Err(why) => {
                 self.metrics.exchange(req.partner, "unauthenticated");
+                if let Some(ip) = ctx.client_ip
+                    && let Err(wait) = self.failures.check(&ip)
+                {
+                    return Err(ExchangeError::TooManyFailures(wait));
+                }
                 self.audit
                     .append(
                         AuditEvent::new("exchange.auth_failed", Outcome::Failure)
