@@ -14,6 +14,7 @@ CREATE TABLE exchange_messages (
     request_id      TEXT,
     correlation_id  TEXT,
     size_bytes      BIGINT NOT NULL,
+    payload_digest  TEXT,
     payload_enc     BYTEA,
     translated_enc  BYTEA,
     ack             TEXT,
@@ -32,7 +33,8 @@ COMMENT ON COLUMN exchange_messages.payload_enc IS 'Raw payload, SM4-GCM bound t
 COMMENT ON COLUMN exchange_messages.translated_enc IS 'Translated JSON, SM4-GCM bound to id';
 COMMENT ON COLUMN exchange_messages.ack IS 'The acknowledgement sent (repeated for duplicates)';
 COMMENT ON COLUMN exchange_messages.error_code IS 'rejected/failed: the stable error code';
-CREATE UNIQUE INDEX exchange_messages_once ON exchange_messages (partner, message_id) WHERE status <> 'rejected';
+COMMENT ON COLUMN exchange_messages.payload_digest IS 'SM3 of the payload (hex): tells a resend from another message under the same id';
+CREATE UNIQUE INDEX exchange_messages_once ON exchange_messages (partner, message_type, message_id) WHERE status <> 'rejected';
 CREATE INDEX exchange_messages_time ON exchange_messages (received_at);
 
 CREATE TABLE exchange_outbox (

@@ -14,6 +14,7 @@ CREATE TABLE exchange_messages (
     request_id      TEXT,                    -- x-request-id of the intake
     correlation_id  TEXT,                    -- the partner's x-correlation-id, or the request id
     size_bytes      INTEGER NOT NULL,
+    payload_digest  TEXT,                    -- SM3 of the payload (hex): tells a resend from another message under the same id
     payload_enc     BLOB,                    -- raw payload, SM4-GCM bound to id; NULL after retention
     translated_enc  BLOB,                    -- translated JSON, SM4-GCM bound to id
     ack             TEXT,                    -- the acknowledgement sent (repeated for duplicates)
@@ -21,8 +22,8 @@ CREATE TABLE exchange_messages (
     error_code      TEXT,                    -- rejected/failed: the stable code
     error_detail    TEXT                     -- rejected/failed: what was wrong (no payload content)
 );
--- A partner's message id is applied once: rejected attempts do not hold the id.
-CREATE UNIQUE INDEX exchange_messages_once ON exchange_messages (partner, message_id) WHERE status <> 'rejected';
+-- A partner's message id is applied once per message type: rejected attempts do not hold it.
+CREATE UNIQUE INDEX exchange_messages_once ON exchange_messages (partner, message_type, message_id) WHERE status <> 'rejected';
 CREATE INDEX exchange_messages_time ON exchange_messages (received_at);
 
 CREATE TABLE exchange_outbox (

@@ -89,9 +89,12 @@ impl From<ExchangeError> for ApiError {
                 };
                 ApiError::new(code, m.to_string()).at(location)
             }
-            ExchangeError::MessageIdMissing => ApiError::new(C::MessageIdMissing, detail),
+            ExchangeError::MessageIdMissing | ExchangeError::MessageIdUnsigned => {
+                ApiError::new(C::MessageIdMissing, detail)
+            }
             ExchangeError::MessageIdInvalid => ApiError::new(C::MessageIdInvalid, detail),
             ExchangeError::MessageIdMismatch => ApiError::new(C::MessageIdMismatch, detail),
+            ExchangeError::MessageIdReused(_) => ApiError::new(C::MessageIdReused, detail),
             ExchangeError::NotFound(_) => ApiError::new(C::MessageNotFound, detail),
             ExchangeError::NothingToReplay(_) => ApiError::new(
                 C::NothingToReplay,

@@ -126,6 +126,10 @@ impl mappings::PayloadCodec for Sm4Payload {
     }
 }
 
+/// Delivery attempts before a dead letter: with the default backoff (2 s doubling to 10 min)
+/// the last one is made about 37 minutes after the first.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
+
 /// The keys every message's JSON is masked by, unless configured otherwise.
 pub const DEFAULT_MASKED_FIELDS: [&str; 8] = [
     "phone",
@@ -178,10 +182,10 @@ pub(super) fn validate_exchange(raw: RawExchange, l: &mut Layered) -> ExchangeCo
         max_attempts: match raw.max_attempts {
             Some(0) => {
                 l.problem("exchange.max_attempts", "must be at least 1");
-                8
+                DEFAULT_MAX_ATTEMPTS
             }
             Some(n) => n,
-            None => 8,
+            None => DEFAULT_MAX_ATTEMPTS,
         },
         retry_base: d(
             l,
@@ -382,6 +386,14 @@ pub fn build_partner(
     let deliver_to = match spec.deliver_to.as_deref() {
         None => None,
         Some(u) => match providers::check_endpoint(u) {
+            // Credentials in the URL would be copied into logs and the audit trail.
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+                errors.push((
+                    "deliver_to",
+                    "must not carry a user name or password".into(),
+                ));
+                None
+            }
             Ok(u) => Some(u),
             Err(m) => {
                 errors.push(("deliver_to", m));

@@ -194,8 +194,8 @@ fn signed_headers<'a>(
         return Err(AuthFailure::WrongAccessKey);
     }
     let at = parse_date(date).ok_or(AuthFailure::DateInvalid)?;
-    let skew_ms = i64::try_from(skew.as_millis()).unwrap_or(i64::MAX);
-    if (at.0 - now.0).abs() > skew_ms {
+    let skew_ms = u64::try_from(skew.as_millis()).unwrap_or(u64::MAX);
+    if at.0.abs_diff(now.0) > skew_ms {
         return Err(AuthFailure::DateOutOfWindow);
     }
     Ok((date, signature))
@@ -290,6 +290,16 @@ mod tests {
         assert_eq!(
             verify(&auth, &req(&other, body), now, skew),
             Err(AuthFailure::WrongAccessKey)
+        );
+        // Absurd dates are refused, never an overflow.
+        let far = headers(&[
+            ("x-access-key", "AK1"),
+            ("x-date", "-9223372036854775"),
+            ("x-signature", &sig),
+        ]);
+        assert_eq!(
+            verify(&auth, &req(&far, body), now, skew),
+            Err(AuthFailure::DateOutOfWindow)
         );
         let none = headers(&[]);
         assert_eq!(

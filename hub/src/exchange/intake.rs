@@ -27,6 +27,7 @@ pub(super) struct NewMessage {
     pub request_id: Option<String>,
     pub correlation_id: Option<String>,
     pub size: i64,
+    pub payload_digest: String,
     pub payload_enc: Vec<u8>,
     pub translated_enc: Vec<u8>,
     pub ack: String,
@@ -42,11 +43,11 @@ pub(super) struct Intake {
     queue: Option<mpsc::Sender<(NewMessage, Reply)>>,
 }
 
-const INSERT: &str = "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, translated_enc, ack, ack_type) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'accepted', $7, $7, $8, $9, $10, $11, $12, $13, $14) \
-     ON CONFLICT (partner, message_id) WHERE status <> 'rejected' DO NOTHING";
+const INSERT: &str = "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, translated_enc, ack, ack_type, payload_digest) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'accepted', $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+     ON CONFLICT (partner, message_type, message_id) WHERE status <> 'rejected' DO NOTHING";
 const OUTBOX: &str = "INSERT INTO exchange_outbox (id, message, target, status, attempts, next_at, created_at) VALUES ($1, $1, $2, 'pending', 0, $3, $3)";
-const FIRST: &str = "SELECT id, ack, ack_type FROM exchange_messages WHERE partner = $1 AND message_id = $2 AND status <> 'rejected'";
+const FIRST: &str = "SELECT id, ack, ack_type, payload_digest FROM exchange_messages WHERE partner = $1 AND message_type = $2 AND message_id = $3 AND status <> 'rejected'";
 
 /// Records one message on `conn` inside the caller's transaction.
 macro_rules! record {
@@ -67,6 +68,7 @@ macro_rules! record {
             .bind(&m.translated_enc)
             .bind(&m.ack)
             .bind(m.ack_type)
+            .bind(&m.payload_digest)
             .execute(&mut *$conn)
             .await?
             .rows_affected();
@@ -84,19 +86,26 @@ macro_rules! record {
                 body: m.ack.clone(),
                 content_type: m.ack_type.to_owned(),
                 duplicate: false,
+                other_content: false,
             }
         } else {
-            let (id, ack, ack_type): (String, Option<String>, Option<String>) =
-                sqlx::query_as(FIRST)
-                    .bind(&m.partner)
-                    .bind(&m.message_id)
-                    .fetch_one(&mut *$conn)
-                    .await?;
+            let (id, ack, ack_type, digest): (
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ) = sqlx::query_as(FIRST)
+                .bind(&m.partner)
+                .bind(&m.message_type)
+                .bind(&m.message_id)
+                .fetch_one(&mut *$conn)
+                .await?;
             Receipt {
                 receipt_id: id,
                 body: ack.unwrap_or_default(),
                 content_type: ack_type.unwrap_or_else(|| "application/json".into()),
                 duplicate: true,
+                other_content: digest.as_deref() != Some(m.payload_digest.as_str()),
             }
         }
     }};
@@ -132,6 +141,11 @@ impl Intake {
         match self.db.write() {
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
+                // The duplicate handling relies on READ COMMITTED (a concurrent duplicate waits
+                // for the first and then sees it), whatever the server's default.
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .execute(&mut *tx)
+                    .await?;
                 let receipt = record!(tx, &m);
                 tx.commit().await?;
                 Ok(receipt)

@@ -58,10 +58,18 @@ pub enum ExchangeError {
     Mapping(#[from] mappings::Error),
     #[error("the message has no message id (X-Message-Id header or the mapping's message_id)")]
     MessageIdMissing,
+    #[error(
+        "a signed message must carry its id inside the message (the mapping's message_id): the signature does not cover X-Message-Id"
+    )]
+    MessageIdUnsigned,
     #[error("the message id must be 1–128 printable ASCII characters")]
     MessageIdInvalid,
     #[error("the X-Message-Id header and the message's own id differ")]
     MessageIdMismatch,
+    #[error(
+        "this message id was used for another message (receipt {0}); a resend must be byte for byte the same, a new message needs a new id"
+    )]
+    MessageIdReused(String),
     #[error("no message {0}")]
     NotFound(String),
     #[error("message {0} has no delivery that can be replayed")]
@@ -105,9 +113,12 @@ impl ExchangeError {
             ExchangeError::UnsupportedMediaType => "request.unsupported_media_type",
             ExchangeError::JsonMalformed { .. } => "exchange.json_malformed",
             ExchangeError::Mapping(e) => e.code(),
-            ExchangeError::MessageIdMissing => "exchange.message_id_missing",
+            ExchangeError::MessageIdMissing | ExchangeError::MessageIdUnsigned => {
+                "exchange.message_id_missing"
+            }
             ExchangeError::MessageIdInvalid => "exchange.message_id_invalid",
             ExchangeError::MessageIdMismatch => "exchange.message_id_mismatch",
+            ExchangeError::MessageIdReused(_) => "exchange.message_id_reused",
             ExchangeError::NotFound(_) => "exchange.message_not_found",
             ExchangeError::NothingToReplay(_) => "exchange.nothing_to_replay",
             _ => "internal",
@@ -134,6 +145,8 @@ pub struct Receipt {
     pub content_type: String,
     /// The message was received before: this is the first acknowledgement again.
     pub duplicate: bool,
+    /// The id was used before for a message with other content (not a resend).
+    pub other_content: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +300,8 @@ pub struct Exchange {
     metrics: Arc<Metrics>,
     wake: tokio::sync::Notify,
     intake: intake::Intake,
+    /// Partner reloads take turns (`partners.rs`).
+    reload_turn: tokio::sync::Mutex<()>,
     /// Failed authentications per client address: past the limit a request is refused before
     /// any check, and no longer recorded one by one (the audit trail cannot be flooded).
     failures: crate::http::ratelimit::RateLimiter<std::net::IpAddr>,
@@ -313,16 +328,17 @@ fn aad(id: &str, what: &str) -> Vec<u8> {
 /// Masks a value for display: `138****1234`, `张*`.
 fn mask_text(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        1..=2 => format!("{}*", chars[0]),
-        3..=7 => format!("{}{}", chars[0], "*".repeat(chars.len() - 1)),
-        n => {
-            let head: String = chars[..3].iter().collect();
-            let tail: String = chars[n - 4..].iter().collect();
-            format!("{head}{}{tail}", "*".repeat(n - 7))
-        }
-    }
+    // Never more than about half of a value shows.
+    let (head, tail) = match chars.len() {
+        0 => return String::new(),
+        1..=7 => (1, 0),
+        8..=10 => (2, 2),
+        _ => (3, 4),
+    };
+    let n = chars.len();
+    let shown_head: String = chars[..head].iter().collect();
+    let shown_tail: String = chars[n - tail..].iter().collect();
+    format!("{shown_head}{}{shown_tail}", "*".repeat(n - head - tail))
 }
 
 /// Masks the values of `fields` anywhere in `v`.
@@ -380,6 +396,7 @@ impl Exchange {
             wake: tokio::sync::Notify::new(),
             intake: intake::Intake::new(db),
             failures: crate::http::ratelimit::RateLimiter::per_minute(AUTH_FAILURES_PER_MINUTE),
+            reload_turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -401,14 +418,24 @@ impl Exchange {
             headers: req.headers,
             body: &req.body,
         };
-        let checked = match self.partner(req.partner) {
+        // An address past its allowance of failures is refused before any check (and before
+        // the cost of verifying a signature).
+        if let Some(ip) = ctx.client_ip
+            && let Err(wait) = self.failures.peek(&ip)
+        {
+            return Err(ExchangeError::TooManyFailures(wait));
+        }
+        let known = self.partner(req.partner);
+        let checked = match &known {
             None => Err(AuthFailure::UnknownPartner),
-            Some(p) => auth::verify(&p.auth, &signed, now, self.config.clock_skew).map(|()| p),
+            Some(p) => auth::verify(&p.auth, &signed, now, self.config.clock_skew),
         };
-        let partner = match checked {
-            Ok(p) => p,
-            Err(why) => {
-                self.metrics.exchange(req.partner, "unauthenticated");
+        let partner = match (checked, known) {
+            (Ok(()), Some(p)) => p,
+            (Err(why), known) => {
+                // Metric labels only for configured partners: a path cannot create series.
+                let label = known.as_ref().map_or("unknown", |p| p.id.as_str());
+                self.metrics.exchange(label, "unauthenticated");
                 if let Some(ip) = ctx.client_ip
                     && let Err(wait) = self.failures.check(&ip)
                 {
@@ -417,18 +444,20 @@ impl Exchange {
                 self.audit
                     .append(
                         AuditEvent::new("exchange.auth_failed", Outcome::Failure)
-                            .actor(Actor::new(
-                                crate::audit::ActorKind::System,
-                                Some(format!("partner:{}", req.partner)),
-                                None,
-                            ))
+                            .actor(Actor::anonymous())
                             .target(format!("partner:{}", req.partner))
                             .reason(why.as_str())
-                            .details(serde_json::json!({ "message_type": req.message_type }))
+                            .details(serde_json::json!({
+                                "claimed_partner": req.partner,
+                                "message_type": req.message_type,
+                            }))
                             .context(ctx),
                     )
                     .await?;
                 return Err(ExchangeError::Unauthenticated(why));
+            }
+            (Ok(()), None) => {
+                return Err(ExchangeError::Unauthenticated(AuthFailure::UnknownPartner));
             }
         };
         if !partner.enabled {
@@ -466,8 +495,12 @@ impl Exchange {
         };
         let translated = translated.and_then(|v| {
             let own = mapping.message_id(&v);
+            let signed = !matches!(partner.auth, crate::config::PartnerAuth::Token { .. });
             let id = match (&header_id, own) {
                 (Some(h), Some(o)) if *h != o => return Err(ExchangeError::MessageIdMismatch),
+                // The signature covers the body, not the header: an id only in the header could
+                // be changed on a replayed request.
+                (Some(_), None) if signed => return Err(ExchangeError::MessageIdUnsigned),
                 (Some(h), _) => h.clone(),
                 (None, Some(o)) => o,
                 (None, None) => return Err(ExchangeError::MessageIdMissing),
@@ -494,20 +527,25 @@ impl Exchange {
                 let id = header_id
                     .filter(|h| valid_message_id(h))
                     .unwrap_or_default();
-                self.record_rejected(
-                    &receipt_id,
-                    &partner.id,
-                    &id,
-                    req.message_type,
-                    &mapping_ref,
-                    format.map_or("unknown", Format::as_str),
-                    &req.body,
-                    &e,
-                    correlation.as_deref(),
-                    ctx,
-                    now,
-                )
-                .await?;
+                if let Err(failure) = self
+                    .record_rejected(
+                        &receipt_id,
+                        &partner.id,
+                        &id,
+                        req.message_type,
+                        &mapping_ref,
+                        format.map_or("unknown", Format::as_str),
+                        &req.body,
+                        &e,
+                        correlation.as_deref(),
+                        ctx,
+                        now,
+                    )
+                    .await
+                {
+                    // The partner still learns what was wrong with its message.
+                    tracing::error!(error = %crate::telemetry::chain(&failure), "cannot record a rejected message");
+                }
                 return Err(e);
             }
         };
@@ -556,6 +594,7 @@ impl Exchange {
             request_id: ctx.request_id.clone(),
             correlation_id: correlation,
             size: i64::try_from(req.body.len()).unwrap_or(i64::MAX),
+            payload_digest: hex::encode(guomi::sm3(&req.body)),
             payload_enc,
             translated_enc,
             ack,
@@ -563,6 +602,10 @@ impl Exchange {
             deliver_to: partner.deliver_to.as_ref().map(|u| u.as_str().to_owned()),
         };
         let receipt = self.intake.store(row).await?;
+        if receipt.other_content {
+            self.metrics.exchange(&partner.id, "rejected");
+            return Err(ExchangeError::MessageIdReused(receipt.receipt_id));
+        }
         if receipt.duplicate {
             self.metrics.exchange(&partner.id, "duplicate");
         } else {
@@ -629,7 +672,24 @@ impl Exchange {
             .data
             .encrypt(body, &aad(id, "payload"))
             .map_err(ExchangeError::Crypto)?;
-        let detail: String = e.to_string().chars().take(1000).collect();
+        // Only where it went wrong: the full message (which may quote a value, a certificate
+        // number say) goes to the partner, never into the log.
+        let detail = match e {
+            ExchangeError::Mapping(m) => {
+                let mut d = String::from(m.code());
+                if let Some(path) = m.path().filter(|p| !p.is_empty()) {
+                    d.push_str(&format!(" at {path}"));
+                }
+                if let (Some(line), Some(column)) = (m.line(), m.column()) {
+                    d.push_str(&format!(" (line {line}, column {column})"));
+                }
+                d
+            }
+            ExchangeError::JsonMalformed { line, column, .. } => {
+                format!("not JSON (line {line}, column {column})")
+            }
+            other => other.to_string().chars().take(300).collect(),
+        };
         with_pool!(self.db.write(), |p| {
             sqlx::query(
                 "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, error_code, error_detail) \
@@ -800,12 +860,15 @@ impl Exchange {
         self.get(id).await
     }
 
-    /// Forgets raw payloads older than `exchange.payload_retention` (the log rows stay).
+    /// Forgets payloads and translations older than `exchange.payload_retention` (the log rows
+    /// stay; a message still being delivered keeps its translation).
     pub async fn purge_payloads(&self) -> Result<u64, ExchangeError> {
         let before = self.clock.now().minus(self.config.payload_retention).0;
         let n = with_pool!(self.db.write(), |p| {
+            // The translation holds the same personal data: it goes too, except while a
+            // delivery is still pending.
             sqlx::query(
-                "UPDATE exchange_messages SET payload_enc = NULL WHERE received_at < $1 AND payload_enc IS NOT NULL",
+                "UPDATE exchange_messages SET payload_enc = NULL, translated_enc = NULL WHERE received_at < $1 AND (payload_enc IS NOT NULL OR translated_enc IS NOT NULL) AND status <> 'accepted'",
             )
             .bind(before)
             .execute(p)
@@ -852,6 +915,7 @@ mod tests {
         assert_eq!(mask_text("13800001234"), "138****1234");
         assert_eq!(mask_text("张三"), "张*");
         assert_eq!(mask_text("王小明"), "王**");
+        assert_eq!(mask_text("12345678"), "12****78");
         let mut v = serde_json::json!({
             "contacts": [{"name": "张三", "phone": "13800001234"}],
             "legal_representative": "李四",

@@ -37,6 +37,9 @@ enum Outcome {
     /// The consumer refused the message itself (a 4xx other than 408/425/429): sending it
     /// again cannot help.
     Refused(String),
+    /// Nothing was sent (the host's circuit is open or its calls are saturated): try later
+    /// without counting an attempt.
+    Deferred(String),
 }
 
 impl Exchange {
@@ -44,7 +47,30 @@ impl Exchange {
     async fn claim(&self) -> Result<Vec<Claimed>, ExchangeError> {
         let now = self.clock.now().0;
         let lease = now + i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
-        let pick = "SELECT id FROM exchange_outbox WHERE status = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_at LIMIT $3";
+        let max = i64::from(self.config.max_attempts);
+        // A delivery whose attempts all ended without a result (the node died or hung each
+        // time) is dead-lettered rather than claimed forever.
+        with_pool!(self.db.write(), |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE exchange_messages SET status = 'failed', updated_at = $1, error_code = 'exchange.delivery_failed', error_detail = 'no delivery attempt completed' \
+                 WHERE id IN (SELECT message FROM exchange_outbox WHERE status = 'pending' AND attempts >= $2 AND lease_until IS NOT NULL AND lease_until < $1)",
+            )
+            .bind(now)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE exchange_outbox SET status = 'dead', lease_until = NULL, last_error = 'no delivery attempt completed (the delivering node stopped or hung each time)' \
+                 WHERE status = 'pending' AND attempts >= $2 AND lease_until IS NOT NULL AND lease_until < $1",
+            )
+            .bind(now)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })?;
+        let pick = "SELECT id FROM exchange_outbox WHERE status = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1) AND attempts < $4 ORDER BY next_at LIMIT $3";
         let sql = match self.db.write() {
             Pool::Postgres(_) => format!(
                 "UPDATE exchange_outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING id"
@@ -58,6 +84,7 @@ impl Exchange {
                 .bind(now)
                 .bind(lease)
                 .bind(BATCH)
+                .bind(max)
                 .fetch_all(p)
                 .await
         })?;
@@ -92,8 +119,9 @@ impl Exchange {
             .header("x-message-id", d.message_id.as_str())
             .header("x-message-type", d.message_type.as_str())
             .header("x-partner", d.partner.as_str())
-            // The key makes a repeated POST harmless to a consumer that honours it.
-            .retry(outbound::Retry::Safe)
+            // The outbox retries with its own backoff; the client only retries what was never
+            // sent, so one attempt is one POST.
+            .retry(outbound::Retry::Unsafe)
             .body(body.to_vec())
             .send()
             .await;
@@ -106,6 +134,9 @@ impl Exchange {
                 } else {
                     Outcome::Failed(format!("HTTP {s}"))
                 }
+            }
+            Err(e @ (outbound::Error::CircuitOpen { .. } | outbound::Error::Saturated { .. })) => {
+                Outcome::Deferred(e.to_string())
             }
             Err(e) => Outcome::Failed(e.to_string()),
         }
@@ -121,41 +152,44 @@ impl Exchange {
             Outcome::Failed(e) if attempts >= self.config.max_attempts => {
                 ("dead", "failed", Some(e.as_str()), now)
             }
-            Outcome::Failed(e) => (
+            Outcome::Failed(e) | Outcome::Deferred(e) => (
                 "pending",
                 "accepted",
                 Some(e.as_str()),
                 now + self.backoff(attempts),
             ),
         };
-        let label = match (outbox_status, &outcome) {
-            ("delivered", _) => "delivered",
-            ("dead", _) => "dead",
+        let uncount = i64::from(matches!(outcome, Outcome::Deferred(_)));
+        let label = match outbox_status {
+            "delivered" => "delivered",
+            "dead" => "dead",
             _ => "retry",
         };
-        self.metrics.delivery(&d.partner, label);
-        match label {
-            "dead" => {
-                tracing::warn!(delivery = %d.id, partner = %d.partner, attempts, error = error.unwrap_or(""), "delivery dead-lettered")
-            }
-            "retry" => {
-                tracing::info!(delivery = %d.id, partner = %d.partner, attempts, error = error.unwrap_or(""), "delivery failed; will retry")
-            }
-            _ => tracing::debug!(delivery = %d.id, partner = %d.partner, attempts, "delivered"),
-        }
         let error: Option<String> = error.map(|e| e.chars().take(500).collect());
-        with_pool!(self.db.write(), |p| {
+        // Fenced by this claim's attempt count: if the lease ran out and another node (or a
+        // replay) took the delivery over, this late result changes nothing.
+        let settled = with_pool!(self.db.write(), |p| {
+            async {
             let mut tx = p.begin().await?;
-            sqlx::query(
-                "UPDATE exchange_outbox SET status = $2, next_at = $3, lease_until = NULL, last_error = $4, delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1",
+            let fenced = sqlx::query(
+                "UPDATE exchange_outbox SET status = $2, next_at = $3, lease_until = NULL, last_error = $4, attempts = attempts - $7, \
+                 delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END \
+                 WHERE id = $1 AND status = 'pending' AND attempts = $6",
             )
             .bind(&d.id)
             .bind(outbox_status)
             .bind(next_at)
             .bind(error.as_deref())
             .bind(now)
+            .bind(d.attempts)
+            .bind(uncount)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if fenced == 0 {
+                tx.rollback().await?;
+                return Ok::<_, sqlx::Error>(false);
+            }
             sqlx::query(
                 "UPDATE exchange_messages SET status = $2, updated_at = $3, error_code = $4, error_detail = $5 WHERE id = $1",
             )
@@ -166,8 +200,26 @@ impl Exchange {
             .bind(if message_status == "failed" { error.as_deref() } else { None })
             .execute(&mut *tx)
             .await?;
-            tx.commit().await
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
+        }
+        .await
         })?;
+        if !settled {
+            tracing::info!(delivery = %d.id, "a late delivery result was ignored: the delivery was taken over");
+            return Ok(());
+        }
+        self.metrics.delivery(&d.partner, label);
+        let shown = error.as_deref().unwrap_or("");
+        match label {
+            "dead" => {
+                tracing::warn!(delivery = %d.id, partner = %d.partner, attempts, error = shown, "delivery dead-lettered")
+            }
+            "retry" => {
+                tracing::info!(delivery = %d.id, partner = %d.partner, attempts, error = shown, "delivery failed; will retry")
+            }
+            _ => tracing::debug!(delivery = %d.id, partner = %d.partner, attempts, "delivered"),
+        }
         Ok(())
     }
 
@@ -188,8 +240,13 @@ impl Exchange {
     pub async fn deliver_due(&self, client: &outbound::Client) -> Result<usize, ExchangeError> {
         let claimed = self.claim().await?;
         let n = claimed.len();
+        // One attempt ends well inside its lease, so that no other node takes it over while
+        // it is still running.
+        let bound = self.config.lease / 2;
         let attempts = claimed.iter().map(|d| async move {
-            let outcome = self.attempt(client, d).await;
+            let outcome = tokio::time::timeout(bound, self.attempt(client, d))
+                .await
+                .unwrap_or_else(|_| Outcome::Failed("no answer within half the lease".into()));
             if let Err(e) = self.settle(d, outcome).await {
                 tracing::error!(delivery = %d.id, error = %crate::telemetry::chain(&e), "cannot record a delivery attempt; it will be made again after its lease");
             }

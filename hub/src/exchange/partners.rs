@@ -138,8 +138,11 @@ impl Exchange {
         }
     }
 
-    /// Rebuilds the view from the file's partners and the store.
+    /// Rebuilds the view from the file's partners and the store. Reloads take turns, so a
+    /// periodic reload that read the store before a change cannot publish its older view after
+    /// the change's own reload.
     pub async fn reload_partners(&self) -> Result<(), ExchangeError> {
+        let _turn = self.reload_turn.lock().await;
         let rows: Vec<Row> = with_pool!(self.db.read(), |p| {
             sqlx::query_as("SELECT id, definition, secrets_enc FROM exchange_partners")
                 .fetch_all(p)
@@ -320,7 +323,7 @@ impl Exchange {
             ctx,
         )
         .await?;
-        self.reload_partners().await?;
+        self.reload_after_change().await;
         Ok(Arc::new(partner))
     }
 
@@ -355,6 +358,15 @@ impl Exchange {
         )
         .await?;
         self.reload_partners().await
+    }
+
+    /// Publishes a committed change on this node. A failure is logged, not returned: the
+    /// change is made (and a generated secret must still reach the administrator); the
+    /// periodic reload publishes it at the latest.
+    async fn reload_after_change(&self) {
+        if let Err(e) = self.reload_partners().await {
+            tracing::error!(error = %crate::telemetry::chain(&e), "cannot publish a partner change on this node yet; the periodic reload will");
+        }
     }
 
     fn check(

@@ -113,6 +113,7 @@ error_codes! {
     MessageIdMissing = ("exchange.message_id_missing", UNPROCESSABLE_ENTITY, "报文缺少报文编号"),
     MessageIdInvalid = ("exchange.message_id_invalid", UNPROCESSABLE_ENTITY, "报文编号格式错误"),
     MessageIdMismatch = ("exchange.message_id_mismatch", UNPROCESSABLE_ENTITY, "报文头与报文体的编号不一致"),
+    MessageIdReused = ("exchange.message_id_reused", CONFLICT, "该报文编号已用于另一份报文"),
     MessageNotFound = ("exchange.message_not_found", NOT_FOUND, "报文不存在"),
     NothingToReplay = ("exchange.nothing_to_replay", CONFLICT, "没有可重新投递的记录"),
     PartnerNotFound = ("exchange.partner_not_found", NOT_FOUND, "合作方不存在"),

@@ -33,6 +33,22 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.check_at(key, Instant::now())
     }
 
+    /// `Err(wait)` when `key` is out of allowance now, without using any of it: for refusing
+    /// a request before doing work whose failures are what is counted.
+    pub fn peek(&self, key: &K) -> Result<(), Duration> {
+        let now = Instant::now();
+        let Ok(state) = self.state.lock() else {
+            return Ok(());
+        };
+        let tat = state.get(key).copied().unwrap_or(now).max(now);
+        let allowed_at = tat.checked_sub(self.burst).unwrap_or(now);
+        if now < allowed_at {
+            Err(allowed_at - now)
+        } else {
+            Ok(())
+        }
+    }
+
     fn check_at(&self, key: &K, now: Instant) -> Result<(), Duration> {
         let Ok(mut state) = self.state.lock() else {
             return Ok(());
