@@ -168,9 +168,9 @@ async fn writer(pool: sqlx::SqlitePool, mut rx: mpsc::Receiver<(NewMessage, Repl
             }
         }
         match write_batch(&pool, &batch).await {
-            Ok(receipts) => {
-                for ((_, reply), receipt) in batch.drain(..).zip(receipts) {
-                    let _ = reply.send(Ok(receipt));
+            Ok(results) => {
+                for ((_, reply), result) in batch.drain(..).zip(results) {
+                    let _ = reply.send(result);
                 }
             }
             Err(e) => {
@@ -183,20 +183,38 @@ async fn writer(pool: sqlx::SqlitePool, mut rx: mpsc::Receiver<(NewMessage, Repl
     }
 }
 
+/// Writes a batch in one transaction with one sync. Each message has its own savepoint, so a
+/// message that cannot be written fails alone and the rest of the batch is still committed.
 async fn write_batch(
     pool: &sqlx::SqlitePool,
     batch: &[(NewMessage, Reply)],
-) -> Result<Vec<Receipt>, sqlx::Error> {
+) -> Result<Vec<Result<Receipt, ()>>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     sqlx::raw_sql("PRAGMA synchronous = FULL; BEGIN IMMEDIATE")
         .execute(&mut *conn)
         .await?;
-    let result: Result<Vec<Receipt>, sqlx::Error> = async {
-        let mut receipts = Vec::with_capacity(batch.len());
+    let result: Result<Vec<Result<Receipt, ()>>, sqlx::Error> = async {
+        let mut results = Vec::with_capacity(batch.len());
         for (m, _) in batch {
-            receipts.push(record!(conn, m));
+            sqlx::raw_sql("SAVEPOINT message")
+                .execute(&mut *conn)
+                .await?;
+            let one: Result<Receipt, sqlx::Error> = async { Ok(record!(conn, m)) }.await;
+            match one {
+                Ok(receipt) => {
+                    sqlx::raw_sql("RELEASE message").execute(&mut *conn).await?;
+                    results.push(Ok(receipt));
+                }
+                Err(e) => {
+                    tracing::error!(error = %crate::telemetry::chain(&e), partner = %m.partner, "cannot record a partner message; it was not acknowledged");
+                    sqlx::raw_sql("ROLLBACK TO message; RELEASE message")
+                        .execute(&mut *conn)
+                        .await?;
+                    results.push(Err(()));
+                }
+            }
         }
-        Ok(receipts)
+        Ok(results)
     }
     .await;
     let end = match &result {
@@ -208,7 +226,7 @@ async fn write_batch(
         // Never hand a connection with an open transaction back to the pool.
         conn.detach();
     }
-    let receipts = result?;
+    let results = result?;
     ended?;
-    Ok(receipts)
+    Ok(results)
 }

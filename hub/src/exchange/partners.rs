@@ -12,7 +12,7 @@ use super::{Exchange, ExchangeError};
 use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::config::{PartnerConfig, PartnerSpec, Secret, build_partner};
 use crate::context::RequestContext;
-use crate::store::{begin_write, with_pool};
+use crate::store::with_pool;
 
 /// What is stored in the clear: everything but the secrets.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -192,10 +192,12 @@ impl Exchange {
         Ok((stored, secrets))
     }
 
+    /// The stored partner, and its encrypted secrets as stored (a compare-and-set token: every
+    /// write encrypts with a fresh nonce).
     async fn stored(
         &self,
         id: &str,
-    ) -> Result<Option<(StoredPartner, StoredSecrets)>, ExchangeError> {
+    ) -> Result<Option<(StoredPartner, StoredSecrets, Vec<u8>)>, ExchangeError> {
         let row: Option<Row> = with_pool!(self.db.read(), |p| {
             sqlx::query_as(
                 "SELECT id, definition, secrets_enc FROM exchange_partners WHERE id = $1",
@@ -204,7 +206,11 @@ impl Exchange {
             .fetch_optional(p)
             .await
         })?;
-        row.map(|r| self.open_row(&r)).transpose()
+        row.map(|r| {
+            self.open_row(&r)
+                .map(|(stored, secrets)| (stored, secrets, r.secrets_enc))
+        })
+        .transpose()
     }
 
     /// Adds a partner. Returns it and the secret or token generated for it (shown once).
@@ -281,9 +287,6 @@ impl Exchange {
         if self.file_partners.contains_key(id) {
             return Err(ExchangeError::PartnerReadOnly(id.to_owned()));
         }
-        let Some((before, mut secrets)) = self.stored(id).await? else {
-            return Err(ExchangeError::PartnerNotFound(id.to_owned()));
-        };
         let secrets_changed: Vec<&'static str> = [
             ("secret", change.secret.is_some()),
             ("token", change.token.is_some()),
@@ -292,27 +295,45 @@ impl Exchange {
         .into_iter()
         .filter_map(|(k, changed)| changed.then_some(k))
         .collect();
-        let mut after = before.clone();
-        apply(&mut after, &mut secrets, change);
-        let partner = self.check(id, &after, &secrets)?;
-        let definition =
-            serde_json::to_string(&after).map_err(|e| ExchangeError::Corrupt(e.to_string()))?;
-        let enc = self.seal(id, &secrets)?;
-        let now = self.clock.now().0;
-        with_pool!(self.db.write(), |p, b| {
-            let mut tx = begin_write!(p, b)?;
-            sqlx::query(
-                "UPDATE exchange_partners SET definition = $2, secrets_enc = $3, updated_at = $4, updated_by = $5 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(&definition)
-            .bind(&enc)
-            .bind(now)
-            .bind(actor_ref(&actor))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        })?;
+        // Read, change, write only if nobody wrote in between (else read again): two
+        // administrators changing one partner at once both take effect.
+        let mut tries = 0;
+        let (before, after, partner) = loop {
+            tries += 1;
+            let Some((before, mut secrets, seen)) = self.stored(id).await? else {
+                return Err(ExchangeError::PartnerNotFound(id.to_owned()));
+            };
+            let mut after = before.clone();
+            apply(&mut after, &mut secrets, change.clone());
+            let partner = self.check(id, &after, &secrets)?;
+            let definition =
+                serde_json::to_string(&after).map_err(|e| ExchangeError::Corrupt(e.to_string()))?;
+            let enc = self.seal(id, &secrets)?;
+            let now = self.clock.now().0;
+            let written = with_pool!(self.db.write(), |p| {
+                sqlx::query(
+                    "UPDATE exchange_partners SET definition = $2, secrets_enc = $3, updated_at = $4, updated_by = $5 WHERE id = $1 AND secrets_enc = $6",
+                )
+                .bind(id)
+                .bind(&definition)
+                .bind(&enc)
+                .bind(now)
+                .bind(actor_ref(&actor))
+                .bind(&seen)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+            })?;
+            if written == 1 {
+                break (before, after, partner);
+            }
+            if tries >= 5 {
+                // Five writers in a row beat this one: a transient condition, answered 503.
+                return Err(ExchangeError::Store(crate::store::StoreError::Unavailable(
+                    sqlx::Error::PoolTimedOut,
+                )));
+            }
+        };
         self.record(
             "exchange.partner_updated",
             id,
@@ -337,7 +358,7 @@ impl Exchange {
         if self.file_partners.contains_key(id) {
             return Err(ExchangeError::PartnerReadOnly(id.to_owned()));
         }
-        let Some((before, _)) = self.stored(id).await? else {
+        let Some((before, _, _)) = self.stored(id).await? else {
             return Err(ExchangeError::PartnerNotFound(id.to_owned()));
         };
         with_pool!(self.db.write(), |p| {
