@@ -300,6 +300,8 @@ pub struct Exchange {
     metrics: Arc<Metrics>,
     wake: tokio::sync::Notify,
     intake: intake::Intake,
+    /// When this node last swept never-settled deliveries (`outbox.rs`), ms.
+    last_sweep: std::sync::atomic::AtomicI64,
     /// Partner reloads take turns (`partners.rs`).
     reload_turn: tokio::sync::Mutex<()>,
     /// Failed authentications per client address: past the limit a request is refused before
@@ -397,6 +399,7 @@ impl Exchange {
             intake: intake::Intake::new(db),
             failures: crate::http::ratelimit::RateLimiter::per_minute(AUTH_FAILURES_PER_MINUTE),
             reload_turn: tokio::sync::Mutex::new(()),
+            last_sweep: std::sync::atomic::AtomicI64::new(0),
         }
     }
 

@@ -43,13 +43,8 @@ enum Outcome {
 }
 
 impl Exchange {
-    /// Claims due deliveries for this node: each gets a lease and one more attempt counted.
-    async fn claim(&self) -> Result<Vec<Claimed>, ExchangeError> {
-        let now = self.clock.now().0;
-        let lease = now + i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
-        let max = i64::from(self.config.max_attempts);
-        // A delivery whose attempts all ended without a result (the node died or hung each
-        // time) is dead-lettered rather than claimed forever.
+    /// Dead-letters deliveries that used every attempt without a result.
+    async fn sweep_unsettled(&self, now: i64, max: i64) -> Result<(), ExchangeError> {
         with_pool!(self.db.write(), |p| {
             let mut tx = p.begin().await?;
             sqlx::query(
@@ -70,6 +65,24 @@ impl Exchange {
             .await?;
             tx.commit().await
         })?;
+        Ok(())
+    }
+
+    /// Claims due deliveries for this node: each gets a lease and one more attempt counted.
+    async fn claim(&self) -> Result<Vec<Claimed>, ExchangeError> {
+        let now = self.clock.now().0;
+        let lease = now + i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
+        let max = i64::from(self.config.max_attempts);
+        // A delivery whose attempts all ended without a result (the node died or hung each
+        // time) is dead-lettered rather than claimed forever. Such deliveries are rare and the
+        // sweep scans the pending ones: once a lease period is enough.
+        let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX / 4);
+        let last = self.last_sweep.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= lease_ms {
+            self.last_sweep
+                .store(now, std::sync::atomic::Ordering::Relaxed);
+            self.sweep_unsettled(now, max).await?;
+        }
         let pick = "SELECT id FROM exchange_outbox WHERE status = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1) AND attempts < $4 ORDER BY next_at LIMIT $3";
         let sql = match self.db.write() {
             Pool::Postgres(_) => format!(
@@ -88,19 +101,22 @@ impl Exchange {
                 .fetch_all(p)
                 .await
         })?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row: Option<Claimed> = with_pool!(self.db.read(), |p| {
-                sqlx::query_as(
-                    "SELECT o.id, o.target, o.attempts, m.partner, m.message_id, m.message_type, m.translated_enc \
-                     FROM exchange_outbox o JOIN exchange_messages m ON m.id = o.message WHERE o.id = $1",
-                )
-                .bind(&id)
-                .fetch_optional(p)
-                .await
-            })?;
-            claimed.extend(row);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT o.id, o.target, o.attempts, m.partner, m.message_id, m.message_type, m.translated_enc \
+             FROM exchange_outbox o JOIN exchange_messages m ON m.id = o.message WHERE o.id IN ({})",
+            placeholders.join(", ")
+        );
+        let claimed: Vec<Claimed> = with_pool!(self.db.read(), |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await
+        })?;
         Ok(claimed)
     }
 
