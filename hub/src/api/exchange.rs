@@ -261,61 +261,10 @@ pub async fn get_partner(
         .ok_or_else(|| ApiError::new(ErrorCode::PartnerNotFound, format!("no partner {id}")))
 }
 
-/// A partner's settings (all optional on change; secrets replaced only when given).
-#[derive(Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerSettings {
-    /// Creation: lower-case letters, digits and single hyphens, the `{partner}` of
-    /// `/exchange/{partner}/…`. Change: absent (or the same id).
-    pub id: Option<String>,
-    pub display_name: Option<String>,
-    pub enabled: Option<bool>,
-    /// `hmac-sha256`, `token` or `sm2`.
-    pub auth: Option<String>,
-    pub access_key: Option<String>,
-    /// HMAC-SHA256 shared secret (≥ 16 bytes); generated and shown once when absent at creation.
-    pub secret: Option<String>,
-    /// Bearer token (≥ 24 characters); generated and shown once when absent at creation.
-    pub token: Option<String>,
-    /// SM2 public key, PEM or hex.
-    pub public_key: Option<String>,
-    pub message_types: Option<Vec<String>>,
-    /// The consumer's URL (https; http only on loopback); an empty string removes it.
-    pub deliver_to: Option<String>,
-    /// SM4 key of its HEAD/BODY blocks, 32 hex digits; an empty string removes it.
-    pub payload_sm4_key: Option<String>,
-    /// `ecb` or `cbc`.
-    pub payload_sm4_mode: Option<String>,
-}
-
-impl std::fmt::Debug for PartnerSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PartnerSettings([redacted])")
-    }
-}
-
-impl From<PartnerSettings> for PartnerChange {
-    fn from(s: PartnerSettings) -> Self {
-        PartnerChange {
-            display_name: s.display_name,
-            enabled: s.enabled,
-            auth: s.auth,
-            access_key: s.access_key,
-            secret: s.secret,
-            token: s.token,
-            public_key: s.public_key,
-            message_types: s.message_types,
-            deliver_to: s.deliver_to,
-            payload_sm4_key: s.payload_sm4_key,
-            payload_sm4_mode: s.payload_sm4_mode,
-        }
-    }
-}
-
 /// Adds a partner system (validated like the configuration file's; audited without secrets).
 /// A missing HMAC secret or token is generated and returned once in `generated_secret`.
 #[utoipa::path(post, path = "/api/admin/partners", tag = "exchange",
-    security(("admin_session" = []), ("bearer" = [])), request_body = PartnerSettings,
+    security(("admin_session" = []), ("bearer" = [])), request_body = PartnerChange,
     responses(
         (status = 201, body = PartnerView),
         (status = 409, description = "exchange.partner_exists, exchange.partner_read_only", body = ProblemDocument, content_type = "application/problem+json"),
@@ -325,7 +274,7 @@ pub async fn create_partner(
     State(state): State<AppState>,
     ctx: RequestContext,
     auth: AdminAuth,
-    JsonBody(mut req): JsonBody<PartnerSettings>,
+    JsonBody(mut req): JsonBody<PartnerChange>,
 ) -> Result<(StatusCode, axum::Json<PartnerView>), ApiError> {
     authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
     let Some(id) = req.id.take() else {
@@ -338,7 +287,7 @@ pub async fn create_partner(
     };
     let (partner, generated) = state
         .exchange
-        .create_partner(&id, req.into(), auth.0.actor(), &ctx)
+        .create_partner(&id, req, auth.0.actor(), &ctx)
         .await?;
     let mut view = partner_view(&partner, Source::Store);
     view.generated_secret = generated;
@@ -348,7 +297,7 @@ pub async fn create_partner(
 /// Changes a partner added through this API (the file's partners are changed in the file).
 #[utoipa::path(patch, path = "/api/admin/partners/{id}", tag = "exchange",
     security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path)),
-    request_body = PartnerSettings,
+    request_body = PartnerChange,
     responses(
         (status = 200, body = PartnerView),
         (status = 404, description = "exchange.partner_not_found", body = ProblemDocument, content_type = "application/problem+json"),
@@ -360,7 +309,7 @@ pub async fn update_partner(
     ctx: RequestContext,
     auth: AdminAuth,
     PathParams(id): PathParams<String>,
-    JsonBody(change): JsonBody<PartnerSettings>,
+    JsonBody(change): JsonBody<PartnerChange>,
 ) -> Result<axum::Json<PartnerView>, ApiError> {
     authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
     if change.id.as_ref().is_some_and(|given| *given != id) {
@@ -372,7 +321,7 @@ pub async fn update_partner(
     }
     let partner = state
         .exchange
-        .update_partner(&id, change.into(), auth.0.actor(), &ctx)
+        .update_partner(&id, change, auth.0.actor(), &ctx)
         .await?;
     Ok(axum::Json(partner_view(&partner, Source::Store)))
 }

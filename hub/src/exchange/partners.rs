@@ -52,10 +52,14 @@ fn spec(p: &StoredPartner, s: &StoredSecrets) -> PartnerSpec {
     }
 }
 
-/// A change an administrator asks for: every field optional; secrets replaced only when given.
+/// A partner's settings as an administrator sends them: every field optional on change;
+/// secrets replaced only when given.
 #[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerChange {
+    /// Creation: lower-case letters, digits and single hyphens, the `{partner}` of
+    /// `/exchange/{partner}/…`. Change: absent (or the same id).
+    pub id: Option<String>,
     pub display_name: Option<String>,
     pub enabled: Option<bool>,
     /// `hmac-sha256`, `token` or `sm2`.
