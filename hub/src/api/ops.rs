@@ -31,17 +31,22 @@ pub async fn healthz() -> axum::Json<Status> {
 /// Readiness: 200 when the database is reachable and fully migrated, 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, body = Status),
-    (status = 503, description = "database unreachable or not migrated", body = crate::http::problem::ProblemDocument, content_type = "application/problem+json"),
+    (status = 503, description = "database unreachable or not migrated, or the partner-message writer stopped", body = crate::http::problem::ProblemDocument, content_type = "application/problem+json"),
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Status>, ApiError> {
-    if state.db.is_ready().await {
-        Ok(axum::Json(Status { status: "ready" }))
-    } else {
-        Err(ApiError::new(
+    if !state.db.is_ready().await {
+        return Err(ApiError::new(
             ErrorCode::StoreUnavailable,
             "the database is unreachable or its migrations are not all applied",
-        ))
+        ));
     }
+    if !state.exchange.intake_running() {
+        return Err(ApiError::new(
+            ErrorCode::StoreUnavailable,
+            "the writer of partner messages has stopped: restart this node",
+        ));
+    }
+    Ok(axum::Json(Status { status: "ready" }))
 }
 
 /// Prometheus metrics in the text exposition format.

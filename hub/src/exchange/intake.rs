@@ -125,6 +125,11 @@ impl Intake {
         Intake { db, queue }
     }
 
+    /// Whether messages can be recorded: on SQLite, whether the writer task still runs.
+    pub(super) fn running(&self) -> bool {
+        self.queue.as_ref().is_none_or(|q| !q.is_closed())
+    }
+
     /// Records `m`; returns its receipt, or the first receipt of the same message id.
     pub(super) async fn store(&self, m: NewMessage) -> Result<Receipt, ExchangeError> {
         if let Some(queue) = &self.queue {

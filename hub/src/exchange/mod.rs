@@ -407,6 +407,11 @@ impl Exchange {
         &self.config
     }
 
+    /// Whether partner messages can be recorded (for readiness).
+    pub fn intake_running(&self) -> bool {
+        self.intake.running()
+    }
+
     /// Receives one message: authenticates, translates, records and acknowledges it.
     pub async fn receive(
         &self,
