@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Test> {
         test!(sm4_sealed_documents_are_opened_with_the_partners_key),
         test!(system_administrators_manage_partners),
         test!(failed_authentication_is_rate_limited),
+        test!(sqlite: a_mapping_directory_and_ids_from_the_header),
     ]
 }
 
@@ -1147,5 +1148,91 @@ async fn failed_authentication_is_rate_limited(env: Env) -> Result<()> {
             r#"hub_exchange_messages_total{partner="unknown",outcome="unauthenticated"}"#
         )
     );
+    hub.stop().await
+}
+
+/// Mappings from `exchange.catalog_dir`: one without a `message_id` path takes the id from
+/// `X-Message-Id` — accepted from a token partner, refused from a signed one (the signature does
+/// not cover the header, so a replay could change the id).
+async fn a_mapping_directory_and_ids_from_the_header(env: Env) -> Result<()> {
+    let catalog = tempfile::tempdir()?;
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mappings/catalog");
+    let definition = std::fs::read_to_string(shipped.join("financing-demand-notice.toml"))?;
+    ensure!(definition.contains("message_id = \"$.message_id\"\n"));
+    std::fs::write(
+        catalog.path().join("financing-demand-notice.toml"),
+        definition.replacen("message_id = \"$.message_id\"\n", "", 1),
+    )?;
+    std::fs::copy(
+        shipped.join("codes.toml"),
+        catalog.path().join("codes.toml"),
+    )?;
+    let dir = catalog.path().display().to_string();
+    let token = "a-long-partner-token-for-header-ids";
+    let hub = env
+        .hub_with(&[
+            ("HUB_EXCHANGE__CATALOG_DIR", dir.as_str()),
+            ("HUB_PARTNERS__BANK__AUTH", "hmac-sha256"),
+            ("HUB_PARTNERS__BANK__ACCESS_KEY", AK),
+            ("HUB_PARTNERS__BANK__SECRET", SECRET),
+            (
+                "HUB_PARTNERS__BANK__MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
+            ("HUB_PARTNERS__GW__AUTH", "token"),
+            ("HUB_PARTNERS__GW__TOKEN", token),
+            (
+                "HUB_PARTNERS__GW__MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
+        ])
+        .await?;
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let mappings = json(hub.get_as(&sys, "/api/admin/mappings").await?, 200).await?;
+    ensure!(
+        mappings.as_array().map(Vec::len) == Some(1)
+            && mappings[0]["name"] == "financing-demand-notice",
+        "only the directory's mappings: {mappings}"
+    );
+    let body = fixture("financing-demand-notice/input.xml")?;
+    let p = tests::assert_problem(
+        send(
+            &hub.http,
+            &hub.base,
+            TYPE,
+            "application/xml",
+            &body,
+            &[("x-message-id", "HDR-1")],
+        )
+        .await?,
+        422,
+        "exchange.message_id_missing",
+    )
+    .await?;
+    ensure!(
+        p["detail"].as_str().is_some_and(|d| d.contains("signed")),
+        "{p}"
+    );
+    let url = hub.url(&format!("/exchange/gw/{TYPE}"));
+    let res = hub
+        .http
+        .post(&url)
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .header("x-message-id", "HDR-1")
+        .body(body.clone())
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "{}", res.text().await?);
+    ensure!(res.text().await?.contains("<MessageId>HDR-1</MessageId>"));
+    let res = hub
+        .http
+        .post(&url)
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .body(body.clone())
+        .send()
+        .await?;
+    tests::assert_problem(res, 422, "exchange.message_id_missing").await?;
     hub.stop().await
 }
