@@ -60,16 +60,7 @@ async fn send(client: &reqwest::Client, base: &str, body: Vec<u8>) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let base = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "http://127.0.0.1:18090".into());
-    let senders: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(64);
-    let seconds: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let (base, senders, seconds) = load::args();
     let run = uuid::Uuid::now_v7().simple().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

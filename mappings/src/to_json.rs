@@ -908,8 +908,21 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
 
     fn render(&self, g: &Group, inst: &Inst, out: &mut String) -> Result<(), Error> {
         out.push('{');
+        self.render_entries(g, inst, &g.shape, out)?;
+        out.push('}');
+        Ok(())
+    }
+
+    /// Writes the entries that have something to say, comma-separated; returns whether any did.
+    fn render_entries(
+        &self,
+        g: &Group,
+        inst: &Inst,
+        entries: &[Entry],
+        out: &mut String,
+    ) -> Result<bool, Error> {
         let mut any = false;
-        for entry in &g.shape {
+        for entry in entries {
             let before = out.len();
             if any {
                 out.push(',');
@@ -920,8 +933,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 out.truncate(before);
             }
         }
-        out.push('}');
-        Ok(())
+        Ok(any)
     }
 
     /// Writes `"key":value` for one entry; returns false (having written garbage the caller
@@ -967,18 +979,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             Entry::Object { key, entries } => {
                 crate::json::write_str(out, key);
                 out.push_str(":{");
-                let mut any = false;
-                for e in entries {
-                    let before = out.len();
-                    if any {
-                        out.push(',');
-                    }
-                    if self.render_entry(g, inst, e, out)? {
-                        any = true;
-                    } else {
-                        out.truncate(before);
-                    }
-                }
+                let any = self.render_entries(g, inst, entries, out)?;
                 out.push('}');
                 Ok(any)
             }

@@ -7,6 +7,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The benchmarks' arguments: the hub's URL, concurrent workers (default 64), seconds (default
+/// 20); flags that cargo passes (`--bench`) are skipped.
+pub fn args() -> (String, usize, u64) {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let base = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:18090".into());
+    let workers = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(64);
+    let seconds = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
+    (base, workers, seconds)
+}
+
 pub struct Summary {
     pub done: u64,
     pub failed: u64,
