@@ -74,6 +74,36 @@ async fn hub_with_partner(env: &Env, consumer: &Consumer) -> Result<TestHub> {
 }
 
 /// Sends `body` as the partner `bank`, signed at the hub's current time.
+/// Unix seconds now, `offset` seconds away, as `X-Date` carries them.
+fn date(offset: i64) -> Result<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    Ok((i64::try_from(now.as_secs())? + offset).to_string())
+}
+
+/// A POST of `body` to `/exchange/{partner}/{message_type}`, signed (gateway HMAC-SHA256) with
+/// `secret` under `access_key` at `date`; the caller sets the content type.
+#[allow(clippy::too_many_arguments)]
+fn signed(
+    http: &reqwest::Client,
+    base: &str,
+    partner: &str,
+    access_key: &str,
+    secret: &str,
+    date: &str,
+    message_type: &str,
+    body: &[u8],
+) -> reqwest::RequestBuilder {
+    let path = format!("/exchange/{partner}/{message_type}");
+    let sig =
+        hub::exchange::auth::sign_hmac_sha256(secret, "POST", &path, None, access_key, date, body);
+    http.post(format!("{base}{path}"))
+        .header("x-access-key", access_key)
+        .header("x-date", date)
+        .header("x-signature", sig)
+        .body(body.to_vec())
+}
+
+/// Sends `body` as the partner `bank`, signed at the current time.
 async fn send(
     http: &reqwest::Client,
     base: &str,
@@ -82,19 +112,17 @@ async fn send(
     body: &[u8],
     extra: &[(&str, &str)],
 ) -> Result<reqwest::Response> {
-    let path = format!("/exchange/bank/{message_type}");
-    let date = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs())
-    .to_string();
-    let sig = hub::exchange::auth::sign_hmac_sha256(SECRET, "POST", &path, None, AK, &date, body);
-    let mut req = http
-        .post(format!("{base}{path}"))
-        .header("content-type", content_type)
-        .header("x-access-key", AK)
-        .header("x-date", &date)
-        .header("x-signature", sig)
-        .body(body.to_vec());
+    let mut req = signed(
+        http,
+        base,
+        "bank",
+        AK,
+        SECRET,
+        &date(0)?,
+        message_type,
+        body,
+    )
+    .header("content-type", content_type);
     for (k, v) in extra {
         req = req.header(*k, *v);
     }
@@ -307,55 +335,17 @@ async fn bad_messages_get_exact_codes_and_stay_in_the_log(env: Env) -> Result<()
         .send()
         .await?;
     tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
-    let date = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs())
-    .to_string();
-    let forged = hub::exchange::auth::sign_hmac_sha256(
-        "not-the-secret-at-all-000",
-        "POST",
-        &format!("/exchange/bank/{TYPE}"),
-        None,
-        AK,
-        &date,
-        &good,
-    );
-    let res = hub
-        .http
-        .post(&url)
-        .header("content-type", "application/xml")
-        .header("x-access-key", AK)
-        .header("x-date", &date)
-        .header("x-signature", forged)
-        .body(good.clone())
-        .send()
-        .await?;
-    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
-    let stale = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs()
-        - 600)
-        .to_string();
-    let sig = hub::exchange::auth::sign_hmac_sha256(
-        SECRET,
-        "POST",
-        &format!("/exchange/bank/{TYPE}"),
-        None,
-        AK,
-        &stale,
-        &good,
-    );
-    let res = hub
-        .http
-        .post(&url)
-        .header("content-type", "application/xml")
-        .header("x-access-key", AK)
-        .header("x-date", &stale)
-        .header("x-signature", sig)
-        .body(good.clone())
-        .send()
-        .await?;
-    tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    // Another secret, and the right secret ten minutes ago.
+    for (secret, at) in [
+        ("not-the-secret-at-all-000", date(0)?),
+        (SECRET, date(-600)?),
+    ] {
+        let res = signed(&hub.http, &hub.base, "bank", AK, secret, &at, TYPE, &good)
+            .header("content-type", "application/xml")
+            .send()
+            .await?;
+        tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    }
     let res = hub
         .http
         .post(hub.url(&format!("/exchange/nobody/{TYPE}")))
@@ -924,23 +914,18 @@ async fn system_administrators_manage_partners(env: Env) -> Result<()> {
 
     // It can send at once, with the generated secret.
     let body = fixture("financing-demand-notice/input.xml")?;
-    let path = format!("/exchange/bank-2/{TYPE}");
     let signed = |secret: &str| -> Result<reqwest::RequestBuilder> {
-        let date = (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs())
-        .to_string();
-        let sig = hub::exchange::auth::sign_hmac_sha256(
-            secret, "POST", &path, None, "AK-2", &date, &body,
-        );
-        Ok(hub
-            .http
-            .post(hub.url(&path))
-            .header("content-type", "application/xml")
-            .header("x-access-key", "AK-2")
-            .header("x-date", date)
-            .header("x-signature", sig)
-            .body(body.clone()))
+        Ok(signed(
+            &hub.http,
+            &hub.base,
+            "bank-2",
+            "AK-2",
+            secret,
+            &date(0)?,
+            TYPE,
+            &body,
+        )
+        .header("content-type", "application/xml"))
     };
     ensure!(signed(&secret)?.send().await?.status() == 200);
 
