@@ -27,7 +27,7 @@ const SECRET: &str = "bank-shared-secret-0123456789";
 const AK: &str = "AK-BANK-001";
 const TYPE: &str = "financing.demand_notice";
 
-fn fixture(name: &str) -> Result<Vec<u8>> {
+pub(crate) fn fixture(name: &str) -> Result<Vec<u8>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../mappings/tests/fixtures")
         .join(name);
@@ -240,7 +240,7 @@ async fn item_values(hub: &TestHub, token: &str, path: &str, field: &str) -> Res
         .collect())
 }
 
-async fn wait_for_status(
+pub(crate) async fn wait_for_status(
     hub: &TestHub,
     token: &str,
     receipt: &str,

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod connectors;
 mod exchange;
+mod outbound;
 mod oidc;
 mod ops;
 mod sso;
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
             format: hub::config::LogFormat::Text,
         });
     }
-    let groups: [(&str, Vec<Test>); 9] = [
+    let groups: [(&str, Vec<Test>); 10] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         ("oidc", oidc::tests()),
         ("connectors", connectors::tests()),
         ("exchange", exchange::tests()),
+        ("outbound", outbound::tests()),
     ];
     let mut trials = Vec::new();
     for (group, tests) in groups {

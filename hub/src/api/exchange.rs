@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::clock::Millis;
 use crate::context::RequestContext;
 use crate::exchange::partners::{PartnerChange, Source};
-use crate::exchange::{ExchangeError, Inbound, MessageQuery, MessageView};
+use crate::exchange::{ExchangeError, Inbound, MessageQuery, MessageView, Outgoing, Receipt};
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
 use crate::http::problem::{ApiError, DocumentLocation, ErrorCode, ProblemDocument};
 
@@ -35,6 +35,7 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages))
         .routes(routes!(get_message))
         .routes(routes!(replay))
+        .routes(routes!(send))
 }
 
 impl From<ExchangeError> for ApiError {
@@ -104,6 +105,9 @@ impl From<ExchangeError> for ApiError {
             ExchangeError::PartnerNotFound(_) => ApiError::new(C::PartnerNotFound, detail),
             ExchangeError::PartnerExists(_) => ApiError::new(C::PartnerExists, detail),
             ExchangeError::PartnerReadOnly(_) => ApiError::new(C::PartnerReadOnly, detail),
+            ExchangeError::PartnerNotReceiving(_) => {
+                ApiError::new(C::PartnerNotReceiving, detail)
+            }
             ExchangeError::PartnerInvalid(errors) => {
                 let mut err = ApiError::new(C::ValidationFailed, detail);
                 for (field, message) in errors {
@@ -162,7 +166,12 @@ pub async fn receive(
             &ctx,
         )
         .await?;
-    let mut res = (StatusCode::OK, receipt.body).into_response();
+    Ok(acknowledgement(StatusCode::OK, receipt))
+}
+
+/// The acknowledgement as an answer, with `x-receipt-id` and (for a repeat) `x-duplicate`.
+fn acknowledgement(status: StatusCode, receipt: Receipt) -> Response {
+    let mut res = (status, receipt.body).into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&receipt.content_type) {
         h.insert(header::CONTENT_TYPE, v);
@@ -173,7 +182,54 @@ pub async fn receive(
     if receipt.duplicate {
         h.insert("x-duplicate", HeaderValue::from_static("true"));
     }
-    Ok(res)
+    res
+}
+
+/// Sends a message to a partner system: the JSON is validated against the message type's
+/// mapping, translated to the partner's XML, recorded, and delivered through the outbox —
+/// signed as the partner requires, retried, dead-lettered after `exchange.max_attempts`,
+/// with the receipt id as `Idempotency-Key`. For internal systems (an administrator's token
+/// with `messages.send`). The same message id again gets the first receipt (`x-duplicate`).
+#[utoipa::path(post, path = "/api/admin/partners/{id}/messages/{message_type}", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "the partner's id"),
+        ("message_type" = String, Path, description = "one of the partner's outbound_message_types"),
+        ("x-message-id" = Option<String>, Header, description = "the message id, when the message does not carry it"),
+        ("x-correlation-id" = Option<String>, Header, description = "kept with the message for tracing"),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "the message as the mapping's JSON"),
+    responses(
+        (status = 202, description = "accepted for delivery: {message_id, message_type, partner, receipt_id, status, accepted_at}"),
+        (status = 400, description = "exchange.json_malformed", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "exchange.message_type_not_allowed, exchange.partner_disabled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "exchange.partner_not_found, exchange.message_type_unknown", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "exchange.partner_not_receiving, exchange.message_id_reused", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "mapping.required_missing, mapping.type_invalid, exchange.message_id_missing, … with the path", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn send(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    headers: HeaderMap,
+    PathParams((partner, message_type)): PathParams<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &auth, Permission::MessagesSend, &ctx).await?;
+    let receipt = state
+        .exchange
+        .send(
+            Outgoing {
+                partner: &partner,
+                message_type: &message_type,
+                headers: &headers,
+                body,
+            },
+            auth.0.actor(),
+            &ctx,
+        )
+        .await?;
+    Ok(acknowledgement(StatusCode::ACCEPTED, receipt))
 }
 
 async fn authorize(
@@ -200,9 +256,21 @@ pub struct PartnerView {
     pub deliver_to: Option<String>,
     /// Whether its Base64-wrapped documents are opened with an SM4 key.
     pub payload_sm4: bool,
+    /// Where the hub sends it messages, when it receives any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound: Option<OutboundView>,
     /// The shared secret or token generated at creation: shown this once, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated_secret: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OutboundView {
+    /// The partner endpoint's origin.
+    pub url: String,
+    pub message_types: Vec<String>,
+    /// `hmac-sha256`, `token`, `gateway-token` or `none` (credentials are never shown).
+    pub auth: String,
 }
 
 fn partner_view(p: &crate::config::PartnerConfig, source: Source) -> PartnerView {
@@ -219,6 +287,11 @@ fn partner_view(p: &crate::config::PartnerConfig, source: Source) -> PartnerView
             .as_ref()
             .map(|u| u.origin().ascii_serialization()),
         payload_sm4: p.payload_codec.is_some(),
+        outbound: p.outbound.as_ref().map(|o| OutboundView {
+            url: o.url.origin().ascii_serialization(),
+            message_types: o.message_types.clone(),
+            auth: o.auth.kind().to_owned(),
+        }),
     }
 }
 
@@ -418,6 +491,8 @@ pub async fn get_mapping(
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     pub partner: Option<String>,
+    /// `inbound` (from partners) or `outbound` (to partners).
+    pub direction: Option<String>,
     pub message_type: Option<String>,
     /// `accepted`, `delivered`, `failed` or `rejected`.
     pub status: Option<String>,
@@ -470,6 +545,7 @@ pub async fn list_messages(
         .exchange
         .list(&MessageQuery {
             partner: q.partner,
+            direction: q.direction,
             message_type: q.message_type,
             status: q.status,
             message_id: q.message_id,

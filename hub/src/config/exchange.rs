@@ -75,6 +75,53 @@ pub struct PartnerConfig {
     pub deliver_to: Option<url::Url>,
     /// Opens the HEAD/BODY blocks of its Base64-wrapped documents (SM4), when they are sealed.
     pub payload_codec: Option<Arc<dyn mappings::PayloadCodec>>,
+    /// Where the hub sends it messages (translated to its XML), when it receives any.
+    pub outbound: Option<PartnerOutbound>,
+}
+
+/// A partner's endpoint for the messages the hub sends it.
+#[derive(Clone, Debug)]
+pub struct PartnerOutbound {
+    /// Receives each message as XML (a POST).
+    pub url: url::Url,
+    /// The message types the hub may send it.
+    pub message_types: Vec<String>,
+    pub auth: OutboundAuth,
+}
+
+/// How the hub proves who it is to a partner's endpoint.
+#[derive(Clone)]
+pub enum OutboundAuth {
+    /// Nothing (a partner reached over a private line or mutual TLS at a proxy).
+    None,
+    /// The gateway signature (PROTOCOLS.md §4, with the body's digest), as partners sign theirs.
+    HmacSha256 { access_key: String, secret: Secret },
+    /// `Authorization: Bearer <token>`.
+    Token(Secret),
+    /// The Fujian government API gateway: `GET <token_url>?app_key=…&timestamp=…&sign=MD5(appCode
+    /// + timestamp)` for a token, then `Authorization: Basic <token>` (PROTOCOLS.md §4).
+    GatewayToken {
+        token_url: url::Url,
+        app_key: String,
+        app_code: Secret,
+    },
+}
+
+impl OutboundAuth {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OutboundAuth::None => "none",
+            OutboundAuth::HmacSha256 { .. } => "hmac-sha256",
+            OutboundAuth::Token(_) => "token",
+            OutboundAuth::GatewayToken { .. } => "gateway-token",
+        }
+    }
+}
+
+impl std::fmt::Debug for OutboundAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutboundAuth({}, [redacted])", self.kind())
+    }
 }
 
 /// HEAD/BODY blocks encrypted with SM4 (PKCS#7 padding; CBC with the IV first).
@@ -251,6 +298,27 @@ pub struct PartnerSpec {
     pub payload_sm4_key: Option<Secret>,
     #[serde(default)]
     pub payload_sm4_mode: Option<String>,
+    /// The partner's endpoint for messages the hub sends it (XML, POST).
+    #[serde(default)]
+    pub outbound_url: Option<String>,
+    /// The message types the hub may send it.
+    #[serde(default)]
+    pub outbound_message_types: Vec<String>,
+    /// `hmac-sha256`, `token`, `gateway-token` or `none`.
+    #[serde(default)]
+    pub outbound_auth: Option<String>,
+    /// `hmac-sha256`: the hub's access key; `gateway-token`: the app key.
+    #[serde(default)]
+    pub outbound_access_key: Option<String>,
+    /// `hmac-sha256`: the shared secret; `gateway-token`: the app code.
+    #[serde(default)]
+    pub outbound_secret: Option<Secret>,
+    /// `token`: the bearer token.
+    #[serde(default)]
+    pub outbound_token: Option<Secret>,
+    /// `gateway-token`: the gateway's `get-token` URL.
+    #[serde(default)]
+    pub outbound_token_url: Option<String>,
 }
 
 impl std::fmt::Debug for PartnerSpec {
@@ -383,24 +451,11 @@ pub fn build_partner(
             ));
         }
     }
-    let deliver_to = match spec.deliver_to.as_deref() {
-        None => None,
-        Some(u) => match providers::check_endpoint(u) {
-            // Credentials in the URL would be copied into logs and the audit trail.
-            Ok(u) if !u.username().is_empty() || u.password().is_some() => {
-                errors.push((
-                    "deliver_to",
-                    "must not carry a user name or password".into(),
-                ));
-                None
-            }
-            Ok(u) => Some(u),
-            Err(m) => {
-                errors.push(("deliver_to", m));
-                None
-            }
-        },
-    };
+    // Credentials in the URL would be copied into logs and the audit trail.
+    let deliver_to = spec
+        .deliver_to
+        .as_deref()
+        .and_then(|u| endpoint("deliver_to", u, &mut errors));
     let mode = match spec.payload_sm4_mode.as_deref() {
         None | Some("ecb") => guomi::Sm4Mode::Ecb,
         Some("cbc") => guomi::Sm4Mode::Cbc,
@@ -428,6 +483,7 @@ pub fn build_partner(
             }
         },
     };
+    let outbound = build_outbound(spec, catalog, &mut errors);
     match auth {
         Some(auth) if errors.is_empty() => Ok(PartnerConfig {
             id: id.to_owned(),
@@ -437,9 +493,152 @@ pub fn build_partner(
             message_types: spec.message_types.clone(),
             deliver_to,
             payload_codec,
+            outbound,
         }),
         _ => Err(errors),
     }
+}
+
+/// An endpoint URL without credentials in it (they would be copied into logs).
+fn endpoint(
+    field: &'static str,
+    text: &str,
+    errors: &mut Vec<(&'static str, String)>,
+) -> Option<url::Url> {
+    match providers::check_endpoint(text) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            errors.push((field, "must not carry a user name or password".into()));
+            None
+        }
+        Ok(u) => Some(u),
+        Err(m) => {
+            errors.push((field, m));
+            None
+        }
+    }
+}
+
+/// The partner's outbound endpoint, when `outbound_url` is set (and nothing else outbound is
+/// set without it).
+fn build_outbound(
+    spec: &PartnerSpec,
+    catalog: &mappings::Catalog,
+    errors: &mut Vec<(&'static str, String)>,
+) -> Option<PartnerOutbound> {
+    let Some(url) = spec.outbound_url.as_deref() else {
+        if !spec.outbound_message_types.is_empty() || spec.outbound_auth.is_some() {
+            errors.push((
+                "outbound_url",
+                "is required when outbound_message_types or outbound_auth is set".into(),
+            ));
+        }
+        return None;
+    };
+    let url = endpoint("outbound_url", url, errors);
+    if spec.outbound_message_types.is_empty() {
+        errors.push((
+            "outbound_message_types",
+            "list the message types the hub may send the partner".into(),
+        ));
+    }
+    for t in &spec.outbound_message_types {
+        if catalog.for_message_type(t).is_none() {
+            errors.push((
+                "outbound_message_types",
+                format!("`{t}` has no installed mapping"),
+            ));
+        }
+    }
+    let access_key = |errors: &mut Vec<(&'static str, String)>, what: &str| match spec
+        .outbound_access_key
+        .as_deref()
+        .map(str::trim)
+    {
+        Some(k) if !k.is_empty() && k.len() <= 128 => Some(k.to_owned()),
+        _ => {
+            errors.push(("outbound_access_key", format!("is required: {what}")));
+            None
+        }
+    };
+    let secret = |errors: &mut Vec<(&'static str, String)>, what: &str, min: usize| match &spec
+        .outbound_secret
+    {
+        Some(s) if s.expose().len() >= min => Some(s.clone()),
+        Some(_) => {
+            errors.push((
+                "outbound_secret",
+                format!("must have at least {min} bytes"),
+            ));
+            None
+        }
+        None => {
+            errors.push(("outbound_secret", format!("is required: {what}")));
+            None
+        }
+    };
+    let auth = match spec.outbound_auth.as_deref() {
+        Some("none") => Some(OutboundAuth::None),
+        Some("hmac-sha256") => {
+            let k = access_key(errors, "the access key the hub sends in X-Access-Key");
+            let s = secret(errors, "the shared secret the hub signs with", 16);
+            k.zip(s)
+                .map(|(access_key, secret)| OutboundAuth::HmacSha256 { access_key, secret })
+        }
+        Some("token") => match &spec.outbound_token {
+            Some(t) if !t.expose().trim().is_empty() => Some(OutboundAuth::Token(t.clone())),
+            _ => {
+                errors.push((
+                    "outbound_token",
+                    "is required for `outbound_auth = \"token\"`".into(),
+                ));
+                None
+            }
+        },
+        Some("gateway-token") => {
+            let token_url = match spec.outbound_token_url.as_deref() {
+                Some(u) => endpoint("outbound_token_url", u, errors),
+                None => {
+                    errors.push((
+                        "outbound_token_url",
+                        "is required for `outbound_auth = \"gateway-token\"`: the gateway's get-token URL".into(),
+                    ));
+                    None
+                }
+            };
+            let k = access_key(errors, "the gateway's app key");
+            let s = secret(errors, "the gateway's app code", 1);
+            match (token_url, k, s) {
+                (Some(token_url), Some(app_key), Some(app_code)) => {
+                    Some(OutboundAuth::GatewayToken {
+                        token_url,
+                        app_key,
+                        app_code,
+                    })
+                }
+                _ => None,
+            }
+        }
+        Some(other) => {
+            errors.push((
+                "outbound_auth",
+                format!("`{other}` is not `hmac-sha256`, `token`, `gateway-token` or `none`"),
+            ));
+            None
+        }
+        None => {
+            errors.push((
+                "outbound_auth",
+                "is required with outbound_url: `hmac-sha256`, `token`, `gateway-token` or `none`"
+                    .into(),
+            ));
+            None
+        }
+    };
+    Some(PartnerOutbound {
+        url: url?,
+        message_types: spec.outbound_message_types.clone(),
+        auth: auth?,
+    })
 }
 
 pub(super) fn validate_partners(
@@ -476,6 +675,18 @@ pub(super) fn validate_partners(
                 r.payload_sm4_key_file,
             ),
             payload_sm4_mode: r.payload_sm4_mode,
+            outbound_url: r.outbound_url,
+            outbound_message_types: r.outbound_message_types,
+            outbound_auth: r.outbound_auth,
+            outbound_access_key: r.outbound_access_key,
+            outbound_secret: file_secret(
+                l,
+                "outbound_secret",
+                r.outbound_secret,
+                r.outbound_secret_file,
+            ),
+            outbound_token: file_secret(l, "outbound_token", r.outbound_token, r.outbound_token_file),
+            outbound_token_url: r.outbound_token_url,
         };
         match build_partner(&id, &spec, &exchange.catalog) {
             Ok(partner) => out.push(partner),

@@ -177,6 +177,17 @@ pub struct RawPartner {
     pub payload_sm4_key_file: Option<PathBuf>,
     /// `ecb` (default) or `cbc` (IV first).
     pub payload_sm4_mode: Option<String>,
+    /// The partner's endpoint for messages the hub sends it.
+    pub outbound_url: Option<String>,
+    pub outbound_message_types: Vec<String>,
+    /// `hmac-sha256`, `token`, `gateway-token` or `none`.
+    pub outbound_auth: Option<String>,
+    pub outbound_access_key: Option<String>,
+    pub outbound_secret: Option<Secret>,
+    pub outbound_secret_file: Option<PathBuf>,
+    pub outbound_token: Option<Secret>,
+    pub outbound_token_file: Option<PathBuf>,
+    pub outbound_token_url: Option<String>,
 }
 
 /// Overrides of a provider's claim mapping; unset fields keep the kind's defaults.

@@ -19,6 +19,8 @@ const BATCH: usize = 256;
 pub(super) struct NewMessage {
     pub id: String,
     pub partner: String,
+    /// `inbound` (from the partner) or `outbound` (to it).
+    pub direction: &'static str,
     pub message_id: String,
     pub message_type: String,
     pub mapping: String,
@@ -43,11 +45,11 @@ pub(super) struct Intake {
     queue: Option<mpsc::Sender<(NewMessage, Reply)>>,
 }
 
-const INSERT: &str = "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, translated_enc, ack, ack_type, payload_digest) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'accepted', $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-     ON CONFLICT (partner, message_type, message_id) WHERE status <> 'rejected' DO NOTHING";
+const INSERT: &str = "INSERT INTO exchange_messages (id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, payload_enc, translated_enc, ack, ack_type, payload_digest, direction) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'accepted', $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+     ON CONFLICT (partner, direction, message_type, message_id) WHERE status <> 'rejected' DO NOTHING";
 const OUTBOX: &str = "INSERT INTO exchange_outbox (id, message, target, status, attempts, next_at, created_at) VALUES ($1, $1, $2, 'pending', 0, $3, $3)";
-const FIRST: &str = "SELECT id, ack, ack_type, payload_digest FROM exchange_messages WHERE partner = $1 AND message_type = $2 AND message_id = $3 AND status <> 'rejected'";
+const FIRST: &str = "SELECT id, ack, ack_type, payload_digest FROM exchange_messages WHERE partner = $1 AND message_type = $2 AND message_id = $3 AND direction = $4 AND status <> 'rejected'";
 
 /// Records one message on `conn` inside the caller's transaction.
 macro_rules! record {
@@ -69,6 +71,7 @@ macro_rules! record {
             .bind(&m.ack)
             .bind(m.ack_type)
             .bind(&m.payload_digest)
+            .bind(m.direction)
             .execute(&mut *$conn)
             .await?
             .rows_affected();
@@ -98,6 +101,7 @@ macro_rules! record {
                 .bind(&m.partner)
                 .bind(&m.message_type)
                 .bind(&m.message_id)
+                .bind(m.direction)
                 .fetch_one(&mut *$conn)
                 .await?;
             Receipt {

@@ -13,6 +13,7 @@ pub mod auth;
 mod intake;
 pub mod outbox;
 pub mod partners;
+mod send;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::keys::Keys;
 use crate::store::{Backend, Db, StoreError, begin_write, with_pool};
 
 pub use auth::AuthFailure;
+pub use send::Outgoing;
 
 /// Largest body translated on the request's own task; larger ones go to a blocking thread.
 const INLINE_TRANSLATION_BYTES: usize = 256 * 1024;
@@ -86,6 +88,8 @@ pub enum ExchangeError {
     NotRecorded,
     #[error("no partner {0}")]
     PartnerNotFound(String),
+    #[error("partner {0} has no outbound_url: it receives no messages from the hub")]
+    PartnerNotReceiving(String),
     #[error("a partner {0} exists already")]
     PartnerExists(String),
     #[error("partner {0} is defined in the configuration file; change it there")]
@@ -187,12 +191,14 @@ pub struct MessageView {
     /// The hub's receipt id.
     pub id: String,
     pub partner: String,
-    /// The partner's message id.
+    /// `inbound` (the partner sent it) or `outbound` (the hub sends it to the partner).
+    pub direction: String,
+    /// The sender's message id.
     pub message_id: String,
     pub message_type: String,
     /// `name@version` of the mapping that translated it.
     pub mapping: String,
-    /// `xml` or `json`: what the partner sent.
+    /// `xml` or `json`: what the sender sent.
     pub format: String,
     /// `accepted`, `delivered`, `failed` or `rejected`.
     pub status: String,
@@ -205,7 +211,8 @@ pub struct MessageView {
     pub error_detail: Option<String>,
     /// Whether the raw payload is still retained (encrypted; never shown).
     pub payload_retained: bool,
-    /// The translated message with personal fields masked (detail view only).
+    /// The translated message with personal fields masked (detail view only; inbound: the
+    /// JSON delivered; outbound: the JSON sent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub translated: Option<Value>,
     /// Deliveries to consumers (detail view only).
@@ -231,6 +238,7 @@ pub struct DeliveryView {
 struct MessageRow {
     id: String,
     partner: String,
+    direction: String,
     message_id: String,
     message_type: String,
     mapping: String,
@@ -251,6 +259,7 @@ impl MessageRow {
         MessageView {
             id: self.id,
             partner: self.partner,
+            direction: self.direction,
             message_id: self.message_id,
             message_type: self.message_type,
             mapping: self.mapping,
@@ -270,12 +279,13 @@ impl MessageRow {
     }
 }
 
-const MESSAGE_COLUMNS: &str = "id, partner, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, (payload_enc IS NOT NULL) AS payload_retained, error_code, error_detail";
+const MESSAGE_COLUMNS: &str = "id, partner, direction, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, (payload_enc IS NOT NULL) AS payload_retained, error_code, error_detail";
 
 /// Filters of the message log.
 #[derive(Debug, Default, Clone)]
 pub struct MessageQuery {
     pub partner: Option<String>,
+    pub direction: Option<String>,
     pub message_type: Option<String>,
     pub status: Option<String>,
     pub message_id: Option<String>,
@@ -304,6 +314,8 @@ pub struct Exchange {
     last_sweep: std::sync::atomic::AtomicI64,
     /// Partner reloads take turns (`partners.rs`).
     reload_turn: tokio::sync::Mutex<()>,
+    /// Tokens from partners' gateways (`send.rs`).
+    gateway_tokens: send::GatewayTokens,
     /// Failed authentications per client address: past the limit a request is refused before
     /// any check, and no longer recorded one by one (the audit trail cannot be flooded).
     failures: crate::http::ratelimit::RateLimiter<std::net::IpAddr>,
@@ -400,6 +412,7 @@ impl Exchange {
             failures: crate::http::ratelimit::RateLimiter::per_minute(AUTH_FAILURES_PER_MINUTE),
             reload_turn: tokio::sync::Mutex::new(()),
             last_sweep: std::sync::atomic::AtomicI64::new(0),
+            gateway_tokens: send::GatewayTokens::default(),
         }
     }
 
@@ -594,6 +607,7 @@ impl Exchange {
         let row = intake::NewMessage {
             id: receipt_id.clone(),
             partner: partner.id.clone(),
+            direction: "inbound",
             message_id,
             message_type: req.message_type.to_owned(),
             mapping: mapping_ref,
@@ -734,6 +748,7 @@ impl Exchange {
         let mut binds: Vec<BindValue> = Vec::new();
         for (column, value) in [
             ("partner", &q.partner),
+            ("direction", &q.direction),
             ("message_type", &q.message_type),
             ("status", &q.status),
             ("message_id", &q.message_id),
@@ -772,7 +787,7 @@ impl Exchange {
     /// One message with its translation (masked) and deliveries.
     pub async fn get(&self, id: &str) -> Result<MessageView, ExchangeError> {
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS}, translated_enc FROM exchange_messages WHERE id = $1"
+            "SELECT {MESSAGE_COLUMNS}, translated_enc, payload_enc FROM exchange_messages WHERE id = $1"
         );
         let found: Option<MessageRowWithTranslation> = with_pool!(self.db.read(), |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -783,10 +798,15 @@ impl Exchange {
         let Some(found) = found else {
             return Err(ExchangeError::NotFound(id.to_owned()));
         };
-        let translated = found
-            .translated_enc
-            .as_deref()
-            .and_then(|enc| self.keys.data.decrypt(enc, &aad(id, "translated")).ok())
+        // The JSON side: what was delivered (inbound) or what was sent to be translated
+        // (outbound; its translation is the partner's XML).
+        let (json_enc, what) = if found.row.direction == "outbound" {
+            (found.payload_enc.as_deref(), "payload")
+        } else {
+            (found.translated_enc.as_deref(), "translated")
+        };
+        let translated = json_enc
+            .and_then(|enc| self.keys.data.decrypt(enc, &aad(id, what)).ok())
             .and_then(|plain| serde_json::from_slice::<Value>(&plain).ok())
             .map(|mut v| {
                 mask_fields(&mut v, &self.config.masked_fields);
@@ -901,6 +921,7 @@ struct MessageRowWithTranslation {
     #[sqlx(flatten)]
     row: MessageRow,
     translated_enc: Option<Vec<u8>>,
+    payload_enc: Option<Vec<u8>>,
 }
 
 #[derive(sqlx::FromRow)]

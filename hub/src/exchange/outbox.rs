@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Exchange, ExchangeError, aad};
+use super::{Exchange, ExchangeError, aad, send};
 use crate::store::{Pool, with_pool};
 
 /// Deliveries claimed per round.
@@ -26,6 +26,7 @@ struct Claimed {
     partner: String,
     message_id: String,
     message_type: String,
+    direction: String,
     translated_enc: Option<Vec<u8>>,
 }
 
@@ -106,7 +107,7 @@ impl Exchange {
         }
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT o.id, o.target, o.attempts, m.partner, m.message_id, m.message_type, m.translated_enc \
+            "SELECT o.id, o.target, o.attempts, m.partner, m.message_id, m.message_type, m.direction, m.translated_enc \
              FROM exchange_outbox o JOIN exchange_messages m ON m.id = o.message WHERE o.id IN ({})",
             placeholders.join(", ")
         );
@@ -128,6 +129,9 @@ impl Exchange {
         else {
             return Outcome::Refused("the stored translation cannot be decrypted".into());
         };
+        if d.direction == "outbound" {
+            return self.attempt_partner(client, d, body.to_vec()).await;
+        }
         let sent = client
             .post(&d.target)
             .header("content-type", "application/json")
@@ -141,21 +145,55 @@ impl Exchange {
             .body(body.to_vec())
             .send()
             .await;
-        match sent {
-            Ok(res) if res.status().is_success() => Outcome::Delivered,
-            Ok(res) => {
-                let s = res.status().as_u16();
-                if (400..500).contains(&s) && !matches!(s, 408 | 425 | 429) {
-                    Outcome::Refused(format!("the consumer refused it: HTTP {s}"))
-                } else {
-                    Outcome::Failed(format!("HTTP {s}"))
-                }
-            }
-            Err(e @ (outbound::Error::CircuitOpen { .. } | outbound::Error::Saturated { .. })) => {
-                Outcome::Deferred(e.to_string())
-            }
-            Err(e) => Outcome::Failed(e.to_string()),
+        outcome_of(sent, "the consumer")
+    }
+
+    /// Sends a message to a partner: its XML, signed as the partner requires.
+    async fn attempt_partner(&self, client: &outbound::Client, d: &Claimed, xml: Vec<u8>) -> Outcome {
+        // The partner's current settings: credentials may have been rotated since it was sent.
+        let Some(partner) = self.partner(&d.partner) else {
+            return Outcome::Refused("the partner no longer exists".into());
+        };
+        let Some(out) = &partner.outbound else {
+            return Outcome::Refused("the partner no longer receives messages (no outbound_url)".into());
+        };
+        let Ok(url) = url::Url::parse(&d.target) else {
+            return Outcome::Refused("the stored target is not a URL".into());
+        };
+        let envelope = self
+            .config
+            .catalog
+            .for_message_type(&d.message_type)
+            .map_or(mappings::Envelope::None, mappings::Mapping::envelope);
+        let credentials = match self
+            .outbound_credentials(client, &partner, &out.auth, &url, &xml)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let mut req = client
+            .post(url.as_str())
+            .header("content-type", send::xml_content_type(&xml, envelope))
+            .header("idempotency-key", d.id.as_str())
+            .header("x-message-id", d.message_id.as_str())
+            .header("x-message-type", d.message_type.as_str())
+            .retry(outbound::Retry::Unsafe);
+        if envelope == mappings::Envelope::Soap11 {
+            req = req.header("soapaction", "\"\"");
         }
+        for (name, value) in credentials {
+            req = req.header(name, value);
+        }
+        let sent = req.body(xml).send().await;
+        if matches!(&sent, Ok(res) if res.status().as_u16() == 401)
+            && matches!(out.auth, crate::config::OutboundAuth::GatewayToken { .. })
+        {
+            // The gateway's token expired early or was revoked: the next attempt gets a new one.
+            self.drop_gateway_token(&partner.id);
+            return Outcome::Failed("the partner refused the gateway token (HTTP 401)".into());
+        }
+        outcome_of(sent, "the partner")
     }
 
     /// Records how a delivery attempt ended.
@@ -274,6 +312,25 @@ impl Exchange {
     /// Waits until a message arrives or the poll interval passes.
     async fn idle(&self) {
         let _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()).await;
+    }
+}
+
+/// How an answer (or its absence) ends an attempt.
+fn outcome_of(sent: Result<outbound::Response, outbound::Error>, who: &str) -> Outcome {
+    match sent {
+        Ok(res) if res.status().is_success() => Outcome::Delivered,
+        Ok(res) => {
+            let s = res.status().as_u16();
+            if (400..500).contains(&s) && !matches!(s, 408 | 425 | 429) {
+                Outcome::Refused(format!("{who} refused it: HTTP {s}"))
+            } else {
+                Outcome::Failed(format!("HTTP {s}"))
+            }
+        }
+        Err(e @ (outbound::Error::CircuitOpen { .. } | outbound::Error::Saturated { .. })) => {
+            Outcome::Deferred(e.to_string())
+        }
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 

@@ -26,6 +26,17 @@ pub struct StoredPartner {
     pub message_types: Vec<String>,
     pub deliver_to: Option<String>,
     pub payload_sm4_mode: Option<String>,
+    /// The partner's endpoint for messages the hub sends it.
+    #[serde(default)]
+    pub outbound_url: Option<String>,
+    #[serde(default)]
+    pub outbound_message_types: Vec<String>,
+    #[serde(default)]
+    pub outbound_auth: Option<String>,
+    #[serde(default)]
+    pub outbound_access_key: Option<String>,
+    #[serde(default)]
+    pub outbound_token_url: Option<String>,
 }
 
 /// The secrets, stored encrypted.
@@ -34,6 +45,10 @@ struct StoredSecrets {
     secret: Option<String>,
     token: Option<String>,
     payload_sm4_key: Option<String>,
+    #[serde(default)]
+    outbound_secret: Option<String>,
+    #[serde(default)]
+    outbound_token: Option<String>,
 }
 
 fn spec(p: &StoredPartner, s: &StoredSecrets) -> PartnerSpec {
@@ -49,6 +64,13 @@ fn spec(p: &StoredPartner, s: &StoredSecrets) -> PartnerSpec {
         deliver_to: p.deliver_to.clone(),
         payload_sm4_key: s.payload_sm4_key.clone().map(Secret::new),
         payload_sm4_mode: p.payload_sm4_mode.clone(),
+        outbound_url: p.outbound_url.clone(),
+        outbound_message_types: p.outbound_message_types.clone(),
+        outbound_auth: p.outbound_auth.clone(),
+        outbound_access_key: p.outbound_access_key.clone(),
+        outbound_secret: s.outbound_secret.clone().map(Secret::new),
+        outbound_token: s.outbound_token.clone().map(Secret::new),
+        outbound_token_url: p.outbound_token_url.clone(),
     }
 }
 
@@ -77,6 +99,20 @@ pub struct PartnerChange {
     pub payload_sm4_key: Option<String>,
     /// `ecb` or `cbc`.
     pub payload_sm4_mode: Option<String>,
+    /// The partner's endpoint for messages the hub sends it (XML); an empty string removes it
+    /// and the other outbound settings.
+    pub outbound_url: Option<String>,
+    pub outbound_message_types: Option<Vec<String>>,
+    /// `hmac-sha256`, `token`, `gateway-token` or `none`.
+    pub outbound_auth: Option<String>,
+    /// `hmac-sha256`: the hub's access key; `gateway-token`: the app key.
+    pub outbound_access_key: Option<String>,
+    /// `hmac-sha256`: the shared secret; `gateway-token`: the app code. Write-only.
+    pub outbound_secret: Option<String>,
+    /// `token`: the bearer token the hub sends. Write-only.
+    pub outbound_token: Option<String>,
+    /// `gateway-token`: the gateway's get-token URL.
+    pub outbound_token_url: Option<String>,
 }
 
 impl std::fmt::Debug for PartnerChange {
@@ -295,6 +331,8 @@ impl Exchange {
             ("secret", change.secret.is_some()),
             ("token", change.token.is_some()),
             ("payload_sm4_key", change.payload_sm4_key.is_some()),
+            ("outbound_secret", change.outbound_secret.is_some()),
+            ("outbound_token", change.outbound_token.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, changed)| changed.then_some(k))
@@ -487,5 +525,35 @@ fn apply(stored: &mut StoredPartner, secrets: &mut StoredSecrets, change: Partne
     }
     if let Some(v) = change.payload_sm4_key {
         secrets.payload_sm4_key = nonempty(v);
+    }
+    if let Some(v) = change.outbound_message_types {
+        stored.outbound_message_types = v;
+    }
+    if let Some(v) = change.outbound_auth {
+        stored.outbound_auth = nonempty(v);
+    }
+    if let Some(v) = change.outbound_access_key {
+        stored.outbound_access_key = nonempty(v);
+    }
+    if let Some(v) = change.outbound_token_url {
+        stored.outbound_token_url = nonempty(v);
+    }
+    if let Some(v) = change.outbound_secret {
+        secrets.outbound_secret = nonempty(v);
+    }
+    if let Some(v) = change.outbound_token {
+        secrets.outbound_token = nonempty(v);
+    }
+    if let Some(v) = change.outbound_url {
+        stored.outbound_url = nonempty(v);
+        if stored.outbound_url.is_none() {
+            // No endpoint: nothing outbound is left to check or keep.
+            stored.outbound_message_types.clear();
+            stored.outbound_auth = None;
+            stored.outbound_access_key = None;
+            stored.outbound_token_url = None;
+            secrets.outbound_secret = None;
+            secrets.outbound_token = None;
+        }
     }
 }

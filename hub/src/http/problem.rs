@@ -119,6 +119,7 @@ error_codes! {
     PartnerNotFound = ("exchange.partner_not_found", NOT_FOUND, "合作方不存在"),
     PartnerExists = ("exchange.partner_exists", CONFLICT, "该合作方标识已存在"),
     PartnerReadOnly = ("exchange.partner_read_only", CONFLICT, "该合作方在配置文件中定义，请在配置文件中修改"),
+    PartnerNotReceiving = ("exchange.partner_not_receiving", CONFLICT, "该合作方未配置接收报文的地址"),
     MappingNotFound = ("exchange.mapping_not_found", NOT_FOUND, "映射不存在"),
     MappingXmlMalformed = ("mapping.xml_malformed", BAD_REQUEST, "XML 格式错误"),
     MappingDtdForbidden = ("mapping.dtd_forbidden", BAD_REQUEST, "不接受文档类型声明（DTD）"),

@@ -1,0 +1,419 @@
+//! Messages the hub sends to partner systems: an internal system posts JSON, the hub translates
+//! it to the partner's XML and delivers it through the outbox — signed (gateway HMAC) or with a
+//! token from the partner's gateway (`get-token`, then `Authorization: Basic`) — retried, once
+//! per message id, with exact error codes for what cannot be sent.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hub::admin::Role;
+use tests::anyhow::{Result, ensure};
+use tests::{Env, Test, TestHub, assert_problem, json, test};
+
+use super::exchange::{fixture, wait_for_status};
+
+pub fn tests() -> Vec<Test> {
+    vec![
+        test!(messages_to_partners_are_translated_signed_and_delivered_once),
+        test!(gateway_token_partners_get_a_token_and_a_new_one_when_refused),
+    ]
+}
+
+const HUB_AK: &str = "AK-HUB-LONGYAN";
+const HUB_SECRET: &str = "hub-signing-secret-0123456789";
+const APP_KEY: &str = "APP-LONGYAN-1";
+const APP_CODE: &str = "app-code-secret-42";
+const DEMAND: &str = "financing.demand_notice";
+const CREDIT: &str = "gateway.credit_code_verification_reply";
+
+/// What a partner's endpoint received.
+#[derive(Clone)]
+struct Received {
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A partner system: `POST /inbox` takes the hub's messages (failing the first
+/// `fail_next` with 503; with a token set, refusing any other `Authorization: Basic` with 401)
+/// and `GET /get-token` hands out the current token to a caller that signs
+/// `MD5(appCode + timestamp)`.
+struct PartnerServer {
+    addr: std::net::SocketAddr,
+    fail_next: Arc<AtomicUsize>,
+    token: Arc<Mutex<String>>,
+    received: Arc<Mutex<Vec<Received>>>,
+    token_requests: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PartnerServer {
+    async fn start() -> Result<PartnerServer> {
+        use axum::http::StatusCode;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let fail_next = Arc::new(AtomicUsize::new(0));
+        let token = Arc::new(Mutex::new(String::new()));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let token_requests = Arc::new(AtomicUsize::new(0));
+        let (f, t, r) = (fail_next.clone(), token.clone(), received.clone());
+        let inbox = move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let (f, t, r) = (f.clone(), t.clone(), r.clone());
+            async move {
+                r.lock().unwrap().push(Received {
+                    headers: headers.clone(),
+                    body: body.to_vec(),
+                });
+                if f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return (StatusCode::SERVICE_UNAVAILABLE, String::new());
+                }
+                let expected = t.lock().unwrap().clone();
+                let given = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                if !expected.is_empty() && given != format!("Basic {expected}") {
+                    return (StatusCode::UNAUTHORIZED, String::new());
+                }
+                (StatusCode::OK, "<Ack><Status>0</Status></Ack>".to_owned())
+            }
+        };
+        let (t, n) = (token.clone(), token_requests.clone());
+        let get_token = move |axum::extract::Query(q): axum::extract::Query<
+            std::collections::HashMap<String, String>,
+        >| {
+            let (t, n) = (t.clone(), n.clone());
+            async move {
+                n.fetch_add(1, Ordering::SeqCst);
+                let timestamp = q.get("timestamp").cloned().unwrap_or_default();
+                let sign = hex::encode(<md5::Md5 as md5::Digest>::digest(
+                    format!("{APP_CODE}{timestamp}").as_bytes(),
+                ));
+                if q.get("app_key").map(String::as_str) != Some(APP_KEY)
+                    || q.get("sign") != Some(&sign)
+                    || timestamp.is_empty()
+                {
+                    return axum::Json(serde_json::json!({"success": false, "msg": "bad sign"}));
+                }
+                let token = t.lock().unwrap().clone();
+                axum::Json(serde_json::json!({
+                    "success": true,
+                    "data": {"token": token, "expires_in": 7200},
+                }))
+            }
+        };
+        let app = axum::Router::new()
+            .route("/inbox", axum::routing::post(inbox))
+            .route("/get-token", axum::routing::get(get_token));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(PartnerServer {
+            addr,
+            fail_next,
+            token,
+            received,
+            token_requests,
+            task,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// What arrived with `Idempotency-Key: key`.
+    fn received(&self, key: &str) -> Vec<Received> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.headers.get("idempotency-key").is_some_and(|v| v == key))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for PartnerServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn mapping(message_type: &str) -> Result<mappings::Mapping> {
+    let catalog = mappings::Catalog::builtin()?;
+    catalog
+        .for_message_type(message_type)
+        .cloned()
+        .ok_or_else(|| tests::anyhow::anyhow!("no mapping for {message_type}"))
+}
+
+fn expected(dir: &str) -> Result<serde_json::Value> {
+    Ok(serde_json::from_slice(&fixture(&format!(
+        "{dir}/expected.json"
+    ))?)?)
+}
+
+async fn hub_with(env: &Env, settings: &[(&str, &str)]) -> Result<TestHub> {
+    let mut all: Vec<(&str, &str)> = vec![
+        ("HUB_EXCHANGE__POLL_INTERVAL", "100ms"),
+        ("HUB_EXCHANGE__RETRY_BASE", "100ms"),
+        ("HUB_EXCHANGE__RETRY_MAX", "300ms"),
+        ("HUB_EXCHANGE__MAX_ATTEMPTS", "4"),
+        ("HUB_OUTBOUND__TIMEOUT", "5s"),
+        ("HUB_OUTBOUND__MAX_ATTEMPTS", "1"),
+    ];
+    all.extend_from_slice(settings);
+    let hub = env.hub_with(&all).await?;
+    // Retries and signature dates follow the hub's clock; let it follow real time.
+    hub.follow_real_time();
+    Ok(hub)
+}
+
+async fn post_message(
+    hub: &TestHub,
+    token: &str,
+    partner: &str,
+    message_type: &str,
+    body: &serde_json::Value,
+) -> Result<reqwest::Response> {
+    Ok(hub
+        .http
+        .post(hub.url(&format!(
+            "/api/admin/partners/{partner}/messages/{message_type}"
+        )))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?)
+}
+
+async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env) -> Result<()> {
+    let partner = PartnerServer::start().await?;
+    let inbox = partner.url("/inbox");
+    let hub = hub_with(
+        &env,
+        &[
+            ("HUB_PARTNERS__BANK__AUTH", "hmac-sha256"),
+            ("HUB_PARTNERS__BANK__ACCESS_KEY", "AK-BANK-001"),
+            ("HUB_PARTNERS__BANK__SECRET", "bank-shared-secret-0123456789"),
+            ("HUB_PARTNERS__BANK__MESSAGE_TYPES", "[\"financing.demand_notice\"]"),
+            ("HUB_PARTNERS__BANK__OUTBOUND_URL", &inbox),
+            (
+                "HUB_PARTNERS__BANK__OUTBOUND_MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
+            ("HUB_PARTNERS__BANK__OUTBOUND_AUTH", "hmac-sha256"),
+            ("HUB_PARTNERS__BANK__OUTBOUND_ACCESS_KEY", HUB_AK),
+            ("HUB_PARTNERS__BANK__OUTBOUND_SECRET", HUB_SECRET),
+            ("HUB_PARTNERS__QUIET__AUTH", "token"),
+            ("HUB_PARTNERS__QUIET__TOKEN", "quiet-partner-token-0123456789"),
+            ("HUB_PARTNERS__QUIET__MESSAGE_TYPES", "[\"financing.demand_notice\"]"),
+        ],
+    )
+    .await?;
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let message = expected("financing-demand-notice")?;
+    partner.fail_next.store(1, Ordering::SeqCst);
+    let res = post_message(&hub, &sys, "bank", DEMAND, &message).await?;
+    ensure!(res.status() == 202, "{}", res.text().await?);
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let ack = json(res, 202).await?;
+    ensure!(
+        ack["receipt_id"] == receipt.as_str()
+            && ack["message_id"] == message["message_id"]
+            && ack["partner"] == "bank"
+            && ack["status"] == "accepted",
+        "{ack}"
+    );
+    let view = wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+    ensure!(
+        view["direction"] == "outbound"
+            && view["deliveries"][0]["attempts"] == 2
+            && view["deliveries"][0]["target"] == format!("http://{}", partner.addr),
+        "{view}"
+    );
+    // The administrator sees the JSON that was sent, personal fields masked.
+    ensure!(
+        view["translated"]["demands"][0]["contacts"][0]["phone"] == "138****0000",
+        "{view}"
+    );
+    // The first attempt met a 503; both carried the same key, the partner's XML and a valid
+    // gateway signature over it.
+    let got = partner.received(&receipt);
+    ensure!(got.len() == 2, "{} requests", got.len());
+    let demand = mapping(DEMAND)?;
+    for r in &got {
+        let h = |n: &str| {
+            r.headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        ensure!(h("content-type") == "application/xml; charset=UTF-8");
+        ensure!(h("x-access-key") == HUB_AK && h("x-message-type") == DEMAND);
+        let date = h("x-date");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+        ensure!(
+            (date.parse::<i64>()? - i64::try_from(now.as_secs())?).abs() < 60,
+            "date {date}"
+        );
+        let signature = hub::exchange::auth::sign_hmac_sha256(
+            HUB_SECRET, "POST", "/inbox", None, HUB_AK, &date, &r.body,
+        );
+        ensure!(h("x-signature") == signature, "signature does not verify");
+        ensure!(
+            demand.xml_to_json(&r.body)? == message,
+            "the partner's XML does not carry the message"
+        );
+    }
+    // The same message again: the first receipt, nothing sent twice.
+    let res = post_message(&hub, &sys, "bank", DEMAND, &message).await?;
+    ensure!(res.status() == 202 && res.headers()["x-duplicate"] == "true");
+    ensure!(res.headers()["x-receipt-id"] == receipt.as_str());
+    // The same id with other content is not a resend.
+    let mut other = message.clone();
+    other["demands"][0]["purpose"] = serde_json::json!("另一用途");
+    let res = post_message(&hub, &sys, "bank", DEMAND, &other).await?;
+    assert_problem(res, 409, "exchange.message_id_reused").await?;
+    // What cannot be sent, with its code.
+    let res = post_message(&hub, &sys, "quiet", DEMAND, &message).await?;
+    assert_problem(res, 409, "exchange.partner_not_receiving").await?;
+    let res = post_message(&hub, &sys, "nobody", DEMAND, &message).await?;
+    assert_problem(res, 404, "exchange.partner_not_found").await?;
+    let res = post_message(&hub, &sys, "bank", CREDIT, &message).await?;
+    assert_problem(res, 403, "exchange.message_type_not_allowed").await?;
+    let mut incomplete = message.clone();
+    incomplete["bank"]
+        .as_object_mut()
+        .map(|b| b.remove("code"));
+    incomplete["message_id"] = serde_json::json!("FDN-OTHER-1");
+    let res = post_message(&hub, &sys, "bank", DEMAND, &incomplete).await?;
+    let problem = assert_problem(res, 422, "mapping.required_missing").await?;
+    ensure!(problem["path"] == "$.bank.code", "{problem}");
+    let res = hub
+        .http
+        .post(hub.url("/api/admin/partners/bank/messages/financing.demand_notice"))
+        .bearer_auth(&sys)
+        .header("content-type", "application/json")
+        .body("{\"message_id\": ")
+        .send()
+        .await?;
+    assert_problem(res, 400, "exchange.json_malformed").await?;
+    let res = hub
+        .http
+        .post(hub.url("/api/admin/partners/bank/messages/financing.demand_notice"))
+        .bearer_auth(&sys)
+        .header("content-type", "application/xml")
+        .body(fixture("financing-demand-notice/input.xml")?)
+        .send()
+        .await?;
+    assert_problem(res, 415, "request.unsupported_media_type").await?;
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let res = post_message(&hub, &auditor, "bank", DEMAND, &message).await?;
+    assert_problem(res, 403, "auth.forbidden").await?;
+    // Nothing else reached the partner; the log tells directions apart; the sending is audited.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ensure!(partner.received.lock().unwrap().len() == 2);
+    let page = json(
+        hub.get_as(&sys, "/api/admin/messages?direction=outbound")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        page["items"].as_array().map(Vec::len) == Some(1) && page["items"][0]["id"] == receipt.as_str(),
+        "{page}"
+    );
+    let page = json(
+        hub.get_as(&sys, "/api/admin/messages?direction=inbound")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(page["items"].as_array().is_some_and(Vec::is_empty), "{page}");
+    let sent = json(
+        hub.get_as(&auditor, "/api/admin/audit?event=exchange.message_sent")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        sent["items"].as_array().map(Vec::len) == Some(1)
+            && sent["items"][0]["target"] == format!("message:{receipt}"),
+        "{sent}"
+    );
+    hub.stop().await
+}
+
+async fn gateway_token_partners_get_a_token_and_a_new_one_when_refused(env: Env) -> Result<()> {
+    let partner = PartnerServer::start().await?;
+    *partner.token.lock().unwrap() = "tok-1".into();
+    let (inbox, get_token) = (partner.url("/inbox"), partner.url("/get-token"));
+    let hub = hub_with(
+        &env,
+        &[
+            ("HUB_PARTNERS__GATEWAY__AUTH", "token"),
+            ("HUB_PARTNERS__GATEWAY__TOKEN", "gateway-inbound-token-0123456789"),
+            (
+                "HUB_PARTNERS__GATEWAY__MESSAGE_TYPES",
+                "[\"gateway.credit_code_verification_reply\"]",
+            ),
+            ("HUB_PARTNERS__GATEWAY__OUTBOUND_URL", &inbox),
+            (
+                "HUB_PARTNERS__GATEWAY__OUTBOUND_MESSAGE_TYPES",
+                "[\"gateway.credit_code_verification_reply\"]",
+            ),
+            ("HUB_PARTNERS__GATEWAY__OUTBOUND_AUTH", "gateway-token"),
+            ("HUB_PARTNERS__GATEWAY__OUTBOUND_TOKEN_URL", &get_token),
+            ("HUB_PARTNERS__GATEWAY__OUTBOUND_ACCESS_KEY", APP_KEY),
+            ("HUB_PARTNERS__GATEWAY__OUTBOUND_SECRET", APP_CODE),
+        ],
+    )
+    .await?;
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let credit = mapping(CREDIT)?;
+    let first = expected("credit-code-verification-reply")?;
+    let mut second = first.clone();
+    second["request_id"] = serde_json::json!("GW2026112200043");
+    let mut third = first.clone();
+    third["request_id"] = serde_json::json!("GW2026112200044");
+
+    let mut receipts = Vec::new();
+    for m in [&first, &second] {
+        let res = post_message(&hub, &sys, "gateway", CREDIT, m).await?;
+        ensure!(res.status() == 202, "{}", res.text().await?);
+        let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+        wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+        receipts.push(receipt);
+    }
+    // One token for both messages (it is kept until it expires).
+    ensure!(partner.token_requests.load(Ordering::SeqCst) == 1);
+    for (receipt, m) in receipts.iter().zip([&first, &second]) {
+        let got = partner.received(receipt);
+        ensure!(got.len() == 1, "{} requests", got.len());
+        let h = |n: &str| got[0].headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        ensure!(h("authorization").as_deref() == Some("Basic tok-1"));
+        ensure!(h("content-type").as_deref() == Some("text/xml; charset=UTF-8"));
+        ensure!(h("soapaction").as_deref() == Some("\"\""));
+        ensure!(credit.xml_to_json(&got[0].body)? == *m);
+    }
+    // The gateway revokes the token: the next message is refused once (401), the hub gets a
+    // new token and delivers it.
+    *partner.token.lock().unwrap() = "tok-2".into();
+    let res = post_message(&hub, &sys, "gateway", CREDIT, &third).await?;
+    ensure!(res.status() == 202);
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+    let got = partner.received(&receipt);
+    let auths: Vec<_> = got
+        .iter()
+        .map(|r| r.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
+        .collect();
+    ensure!(auths == ["Basic tok-1", "Basic tok-2"], "{auths:?}");
+    ensure!(partner.token_requests.load(Ordering::SeqCst) == 2);
+    hub.stop().await
+}
