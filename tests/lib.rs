@@ -717,6 +717,8 @@ pub struct Consumer {
     pub status: Arc<std::sync::atomic::AtomicU16>,
     /// Milliseconds to wait, after applying, before the first answer to a key.
     pub stall_first_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Milliseconds to wait before answering a key seen before.
+    pub stall_repeat_ms: Arc<std::sync::atomic::AtomicU64>,
     /// Requests received, by key (including repeats).
     pub requests: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
     /// Messages applied, by key: each key at most once.
@@ -731,17 +733,20 @@ impl Consumer {
         let addr = listener.local_addr()?;
         let status = Arc::new(AtomicU16::new(200));
         let stall = Arc::new(AtomicU64::new(0));
+        let stall_repeat = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let applied = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
-        let (st, sl, rq, ap) = (
+        let (st, sl, sr, rq, ap) = (
             status.clone(),
             stall.clone(),
+            stall_repeat.clone(),
             requests.clone(),
             applied.clone(),
         );
         let app = axum::Router::new().fallback(
             move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let (st, sl, rq, ap) = (st.clone(), sl.clone(), rq.clone(), ap.clone());
+                let (st, sl, sr, rq, ap) =
+                    (st.clone(), sl.clone(), sr.clone(), rq.clone(), ap.clone());
                 async move {
                     let key = headers
                         .get("idempotency-key")
@@ -763,8 +768,12 @@ impl Consumer {
                             true
                         }
                     };
-                    let wait = sl.load(Ordering::SeqCst);
-                    if first && wait > 0 {
+                    let wait = if first {
+                        sl.load(Ordering::SeqCst)
+                    } else {
+                        sr.load(Ordering::SeqCst)
+                    };
+                    if wait > 0 {
                         tokio::time::sleep(Duration::from_millis(wait)).await;
                     }
                     axum::http::StatusCode::OK
@@ -778,6 +787,7 @@ impl Consumer {
             addr,
             status,
             stall_first_ms: stall,
+            stall_repeat_ms: stall_repeat,
             requests,
             applied,
             task,

@@ -15,6 +15,7 @@ pub fn tests() -> Vec<Test> {
         test!(bad_messages_get_exact_codes_and_stay_in_the_log),
         test!(failed_deliveries_retry_then_dead_letter_and_replay),
         test!(a_hub_killed_mid_delivery_delivers_exactly_once_after_restart),
+        test!(postgres: a_frozen_node_cannot_undo_a_takeover),
         test!(json_and_sm2_and_token_partners),
         test!(sm4_sealed_documents_are_opened_with_the_partners_key),
         test!(system_administrators_manage_partners),
@@ -641,30 +642,8 @@ async fn a_hub_killed_mid_delivery_delivers_exactly_once_after_restart(env: Env)
         .stall_first_ms
         .store(60_000, std::sync::atomic::Ordering::SeqCst);
     let store = env.store().await?;
-    let start = || -> Result<(std::process::Child, String)> {
-        let mut cmd = tests::hub_command(Some(&store));
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
-        for (k, v) in partner_settings(&consumer.url()) {
-            cmd.env(k, v);
-        }
-        cmd.env("HUB_LOG__LEVEL", "info");
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
-        let mut child = cmd.spawn()?;
-        let stdout = child.stdout.take().context("stdout")?;
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        let addr = loop {
-            let line = lines.next().context("the hub exited before listening")??;
-            if line.contains("\"listening\"") {
-                let v: serde_json::Value = serde_json::from_str(&line)?;
-                break v["addr"].as_str().context("addr")?.to_owned();
-            }
-        };
-        // Keep draining its output so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Ok((child, format!("http://{addr}")))
-    };
-    let (mut first, base) = start()?;
+    let start = || node(&store, &consumer);
+    let (mut first, base, _) = start()?;
     let http = tests::client();
     let res = send(
         &http,
@@ -687,7 +666,7 @@ async fn a_hub_killed_mid_delivery_delivers_exactly_once_after_restart(env: Env)
     first.kill()?;
     first.wait()?;
 
-    let (mut second, _) = start()?;
+    let (mut second, _, _) = start()?;
     consumer
         .wait_until("the delivery after the restart", |c| {
             c.request_count(&receipt) >= 2
@@ -713,6 +692,141 @@ async fn a_hub_killed_mid_delivery_delivers_exactly_once_after_restart(env: Env)
     db.close().await;
     second.kill()?;
     second.wait()?;
+    Ok(())
+}
+
+/// A hub process (`hub serve`) on `store` with the partner `bank` delivering to `consumer`:
+/// the process, its URL and its log lines as they come.
+fn node(
+    store: &tests::Store,
+    consumer: &Consumer,
+) -> Result<(
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+)> {
+    let mut cmd = tests::hub_command(Some(store));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    for (k, v) in partner_settings(&consumer.url()) {
+        cmd.env(k, v);
+    }
+    cmd.env("HUB_LOG__LEVEL", "info");
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn()?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let addr = loop {
+        let line = lines.next().context("the hub exited before listening")??;
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            break v["addr"].as_str().context("addr")?.to_owned();
+        }
+    };
+    // Keep draining its output so that it never blocks on a full pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    Ok((child, format!("http://{addr}"), rx))
+}
+
+/// `outbox status/attempts/message status` of a delivery.
+async fn delivery_state(db: &tests::Db, receipt: &str) -> Result<String> {
+    let rows = db
+        .strings(&format!("SELECT o.status || '/' || CAST(o.attempts AS TEXT) || '/' || m.status FROM exchange_outbox o JOIN exchange_messages m ON m.id = o.message WHERE o.id = '{receipt}'"))
+        .await?;
+    Ok(rows.join(","))
+}
+
+/// Two nodes on one PostgreSQL database. Node A starts a delivery and freezes (SIGSTOP) before
+/// the answer; its lease runs out and node B takes the delivery over. A thaws while B's attempt
+/// is still waiting for its answer: A's late result ("no answer") must change nothing — the
+/// settle is fenced by the claim's attempt count. Without the fence it would put the delivery
+/// back to pending with its lease cleared, and a node would send the message a third time while
+/// B's attempt was still running.
+async fn a_frozen_node_cannot_undo_a_takeover(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    consumer
+        .stall_first_ms
+        .store(4_000, std::sync::atomic::Ordering::SeqCst);
+    // B's attempt is held for most of its bound (half the 2 s lease).
+    consumer
+        .stall_repeat_ms
+        .store(800, std::sync::atomic::Ordering::SeqCst);
+    let store = env.store().await?;
+    let (mut a, base, a_log) = node(&store, &consumer)?;
+    let res = send(
+        &tests::client(),
+        &base,
+        TYPE,
+        "application/xml",
+        &fixture("financing-demand-notice/input.xml")?,
+        &[],
+    )
+    .await?;
+    ensure!(res.status() == 200);
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    consumer
+        .wait_until("node A's attempt", |c| c.request_count(&receipt) == 1)
+        .await?;
+    let signal = |sig: &str, child: &std::process::Child| -> Result<()> {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()?
+            .success();
+        ensure!(ok, "kill {sig} failed");
+        Ok(())
+    };
+    signal("-STOP", &a)?;
+    let (mut b, _, _) = node(&store, &consumer)?;
+    consumer
+        .wait_until("node B's attempt", |c| c.request_count(&receipt) == 2)
+        .await?;
+    let db = store.connect().await?;
+    ensure!(
+        delivery_state(&db, &receipt).await? == "pending/2/accepted",
+        "{}",
+        delivery_state(&db, &receipt).await?
+    );
+    // Thaw A while B waits for its answer: A's attempt ends (timed out) and it tries to
+    // record that.
+    signal("-CONT", &a)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = a_log.recv_timeout(Duration::from_millis(200));
+        if line
+            .as_deref()
+            .is_ok_and(|l| l.contains("a late delivery result was ignored"))
+        {
+            break;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "node A never reported its late result"
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while delivery_state(&db, &receipt).await? != "delivered/2/delivered" {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "node B's delivery was never recorded: {}",
+            delivery_state(&db, &receipt).await?
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Past a few delivery rounds: nothing was sent a third time.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    ensure!(delivery_state(&db, &receipt).await? == "delivered/2/delivered", "{}", delivery_state(&db, &receipt).await?);
+    ensure!(consumer.request_count(&receipt) == 2, "sent again");
+    ensure!(consumer.applied().len() == 1, "applied once");
+    db.close().await;
+    for child in [&mut a, &mut b] {
+        child.kill()?;
+        child.wait()?;
+    }
     Ok(())
 }
 
