@@ -2,8 +2,14 @@
 //! `<DOCUMENT><TITLE>…</TITLE><HEAD>base64</HEAD><BODY>base64</BODY></DOCUMENT>`.
 //!
 //! HEAD and BODY each hold a complete XML document, Base64-encoded and possibly encrypted
-//! (SM4) or signed. Decryption and verification are a [`PayloadCodec`]: the engine decodes the
-//! Base64 and hands the bytes to the codec, which returns the plain document.
+//! (SM4). Decryption and verification are a [`PayloadCodec`]: the engine decodes the Base64 and
+//! hands the bytes to the codec, which returns the plain document.
+//!
+//! A signed document carries `<SIGN>base64</SIGN>` after BODY: a signature over the HEAD and
+//! BODY blocks as carried — their Base64 text without whitespace, HEAD's, a line feed, BODY's
+//! ([`signed_text`]) — so that it is checked before anything is decrypted or parsed, and
+//! covers exactly what travelled. The codec decides whether a signature is required and how it
+//! is made (SM2 with SM3, HMAC).
 
 use base64::Engine as _;
 use quick_xml::events::Event;
@@ -34,7 +40,32 @@ pub trait PayloadCodec: Send + Sync + std::fmt::Debug {
     fn open(&self, part: Part, sealed: Vec<u8>) -> Result<Vec<u8>, Error>;
     /// The plain XML document → bytes to Base64-encode.
     fn seal(&self, part: Part, plain: Vec<u8>) -> Result<Vec<u8>, Error>;
+    /// Checks the document's signature (the decoded SIGN element, if any) over `signed`
+    /// ([`signed_text`]), before anything is opened. By default none is required.
+    fn verify(&self, signed: &[u8], signature: Option<&[u8]>) -> Result<(), Error> {
+        let _ = (signed, signature);
+        Ok(())
+    }
+    /// The signature of an outgoing document over `signed` ([`signed_text`]): the SIGN
+    /// element's content before Base64. By default none (no SIGN element).
+    fn sign(&self, signed: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        let _ = signed;
+        Ok(None)
+    }
 }
+
+/// What a document's signature covers: HEAD's Base64 text and BODY's, whitespace removed,
+/// joined by a line feed.
+pub fn signed_text(head_b64: &str, body_b64: &str) -> Vec<u8> {
+    let compact = |s: &str| s.bytes().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>();
+    let mut out = compact(head_b64);
+    out.push(b'\n');
+    out.extend(compact(body_b64));
+    out
+}
+
+/// The signature element's name.
+pub(crate) const SIGN: &str = "SIGN";
 
 /// Payloads that are only Base64-encoded.
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,8 +127,10 @@ pub fn unwrap_document(xml: &[u8], codec: &dyn PayloadCodec) -> Result<Unwrapped
     let mut title = String::new();
     let mut head_b64 = String::new();
     let mut body_b64 = String::new();
+    let mut sign_b64: Option<String> = None;
     let mut depth = 0usize;
     let mut current: Option<Part> = None;
+    let mut in_sign = false;
     let malformed = |detail: String| Error::XmlMalformed {
         at: Location::default(),
         detail,
@@ -133,6 +166,10 @@ pub fn unwrap_document(xml: &[u8], codec: &dyn PayloadCodec) -> Result<Unwrapped
                     }
                     (2, "HEAD") => current = Some(Part::Head),
                     (2, "BODY") => current = Some(Part::Body),
+                    (2, SIGN) => {
+                        in_sign = true;
+                        sign_b64.get_or_insert_with(String::new);
+                    }
                     _ => {
                         return Err(Error::SchemaInvalid {
                             at: Location::default(),
@@ -148,16 +185,32 @@ pub fn unwrap_document(xml: &[u8], codec: &dyn PayloadCodec) -> Result<Unwrapped
             Event::Text(t) => match current {
                 Some(Part::Head) => head_b64.push_str(&t),
                 Some(Part::Body) => body_b64.push_str(&t),
+                None if in_sign => sign_b64.get_or_insert_with(String::new).push_str(&t),
                 None => {}
             },
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
                 current = None;
+                in_sign = false;
             }
             Event::Eof => break,
             _ => {}
         }
     }
+    let signature = match &sign_b64 {
+        None => None,
+        Some(b64) => {
+            let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact.as_bytes())
+                    .map_err(|e| Error::SignatureInvalid {
+                        detail: format!("SIGN is not Base64: {e}"),
+                    })?,
+            )
+        }
+    };
+    codec.verify(&signed_text(&head_b64, &body_b64), signature.as_deref())?;
     let open = |part: Part, b64: &str| -> Result<Vec<u8>, Error> {
         let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         if compact.is_empty() {

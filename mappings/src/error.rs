@@ -102,6 +102,9 @@ pub enum Error {
     /// A Base64 HEAD/BODY block could not be decoded, decrypted or verified.
     #[error("payload block {part} is invalid: {detail}")]
     PayloadInvalid { part: &'static str, detail: String },
+    /// A Base64-wrapped document's signature (SIGN) is missing, malformed or does not verify.
+    #[error("the document's signature is invalid: {detail}")]
+    SignatureInvalid { detail: String },
     /// A mapping definition or its schema is wrong or inconsistent; refused when loaded.
     #[error("mapping definition {source_name} is invalid: {detail}")]
     DefinitionInvalid { source_name: String, detail: String },
@@ -128,6 +131,7 @@ impl Error {
             Error::Unknown { .. } => "mapping.unknown",
             Error::SoapFault { .. } => "mapping.soap_fault",
             Error::PayloadInvalid { .. } => "mapping.payload_invalid",
+            Error::SignatureInvalid { .. } => "mapping.signature_invalid",
             Error::DefinitionInvalid { .. } => "mapping.definition_invalid",
             Error::Io(_) => "mapping.io",
         }

@@ -194,11 +194,44 @@ impl Writer<'_> {
             decl.push('"');
         }
         self.element(root, 0, obj, prefix, &decl, depth, &mut out)?;
+        if self.envelope == Envelope::Base64Document {
+            self.sign_document(&mut out)?;
+        }
         if self.envelope == Envelope::Soap11 {
             out.push_str("\n  </soapenv:Body>\n</soapenv:Envelope>");
         }
         out.push('\n');
         Ok(out.into_bytes())
+    }
+
+    /// Adds `<SIGN>` before `</DOCUMENT>` when the codec signs (the blocks hold Base64 only, so
+    /// their text is found by their tags).
+    fn sign_document(&self, out: &mut String) -> Result<(), Error> {
+        let block = |tag: &str| -> &str {
+            let open = format!("<{tag}>");
+            let close = format!("</{tag}>");
+            out.find(&open)
+                .and_then(|a| {
+                    let from = a + open.len();
+                    out[from..].find(&close).map(|b| &out[from..from + b])
+                })
+                .unwrap_or_default()
+        };
+        let signed = crate::document::signed_text(block("HEAD"), block("BODY"));
+        let Some(signature) = self.codec.sign(&signed)? else {
+            return Ok(());
+        };
+        let Some(end) = out.rfind("</DOCUMENT>") else {
+            return Ok(());
+        };
+        use base64::Engine as _;
+        let sign = format!(
+            "<{0}>{1}</{0}>\n",
+            crate::document::SIGN,
+            base64::engine::general_purpose::STANDARD.encode(signature)
+        );
+        out.insert_str(end, &sign);
+        Ok(())
     }
 
     fn name(&self, n: &Node, prefix: Option<&str>, out: &mut String) {

@@ -256,6 +256,9 @@ pub struct PartnerView {
     pub deliver_to: Option<String>,
     /// Whether its Base64-wrapped documents are opened with an SM4 key.
     pub payload_sm4: bool,
+    /// `sm2` or `hmac-sha256` when its Base64-wrapped documents must be signed (`SIGN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_signature: Option<String>,
     /// Where the hub sends it messages, when it receives any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound: Option<OutboundView>,
@@ -286,7 +289,8 @@ fn partner_view(p: &crate::config::PartnerConfig, source: Source) -> PartnerView
             .deliver_to
             .as_ref()
             .map(|u| u.origin().ascii_serialization()),
-        payload_sm4: p.payload_codec.is_some(),
+        payload_sm4: p.payload_sm4,
+        payload_signature: p.payload_signature.clone(),
         outbound: p.outbound.as_ref().map(|o| OutboundView {
             url: o.url.origin().ascii_serialization(),
             message_types: o.message_types.clone(),

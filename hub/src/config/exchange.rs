@@ -75,6 +75,10 @@ pub struct PartnerConfig {
     pub deliver_to: Option<url::Url>,
     /// Opens the HEAD/BODY blocks of its Base64-wrapped documents (SM4), when they are sealed.
     pub payload_codec: Option<Arc<dyn mappings::PayloadCodec>>,
+    /// Whether its documents' HEAD/BODY blocks are SM4-encrypted.
+    pub payload_sm4: bool,
+    /// `sm2` or `hmac-sha256` when its Base64-wrapped documents are signed.
+    pub payload_signature: Option<String>,
     /// Where the hub sends it messages (translated to its XML), when it receives any.
     pub outbound: Option<PartnerOutbound>,
 }
@@ -124,24 +128,37 @@ impl std::fmt::Debug for OutboundAuth {
     }
 }
 
-/// HEAD/BODY blocks encrypted with SM4 (PKCS#7 padding; CBC with the IV first).
-pub struct Sm4Payload {
-    cipher: guomi::Sm4Cipher,
-    mode: guomi::Sm4Mode,
+/// A partner's Base64-wrapped documents: HEAD/BODY blocks encrypted with SM4 (PKCS#7 padding;
+/// CBC with the IV first) and/or the document signed (`SIGN`, see `mappings::document`).
+pub struct PartnerPayload {
+    sm4: Option<(guomi::Sm4Cipher, guomi::Sm4Mode)>,
+    signature: Option<PayloadSignature>,
 }
 
-impl std::fmt::Debug for Sm4Payload {
+/// How a partner's documents are signed.
+pub enum PayloadSignature {
+    /// SM2 with SM3 (ID `1234567812345678`), DER signatures: theirs verified with the partner's
+    /// public key; ours made with the hub's key for this partner (when one is configured).
+    Sm2 {
+        verifier: Arc<guomi::Sm2Verifier>,
+        signer: Option<Arc<guomi::Sm2Signer>>,
+    },
+    /// HMAC-SHA256 with a key shared with the partner, both ways.
+    HmacSha256(Secret),
+}
+
+impl std::fmt::Debug for PartnerPayload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sm4Payload([redacted])")
-    }
-}
-
-impl Sm4Payload {
-    pub fn new(key: &[u8], mode: guomi::Sm4Mode) -> Result<Self, guomi::Error> {
-        Ok(Sm4Payload {
-            cipher: guomi::Sm4Cipher::new(key)?,
-            mode,
-        })
+        f.debug_struct("PartnerPayload")
+            .field("sm4", &self.sm4.is_some())
+            .field(
+                "signature",
+                &self.signature.as_ref().map(|s| match s {
+                    PayloadSignature::Sm2 { .. } => "sm2",
+                    PayloadSignature::HmacSha256(_) => "hmac-sha256",
+                }),
+            )
+            .finish()
     }
 }
 
@@ -152,10 +169,13 @@ fn part_name(part: mappings::Part) -> &'static str {
     }
 }
 
-impl mappings::PayloadCodec for Sm4Payload {
+impl mappings::PayloadCodec for PartnerPayload {
     fn open(&self, part: mappings::Part, sealed: Vec<u8>) -> Result<Vec<u8>, mappings::Error> {
-        self.cipher
-            .decrypt(self.mode, &sealed)
+        let Some((cipher, mode)) = &self.sm4 else {
+            return Ok(sealed);
+        };
+        cipher
+            .decrypt(*mode, &sealed)
             .map(|plain| plain.to_vec())
             .map_err(|_| mappings::Error::PayloadInvalid {
                 part: part_name(part),
@@ -164,12 +184,59 @@ impl mappings::PayloadCodec for Sm4Payload {
     }
 
     fn seal(&self, part: mappings::Part, plain: Vec<u8>) -> Result<Vec<u8>, mappings::Error> {
-        self.cipher
-            .encrypt(self.mode, &plain)
+        let Some((cipher, mode)) = &self.sm4 else {
+            return Ok(plain);
+        };
+        cipher
+            .encrypt(*mode, &plain)
             .map_err(|e| mappings::Error::PayloadInvalid {
                 part: part_name(part),
                 detail: format!("cannot be encrypted: {e}"),
             })
+    }
+
+    fn verify(&self, signed: &[u8], signature: Option<&[u8]>) -> Result<(), mappings::Error> {
+        let Some(scheme) = &self.signature else {
+            return Ok(());
+        };
+        let invalid = |detail: &str| mappings::Error::SignatureInvalid {
+            detail: detail.to_owned(),
+        };
+        let Some(signature) = signature else {
+            return Err(invalid("the document has no SIGN element; this partner's documents must be signed"));
+        };
+        let ok = match scheme {
+            PayloadSignature::Sm2 { verifier, .. } => verifier.verify(signed, signature),
+            PayloadSignature::HmacSha256(key) => {
+                let expected =
+                    crate::exchange::auth::hmac_sha256_hex(key.expose().as_bytes(), signed);
+                hex::decode(expected).is_ok_and(|e| {
+                    subtle::ConstantTimeEq::ct_eq(e.as_slice(), signature).into()
+                })
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid("SIGN does not verify over the HEAD and BODY blocks"))
+        }
+    }
+
+    fn sign(&self, signed: &[u8]) -> Result<Option<Vec<u8>>, mappings::Error> {
+        let failed = |e: &dyn std::fmt::Display| mappings::Error::SignatureInvalid {
+            detail: format!("the document cannot be signed: {e}"),
+        };
+        match &self.signature {
+            None | Some(PayloadSignature::Sm2 { signer: None, .. }) => Ok(None),
+            Some(PayloadSignature::Sm2 {
+                signer: Some(signer),
+                ..
+            }) => signer.sign_der(signed).map(Some).map_err(|e| failed(&e)),
+            Some(PayloadSignature::HmacSha256(key)) => {
+                let mac = crate::exchange::auth::hmac_sha256_hex(key.expose().as_bytes(), signed);
+                hex::decode(mac).map(Some).map_err(|e| failed(&e))
+            }
+        }
     }
 }
 
@@ -298,6 +365,12 @@ pub struct PartnerSpec {
     pub payload_sm4_key: Option<Secret>,
     #[serde(default)]
     pub payload_sm4_mode: Option<String>,
+    /// Its Base64-wrapped documents are signed (`SIGN`): `sm2` or `hmac-sha256`.
+    #[serde(default)]
+    pub payload_signature: Option<String>,
+    /// `sm2`: the hub's SM2 private key for the documents it sends; `hmac-sha256`: the shared key.
+    #[serde(default)]
+    pub payload_signing_key: Option<Secret>,
     /// The partner's endpoint for messages the hub sends it (XML, POST).
     #[serde(default)]
     pub outbound_url: Option<String>,
@@ -467,13 +540,13 @@ pub fn build_partner(
             guomi::Sm4Mode::Ecb
         }
     };
-    let payload_codec = match &spec.payload_sm4_key {
+    let sm4 = match &spec.payload_sm4_key {
         None => None,
         Some(k) => match hex::decode(k.expose().trim())
             .ok()
-            .and_then(|b| Sm4Payload::new(&b, mode).ok())
+            .and_then(|b| guomi::Sm4Cipher::new(&b).ok())
         {
-            Some(c) => Some(Arc::new(c) as Arc<dyn mappings::PayloadCodec>),
+            Some(c) => Some((c, mode)),
             None => {
                 errors.push((
                     "payload_sm4_key",
@@ -483,6 +556,70 @@ pub fn build_partner(
             }
         },
     };
+    let signature = match spec.payload_signature.as_deref() {
+        None => None,
+        Some("sm2") => {
+            let verifier = spec.public_key.as_deref().and_then(|pem| {
+                guomi::Sm2Verifier::parse(pem, guomi::SM2_DEFAULT_DISTID).ok()
+            });
+            if verifier.is_none() {
+                errors.push((
+                    "public_key",
+                    "the partner's SM2 public key is required to verify its signed documents (payload_signature = \"sm2\")".into(),
+                ));
+            }
+            let signer = match &spec.payload_signing_key {
+                None => None,
+                Some(k) => {
+                    let k = k.expose().trim();
+                    let parsed = if k.starts_with("-----BEGIN") {
+                        guomi::Sm2Signer::from_pem(k, guomi::SM2_DEFAULT_DISTID)
+                    } else {
+                        guomi::Sm2Signer::from_hex(k, guomi::SM2_DEFAULT_DISTID)
+                    };
+                    match parsed {
+                        Ok(s) => Some(Arc::new(s)),
+                        Err(e) => {
+                            errors.push((
+                                "payload_signing_key",
+                                format!("is not an SM2 private key (PEM or hex): {e}"),
+                            ));
+                            None
+                        }
+                    }
+                }
+            };
+            if signer.is_none() && spec.outbound_url.is_some() && spec.payload_signing_key.is_none() {
+                errors.push((
+                    "payload_signing_key",
+                    "the hub's SM2 private key is required to sign the documents it sends this partner".into(),
+                ));
+            }
+            verifier.map(|verifier| PayloadSignature::Sm2 { verifier: Arc::new(verifier), signer })
+        }
+        Some("hmac-sha256") => match &spec.payload_signing_key {
+            Some(k) if k.expose().len() >= 16 => Some(PayloadSignature::HmacSha256(k.clone())),
+            _ => {
+                errors.push((
+                    "payload_signing_key",
+                    "the shared key (at least 16 bytes) is required for payload_signature = \"hmac-sha256\"".into(),
+                ));
+                None
+            }
+        },
+        Some(other) => {
+            errors.push((
+                "payload_signature",
+                format!("`{other}` is not `sm2` or `hmac-sha256`"),
+            ));
+            None
+        }
+    };
+    let payload_sm4 = sm4.is_some();
+    let payload_signature = signature.as_ref().and(spec.payload_signature.clone());
+    let payload_codec = (sm4.is_some() || signature.is_some()).then(|| {
+        Arc::new(PartnerPayload { sm4, signature }) as Arc<dyn mappings::PayloadCodec>
+    });
     let outbound = build_outbound(spec, catalog, &mut errors);
     match auth {
         Some(auth) if errors.is_empty() => Ok(PartnerConfig {
@@ -493,6 +630,8 @@ pub fn build_partner(
             message_types: spec.message_types.clone(),
             deliver_to,
             payload_codec,
+            payload_sm4,
+            payload_signature,
             outbound,
         }),
         _ => Err(errors),
@@ -675,6 +814,13 @@ pub(super) fn validate_partners(
                 r.payload_sm4_key_file,
             ),
             payload_sm4_mode: r.payload_sm4_mode,
+            payload_signature: r.payload_signature,
+            payload_signing_key: file_secret(
+                l,
+                "payload_signing_key",
+                r.payload_signing_key,
+                r.payload_signing_key_file,
+            ),
             outbound_url: r.outbound_url,
             outbound_message_types: r.outbound_message_types,
             outbound_auth: r.outbound_auth,

@@ -177,6 +177,10 @@ pub struct RawPartner {
     pub payload_sm4_key_file: Option<PathBuf>,
     /// `ecb` (default) or `cbc` (IV first).
     pub payload_sm4_mode: Option<String>,
+    /// `sm2` or `hmac-sha256`: its Base64-wrapped documents carry a signature (SIGN).
+    pub payload_signature: Option<String>,
+    pub payload_signing_key: Option<Secret>,
+    pub payload_signing_key_file: Option<PathBuf>,
     /// The partner's endpoint for messages the hub sends it.
     pub outbound_url: Option<String>,
     pub outbound_message_types: Vec<String>,

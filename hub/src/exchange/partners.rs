@@ -26,6 +26,8 @@ pub struct StoredPartner {
     pub message_types: Vec<String>,
     pub deliver_to: Option<String>,
     pub payload_sm4_mode: Option<String>,
+    #[serde(default)]
+    pub payload_signature: Option<String>,
     /// The partner's endpoint for messages the hub sends it.
     #[serde(default)]
     pub outbound_url: Option<String>,
@@ -46,6 +48,8 @@ struct StoredSecrets {
     token: Option<String>,
     payload_sm4_key: Option<String>,
     #[serde(default)]
+    payload_signing_key: Option<String>,
+    #[serde(default)]
     outbound_secret: Option<String>,
     #[serde(default)]
     outbound_token: Option<String>,
@@ -64,6 +68,8 @@ fn spec(p: &StoredPartner, s: &StoredSecrets) -> PartnerSpec {
         deliver_to: p.deliver_to.clone(),
         payload_sm4_key: s.payload_sm4_key.clone().map(Secret::new),
         payload_sm4_mode: p.payload_sm4_mode.clone(),
+        payload_signature: p.payload_signature.clone(),
+        payload_signing_key: s.payload_signing_key.clone().map(Secret::new),
         outbound_url: p.outbound_url.clone(),
         outbound_message_types: p.outbound_message_types.clone(),
         outbound_auth: p.outbound_auth.clone(),
@@ -99,6 +105,11 @@ pub struct PartnerChange {
     pub payload_sm4_key: Option<String>,
     /// `ecb` or `cbc`.
     pub payload_sm4_mode: Option<String>,
+    /// `sm2` or `hmac-sha256`: its Base64-wrapped documents are signed; an empty string: not.
+    pub payload_signature: Option<String>,
+    /// `sm2`: the hub's SM2 private key (PEM or hex) for documents it sends; `hmac-sha256`: the
+    /// shared key. Write-only; an empty string removes it.
+    pub payload_signing_key: Option<String>,
     /// The partner's endpoint for messages the hub sends it (XML); an empty string removes it
     /// and the other outbound settings.
     pub outbound_url: Option<String>,
@@ -331,6 +342,7 @@ impl Exchange {
             ("secret", change.secret.is_some()),
             ("token", change.token.is_some()),
             ("payload_sm4_key", change.payload_sm4_key.is_some()),
+            ("payload_signing_key", change.payload_signing_key.is_some()),
             ("outbound_secret", change.outbound_secret.is_some()),
             ("outbound_token", change.outbound_token.is_some()),
         ]
@@ -525,6 +537,12 @@ fn apply(stored: &mut StoredPartner, secrets: &mut StoredSecrets, change: Partne
     }
     if let Some(v) = change.payload_sm4_key {
         secrets.payload_sm4_key = nonempty(v);
+    }
+    if let Some(v) = change.payload_signature {
+        stored.payload_signature = nonempty(v);
+    }
+    if let Some(v) = change.payload_signing_key {
+        secrets.payload_signing_key = nonempty(v);
     }
     if let Some(v) = change.outbound_message_types {
         stored.outbound_message_types = v;

@@ -135,6 +135,7 @@ error_codes! {
     MappingUnknown = ("mapping.unknown", UNPROCESSABLE_ENTITY, "包含映射未定义的内容"),
     MappingSoapFault = ("mapping.soap_fault", UNPROCESSABLE_ENTITY, "报文为 SOAP 错误应答"),
     MappingPayloadInvalid = ("mapping.payload_invalid", BAD_REQUEST, "报文载荷无法解码"),
+    MappingSignatureInvalid = ("mapping.signature_invalid", UNPROCESSABLE_ENTITY, "报文签名验证未通过"),
     MappingDefinitionInvalid = ("mapping.definition_invalid", UNPROCESSABLE_ENTITY, "映射定义无效"),
     StoreUnavailable = ("store.unavailable", SERVICE_UNAVAILABLE, "数据库暂不可用"),
     AuditUnavailable = ("audit.unavailable", SERVICE_UNAVAILABLE, "审计服务暂不可用，操作未执行"),
