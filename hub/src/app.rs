@@ -291,9 +291,15 @@ impl Hub {
                 server.serve(app).await
             }
             Some(tls) => {
-                let rustls = tls_config(&tls.cert, &tls.key).map_err(StartError::Tls)?;
-                let mut server = axum_server::from_tcp_rustls(listener, rustls)
+                let rustls =
+                    crate::http::tls::server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())
+                        .map_err(StartError::Tls)?;
+                let acceptor = crate::http::tls::ClientCertAcceptor(
+                    axum_server::tls_rustls::RustlsAcceptor::new(rustls),
+                );
+                let mut server = axum_server::from_tcp(listener)
                     .map_err(StartError::Serve)?
+                    .acceptor(acceptor)
                     .handle(handle);
                 tune(server.http_builder());
                 server.serve(app).await
@@ -325,33 +331,6 @@ fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::To
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10));
-}
-
-fn tls_config(
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let invalid = |e: &dyn std::fmt::Display| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
-    };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| invalid(&e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| invalid(&e))?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid(&e))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(&e))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| invalid(&e))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
-        Arc::new(config),
-    ))
 }
 
 /// Key material from the configuration, or from the data directory, generated on first start

@@ -20,6 +20,7 @@ pub fn tests() -> Vec<Test> {
         test!(sm4_sealed_documents_are_opened_with_the_partners_key),
         test!(system_administrators_manage_partners),
         test!(failed_authentication_is_rate_limited),
+        test!(mutual_tls_pins_partners_to_their_certificates),
         test!(sqlite: a_mapping_directory_and_ids_from_the_header),
     ]
 }
@@ -1333,5 +1334,130 @@ async fn a_mapping_directory_and_ids_from_the_header(env: Env) -> Result<()> {
         .send()
         .await?;
     tests::assert_problem(res, 422, "exchange.message_id_missing").await?;
+    hub.stop().await
+}
+
+/// A hub terminating TLS that asks for client certificates issued by a partner CA: the partner
+/// `bank` is pinned to one certificate. Its signature alone is not enough; another certificate
+/// of the same CA is refused; a certificate of an unknown CA does not get a connection; browsers
+/// (no certificate) are still served.
+async fn mutual_tls_pins_partners_to_their_certificates(env: Env) -> Result<()> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+    let store = env.store().await?;
+    let dir = store.dir.path();
+    let server = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "Partner CA");
+    let ca = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, &ca_key);
+    let client = |name: &str, issuer: &Issuer<'_, &KeyPair>| -> Result<(String, String)> {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = p.signed_by(&key, issuer)?;
+        let fingerprint = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.der().as_ref()));
+        Ok((format!("{}{}", cert.pem(), key.serialize_pem()), fingerprint))
+    };
+    let (bank_identity, bank_fingerprint) = client("bank", &issuer)?;
+    let (other_identity, _) = client("someone-else", &issuer)?;
+    let rogue_key = KeyPair::generate()?;
+    let mut rogue_params = CertificateParams::new(Vec::<String>::new())?;
+    rogue_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let rogue_issuer = Issuer::new(rogue_params, &rogue_key);
+    let (rogue_identity, _) = client("bank", &rogue_issuer)?;
+    for (name, text) in [
+        ("cert.pem", server.cert.pem()),
+        ("key.pem", server.signing_key.serialize_pem()),
+        ("ca.pem", ca.pem()),
+    ] {
+        std::fs::write(dir.join(name), text)?;
+    }
+    let config_file = tests::write(
+        &dir.join("hub.toml"),
+        &format!(
+            "[server.tls]\ncert = \"{0}/cert.pem\"\nkey = \"{0}/key.pem\"\nclient_ca = \"{0}/ca.pem\"\n\n[partners.bank]\nclient_certificates = [\"{1}\"]\n",
+            dir.display(),
+            // Colons are allowed, as tools print fingerprints.
+            bank_fingerprint
+                .as_bytes()
+                .chunks(2)
+                .map(|c| String::from_utf8_lossy(c).to_uppercase())
+                .collect::<Vec<_>>()
+                .join(":"),
+        ),
+    );
+    let mut env_vars = store.vars.clone();
+    for (k, v) in partner_settings("https://consumer.invalid/messages") {
+        if k.starts_with("HUB_PARTNERS__BANK__") {
+            env_vars.push((k, v));
+        }
+    }
+    let config = hub::Config::load(hub::config::Sources {
+        file: Some(&config_file),
+        env: env_vars,
+        listen: None,
+    })
+    .map_err(|p| tests::anyhow::anyhow!("{p}"))?;
+    let hub = TestHub::start_config(&store, config).await?;
+    hub.follow_real_time();
+    let port = hub.base.rsplit(':').next().unwrap_or_default().to_owned();
+    let base = format!("https://localhost:{port}");
+    let client_with = |identity: Option<&str>| -> Result<reqwest::Client> {
+        let mut b = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(server.cert.pem().as_bytes())?])
+            .resolve("localhost", format!("127.0.0.1:{port}").parse()?);
+        if let Some(id) = identity {
+            b = b.identity(reqwest::Identity::from_pem(id.as_bytes())?);
+        }
+        Ok(b.build()?)
+    };
+    let body = fixture("financing-demand-notice/input.xml")?;
+    let post = |http: reqwest::Client| {
+        let body = body.clone();
+        let base = base.clone();
+        async move {
+            signed(&http, &base, "bank", AK, SECRET, &date(0)?, TYPE, &body)
+                .header("content-type", "application/xml")
+                .send()
+                .await
+                .map_err(tests::anyhow::Error::from)
+        }
+    };
+    // Browsers present no certificate and are served.
+    let res = client_with(None)?.get(format!("{base}/healthz")).send().await?;
+    ensure!(res.status() == 200);
+    // The right signature without the certificate, or with another certificate of the same CA.
+    for identity in [None, Some(other_identity.as_str())] {
+        let res = post(client_with(identity)?).await?;
+        tests::assert_problem(res, 401, "exchange.unauthenticated").await?;
+    }
+    // A certificate the CA did not issue does not get a connection.
+    ensure!(
+        post(client_with(Some(&rogue_identity))?).await.is_err(),
+        "a rogue certificate was accepted"
+    );
+    // The pinned certificate and the signature.
+    let res = post(client_with(Some(&bank_identity))?).await?;
+    ensure!(res.status() == 200, "{}", res.text().await?);
+    // The audit trail says why the others failed.
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let failed = json(
+        client_with(None)?
+            .get(format!("{base}/api/admin/audit?event=exchange.auth_failed"))
+            .bearer_auth(&auditor)
+            .send()
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        failed["items"]
+            .as_array()
+            .is_some_and(|i| i.len() == 2 && i.iter().all(|e| e["reason"] == "client_certificate")),
+        "{failed}"
+    );
     hub.stop().await
 }

@@ -149,6 +149,7 @@ pub async fn receive(
     uri: Uri,
     headers: HeaderMap,
     PathParams((partner, message_type)): PathParams<(String, String)>,
+    client_cert: Option<axum::Extension<crate::http::tls::PeerCertificate>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let receipt = state
@@ -162,6 +163,7 @@ pub async fn receive(
                 query: uri.query(),
                 headers: &headers,
                 body,
+                client_cert: client_cert.and_then(|axum::Extension(c)| c),
             },
             &ctx,
         )
@@ -254,6 +256,9 @@ pub struct PartnerView {
     pub message_types: Vec<String>,
     /// The consumer's origin its messages are delivered to.
     pub deliver_to: Option<String>,
+    /// SHA-256 fingerprints (hex) of the TLS client certificates it must present.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_certificates: Vec<String>,
     /// Whether its Base64-wrapped documents are opened with an SM4 key.
     pub payload_sm4: bool,
     /// `sm2` or `hmac-sha256` when its Base64-wrapped documents must be signed (`SIGN`).
@@ -290,6 +295,7 @@ fn partner_view(p: &crate::config::PartnerConfig, source: Source) -> PartnerView
             .as_ref()
             .map(|u| u.origin().ascii_serialization()),
         payload_sm4: p.payload_sm4,
+        client_certificates: p.client_certificates.iter().map(hex::encode).collect(),
         payload_signature: p.payload_signature.clone(),
         outbound: p.outbound.as_ref().map(|o| OutboundView {
             url: o.url.origin().ascii_serialization(),

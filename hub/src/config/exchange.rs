@@ -81,6 +81,9 @@ pub struct PartnerConfig {
     pub payload_signature: Option<String>,
     /// Where the hub sends it messages (translated to its XML), when it receives any.
     pub outbound: Option<PartnerOutbound>,
+    /// SHA-256 of the TLS client certificates it may present; when any, it must present one
+    /// of them (mutual TLS, `server.tls.client_ca`) besides its signature or token.
+    pub client_certificates: Vec<[u8; 32]>,
 }
 
 /// A partner's endpoint for the messages the hub sends it.
@@ -371,6 +374,9 @@ pub struct PartnerSpec {
     /// `sm2`: the hub's SM2 private key for the documents it sends; `hmac-sha256`: the shared key.
     #[serde(default)]
     pub payload_signing_key: Option<Secret>,
+    /// SHA-256 fingerprints (hex, colons allowed) of the TLS client certificates it presents.
+    #[serde(default)]
+    pub client_certificates: Vec<String>,
     /// The partner's endpoint for messages the hub sends it (XML, POST).
     #[serde(default)]
     pub outbound_url: Option<String>,
@@ -621,6 +627,17 @@ pub fn build_partner(
         Arc::new(PartnerPayload { sm4, signature }) as Arc<dyn mappings::PayloadCodec>
     });
     let outbound = build_outbound(spec, catalog, &mut errors);
+    let mut client_certificates = Vec::new();
+    for f in &spec.client_certificates {
+        let hexed: String = f.chars().filter(|c| *c != ':').collect();
+        match hex::decode(hexed.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            Some(fp) => client_certificates.push(fp),
+            None => errors.push((
+                "client_certificates",
+                format!("`{f}` is not a SHA-256 fingerprint (64 hex digits, colons allowed)"),
+            )),
+        }
+    }
     match auth {
         Some(auth) if errors.is_empty() => Ok(PartnerConfig {
             id: id.to_owned(),
@@ -633,6 +650,7 @@ pub fn build_partner(
             payload_sm4,
             payload_signature,
             outbound,
+            client_certificates,
         }),
         _ => Err(errors),
     }
@@ -815,6 +833,7 @@ pub(super) fn validate_partners(
             ),
             payload_sm4_mode: r.payload_sm4_mode,
             payload_signature: r.payload_signature,
+            client_certificates: r.client_certificates,
             payload_signing_key: file_secret(
                 l,
                 "payload_signing_key",

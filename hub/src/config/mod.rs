@@ -103,6 +103,9 @@ pub struct TlsConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub hsts_max_age: Duration,
+    /// Partners' client certificates are verified against these CAs (requested, not required:
+    /// browsers present none; partners with `client_certificates` must).
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +251,7 @@ impl Config {
                     "cert": t.cert.display().to_string(),
                     "key": t.key.display().to_string(),
                     "hsts_max_age_s": t.hsts_max_age.as_secs(),
+                    "client_ca": t.client_ca.as_ref().map(|p| p.display().to_string()),
                 })),
             },
             "database": {
@@ -351,14 +355,21 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         SocketAddr::from(([127, 0, 0, 1], 8080))
     });
     let tls = raw.server.tls.map(|t| {
-        for (k, p) in [("server.tls.cert", &t.cert), ("server.tls.key", &t.key)] {
-            if !p.is_file() {
+        for (k, p) in [
+            ("server.tls.cert", Some(&t.cert)),
+            ("server.tls.key", Some(&t.key)),
+            ("server.tls.client_ca", t.client_ca.as_ref()),
+        ] {
+            if let Some(p) = p
+                && !p.is_file()
+            {
                 l.problem(k, format!("`{}` is not a readable file", p.display()));
             }
         }
         TlsConfig {
             cert: t.cert,
             key: t.key,
+            client_ca: t.client_ca,
             hsts_max_age: t
                 .hsts_max_age
                 .map(|d| d.0)

@@ -49,6 +49,9 @@ pub struct RawTls {
     pub key: PathBuf,
     #[serde(default)]
     pub hsts_max_age: Option<HumanDuration>,
+    /// CA certificates (PEM) that partners' client certificates are issued by.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +184,8 @@ pub struct RawPartner {
     pub payload_signature: Option<String>,
     pub payload_signing_key: Option<Secret>,
     pub payload_signing_key_file: Option<PathBuf>,
+    /// SHA-256 fingerprints of the TLS client certificates it must present.
+    pub client_certificates: Vec<String>,
     /// The partner's endpoint for messages the hub sends it.
     pub outbound_url: Option<String>,
     pub outbound_message_types: Vec<String>,

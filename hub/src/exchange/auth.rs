@@ -31,6 +31,8 @@ pub enum AuthFailure {
     DateOutOfWindow,
     SignatureInvalid,
     TokenInvalid,
+    /// The partner must present one of its client certificates (mutual TLS) and did not.
+    ClientCertificate,
 }
 
 impl AuthFailure {
@@ -43,6 +45,7 @@ impl AuthFailure {
             AuthFailure::DateOutOfWindow => "date_out_of_window",
             AuthFailure::SignatureInvalid => "signature_invalid",
             AuthFailure::TokenInvalid => "token_invalid",
+            AuthFailure::ClientCertificate => "client_certificate",
         }
     }
 }

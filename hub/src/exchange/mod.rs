@@ -139,6 +139,8 @@ pub struct Inbound<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: axum::body::Bytes,
+    /// The TLS client certificate of the connection, when the hub terminates TLS.
+    pub client_cert: Option<crate::http::tls::ClientCert>,
 }
 
 /// The acknowledgement to send back.
@@ -449,6 +451,16 @@ impl Exchange {
         let known = self.partner(req.partner);
         let checked = match &known {
             None => Err(AuthFailure::UnknownPartner),
+            // Mutual TLS first: a partner pinned to certificates is refused on any other
+            // connection, however good its signature.
+            Some(p)
+                if !p.client_certificates.is_empty()
+                    && !req
+                        .client_cert
+                        .is_some_and(|c| p.client_certificates.contains(&c.0)) =>
+            {
+                Err(AuthFailure::ClientCertificate)
+            }
             Some(p) => auth::verify(&p.auth, &signed, now, self.config.clock_skew),
         };
         let partner = match (checked, known) {

@@ -28,6 +28,9 @@ pub struct StoredPartner {
     pub payload_sm4_mode: Option<String>,
     #[serde(default)]
     pub payload_signature: Option<String>,
+    /// SHA-256 fingerprints of its TLS client certificates.
+    #[serde(default)]
+    pub client_certificates: Vec<String>,
     /// The partner's endpoint for messages the hub sends it.
     #[serde(default)]
     pub outbound_url: Option<String>,
@@ -69,6 +72,7 @@ fn spec(p: &StoredPartner, s: &StoredSecrets) -> PartnerSpec {
         payload_sm4_key: s.payload_sm4_key.clone().map(Secret::new),
         payload_sm4_mode: p.payload_sm4_mode.clone(),
         payload_signature: p.payload_signature.clone(),
+        client_certificates: p.client_certificates.clone(),
         payload_signing_key: s.payload_signing_key.clone().map(Secret::new),
         outbound_url: p.outbound_url.clone(),
         outbound_message_types: p.outbound_message_types.clone(),
@@ -110,6 +114,9 @@ pub struct PartnerChange {
     /// `sm2`: the hub's SM2 private key (PEM or hex) for documents it sends; `hmac-sha256`: the
     /// shared key. Write-only; an empty string removes it.
     pub payload_signing_key: Option<String>,
+    /// SHA-256 fingerprints (hex) of the TLS client certificates it must present (mutual TLS);
+    /// an empty list: none required.
+    pub client_certificates: Option<Vec<String>>,
     /// The partner's endpoint for messages the hub sends it (XML); an empty string removes it
     /// and the other outbound settings.
     pub outbound_url: Option<String>,
@@ -537,6 +544,9 @@ fn apply(stored: &mut StoredPartner, secrets: &mut StoredSecrets, change: Partne
     }
     if let Some(v) = change.payload_sm4_key {
         secrets.payload_sm4_key = nonempty(v);
+    }
+    if let Some(v) = change.client_certificates {
+        stored.client_certificates = v;
     }
     if let Some(v) = change.payload_signature {
         stored.payload_signature = nonempty(v);

@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod problem;
 pub mod ratelimit;
+pub mod tls;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
