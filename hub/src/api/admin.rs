@@ -74,7 +74,7 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     if let Some(ip) = ctx.client_ip
-        && let Err(wait) = state.login_limiter.check(&ip)
+        && let Err(wait) = state.login_limiter.check_client(ip)
     {
         let mut e = ApiError::new(
             ErrorCode::RateLimited,

@@ -32,7 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 fn rate_limited(state: &AppState, ctx: &RequestContext) -> Result<(), ApiError> {
     if let Some(ip) = ctx.client_ip
-        && let Err(wait) = state.sso_limiter.check(&ip)
+        && let Err(wait) = state.sso_limiter.check_client(ip)
     {
         let mut e = ApiError::new(
             ErrorCode::RateLimited,

@@ -444,7 +444,7 @@ impl Exchange {
         // An address past its allowance of failures is refused before any check (and before
         // the cost of verifying a signature).
         if let Some(ip) = ctx.client_ip
-            && let Err(wait) = self.failures.peek(&ip)
+            && let Err(wait) = self.failures.peek_client(ip)
         {
             return Err(ExchangeError::TooManyFailures(wait));
         }
@@ -470,7 +470,7 @@ impl Exchange {
                 let label = known.as_ref().map_or("unknown", |p| p.id.as_str());
                 self.metrics.exchange(label, "unauthenticated");
                 if let Some(ip) = ctx.client_ip
-                    && let Err(wait) = self.failures.check(&ip)
+                    && let Err(wait) = self.failures.check_client(ip)
                 {
                     return Err(ExchangeError::TooManyFailures(wait));
                 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,31 @@ pub struct RateLimiter<K> {
     interval: Duration,
     burst: Duration,
     state: Mutex<HashMap<K, Instant>>,
+}
+
+/// The key of a client address: IPv4 as it is, an IPv4-mapped IPv6 address as its IPv4, and
+/// other IPv6 addresses by their /64 — one subscriber usually holds a whole /64, and keying by
+/// the full address would give it 2^64 allowances.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
+}
+
+impl RateLimiter<IpAddr> {
+    /// [`RateLimiter::check`] for a client address ([`client_key`]).
+    pub fn check_client(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.check(&client_key(ip))
+    }
+
+    /// [`RateLimiter::peek`] for a client address ([`client_key`]).
+    pub fn peek_client(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.peek(&client_key(ip))
+    }
 }
 
 /// Entries are pruned when the table grows past this, so that a flood of addresses cannot
@@ -70,6 +96,21 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_shares_one_allowance_per_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_key(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(client_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")), ip("2001:db8:1:2::"));
+        let l = RateLimiter::per_minute(2);
+        assert!(l.check_client(ip("2001:db8:1:2::1")).is_ok());
+        assert!(l.check_client(ip("2001:db8:1:2::2")).is_ok());
+        // A third address in the same /64 is the same client; the next /64 is another.
+        assert!(l.check_client(ip("2001:db8:1:2:ffff::3")).is_err());
+        assert!(l.peek_client(ip("2001:db8:1:2::4")).is_err());
+        assert!(l.check_client(ip("2001:db8:1:3::1")).is_ok());
+    }
 
     #[test]
     fn allows_a_burst_then_refills_at_the_rate() {
