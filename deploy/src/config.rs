@@ -23,6 +23,11 @@ pub const DEMO_ELONGYAN_EXCHANGE_CALLER_CODE: &str = "elongyan-exchange-demo";
 /// platforms (`/sandbox/platforms/{code}`).
 pub const DEMO_HANDOFF_SECRET: &str = "demo-handoff-secret-0123456789";
 
+/// The access key and secret the demo hub signs its messages to the demo bank with
+/// (gateway HMAC-SHA256, docs/EXCHANGE.md), checked by the sandbox's partner inbox.
+pub const DEMO_OUTBOUND_KEY: &str = "LONGYAN-HUB-DEMO";
+pub const DEMO_OUTBOUND_SECRET: &str = "demo-hub-outbound-secret-0123456789";
+
 /// Signed fields of the ticket relay mode, in order (docs/ELONGYAN.md).
 pub const DEFAULT_TICKET_FIELDS: [&str; 4] = ["appId", "ticket", "timestamp", "target"];
 /// Signed fields of the signed assertion mode, in order (docs/ELONGYAN.md).

@@ -60,7 +60,16 @@ access_key = "{partner_key}"
 secret = "{partner_secret}"
 message_types = ["financing.demand_notice", "receivables.registration_result", "gateway.credit_code_verification_reply"]
 deliver_to = "http://{addr}/sandbox/consumer/messages"
+# The hub also sends the bank messages (JSON from an internal system, translated to the bank's
+# XML), signed with the gateway HMAC-SHA256; the sandbox's bank inbox checks the signature.
+outbound_url = "http://{addr}/sandbox/consumer/partner-inbox"
+outbound_message_types = ["financing.demand_notice"]
+outbound_auth = "hmac-sha256"
+outbound_access_key = "{outbound_key}"
+outbound_secret = "{outbound_secret}"
 "#,
+        outbound_key = deploy::DEMO_OUTBOUND_KEY,
+        outbound_secret = deploy::DEMO_OUTBOUND_SECRET,
         partner_key = DEMO_PARTNER_KEY,
         partner_secret = DEMO_PARTNER_SECRET,
         host = addr.ip(),
@@ -142,6 +151,8 @@ const SAMPLE_RECEIVABLES: &[u8] =
     include_bytes!("../../mappings/tests/fixtures/receivables-registration-result/input.xml");
 const SAMPLE_CREDIT_CODE: &[u8] =
     include_bytes!("../../mappings/tests/fixtures/credit-code-verification-reply/input.xml");
+const SAMPLE_NOTICE_JSON: &[u8] =
+    include_bytes!("../../mappings/tests/fixtures/financing-demand-notice/expected.json");
 const SAMPLE_NOTICE_ID: &str = "FDN20261122000001";
 
 /// Sends one message as the demo partner, signed; returns the HTTP status.
@@ -181,9 +192,11 @@ async fn send_as_partner(
 /// The demo partner: shortly after start it sends each sample message, one of them twice (the
 /// second answer is the first acknowledgement again) and one with an invalid value (rejected,
 /// with its line, column and path in the log); then a fresh financing-demand notice every
-/// 30 seconds, twenty at most — so that a newcomer sees the message log fill.
+/// 30 seconds, twenty at most — so that a newcomer sees the message log fill. An internal
+/// system also sends the bank one message the other way (JSON → the bank's XML, signed).
 pub fn start_demo_partner(state: &AppState, addr: &str) {
     let client = state.outbound.clone();
+    let exchange = state.exchange.clone();
     let base = format!("http://{addr}");
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -218,6 +231,27 @@ pub fn start_demo_partner(state: &AppState, addr: &str) {
                 Ok(status) => tracing::info!(message_type, status, "demo partner sent a message"),
                 Err(e) => tracing::warn!(message_type, error = %e, "demo partner could not send"),
             }
+        }
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let sent = exchange
+            .send(
+                crate::exchange::Outgoing {
+                    partner: "demo-bank",
+                    message_type: "financing.demand_notice",
+                    headers: &headers,
+                    body: axum::body::Bytes::from_static(SAMPLE_NOTICE_JSON),
+                },
+                crate::audit::Actor::system(),
+                &RequestContext::system(),
+            )
+            .await;
+        match sent {
+            Ok(r) => tracing::info!(receipt = %r.receipt_id, "demo: a message was sent to the demo bank"),
+            Err(e) => tracing::warn!(error = %e, "demo: the message to the demo bank was refused"),
         }
         for n in 2..=20 {
             tokio::time::sleep(std::time::Duration::from_secs(30)).await;
@@ -302,7 +336,7 @@ pub fn banner(addr: &str, data_dir: &Path, s: &Seeded) -> String {
         "    message log         http://{addr}/api/admin/messages   (system-admin token below)\n"
     ));
     out.push_str(&format!(
-        "    internal consumer   http://{addr}/sandbox/consumer/\n"
+        "    internal consumer   http://{addr}/sandbox/consumer/   (and the bank's inbox of messages the hub sends it)\n"
     ));
     out.push_str(
         "    offline             cargo run -p hub -- map --list   (and: map --mapping NAME FILE)\n\n",

@@ -425,7 +425,8 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         ensure!(me.json()?["kind"] == "legal_person", "{mode}: {}", me.body);
     }
     // The demo partner's messages fill the message log: three translated and delivered to the
-    // sandbox consumer (one of them sent twice, applied once), one rejected with its position.
+    // sandbox consumer (one of them sent twice, applied once), one rejected with its position;
+    // and one the other way, translated to the bank's XML, signed, and accepted by its inbox.
     let sys = p
         .wait_for("system-admin    hubt_")?
         .split_whitespace()
@@ -444,8 +445,13 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         )
         .await?;
         let items = page["items"].as_array().cloned().unwrap_or_default();
-        let delivered = items.iter().filter(|m| m["status"] == "delivered").count();
-        if delivered == 3 && items.len() == 4 {
+        let delivered = |direction: &str| {
+            items
+                .iter()
+                .filter(|m| m["status"] == "delivered" && m["direction"] == direction)
+                .count()
+        };
+        if delivered("inbound") == 3 && delivered("outbound") == 1 && items.len() == 5 {
             break items;
         }
         ensure!(std::time::Instant::now() < deadline, "{page}");
@@ -466,6 +472,10 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         .text()
         .await?;
     ensure!(consumer.contains("已处理报文 3 条"), "{consumer}");
+    ensure!(
+        consumer.contains("共 1 条；验签未通过 0 次"),
+        "{consumer}"
+    );
     ensure!(p.terminate()?.success());
     // Not a production mode: nothing is left listening, and the data went where it was told.
     ensure!(dir.path().join("hub.db").is_file());
