@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Test> {
         test!(system_administrators_manage_partners),
         test!(failed_authentication_is_rate_limited),
         test!(mutual_tls_pins_partners_to_their_certificates),
+        test!(raw_payloads_are_shown_masked_audited_and_forgotten),
         test!(sqlite: a_mapping_directory_and_ids_from_the_header),
     ]
 }
@@ -1459,5 +1460,68 @@ async fn mutual_tls_pins_partners_to_their_certificates(env: Env) -> Result<()> 
             .is_some_and(|i| i.len() == 2 && i.iter().all(|e| e["reason"] == "client_certificate")),
         "{failed}"
     );
+    hub.stop().await
+}
+
+async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result<()> {
+    let consumer = Consumer::start().await?;
+    let vars = partner_settings(&consumer.url());
+    let mut refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    refs.push(("HUB_EXCHANGE__PAYLOAD_RETENTION", "1d"));
+    let hub = env.hub_with(&refs).await?;
+    let input = fixture("financing-demand-notice/input.xml")?;
+    ensure!(String::from_utf8_lossy(&input).contains("<Phone>13800000000</Phone>"));
+    let mut receipts = Vec::new();
+    let invalid = String::from_utf8_lossy(&input)
+        .replacen("FDN20261122000001", "FDN-INVALID-1", 1)
+        .replacen("<TermMonths>36</TermMonths>", "<TermMonths>三年</TermMonths>", 1);
+    for (body, status) in [(input.clone(), 200), (invalid.into_bytes(), 422)] {
+        let res = send(&hub.http, &hub.base, TYPE, "application/xml", &body, &[]).await?;
+        ensure!(res.status() == status, "{}", res.status());
+        let page = json(
+            hub.get_as(&hub.token(Role::SystemAdmin).await?, "/api/admin/messages?limit=1")
+                .await?,
+            200,
+        )
+        .await?;
+        receipts.push(page["items"][0]["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let sys = hub.token(Role::SystemAdmin).await?;
+    for receipt in &receipts {
+        let view = json(
+            hub.get_as(&sys, &format!("/api/admin/messages/{receipt}/payload"))
+                .await?,
+            200,
+        )
+        .await?;
+        let payload = view["payload"].as_str().unwrap_or_default();
+        ensure!(
+            payload.contains("<Phone>138****0000</Phone>") && !payload.contains("13800000000"),
+            "{payload}"
+        );
+        ensure!(payload.contains("龙岩示例机械有限公司") && view["format"] == "xml", "{view}");
+    }
+    // Each look is audited; auditors cannot look.
+    let auditor = hub.token(Role::AuditAdmin).await?;
+    let res = hub
+        .get_as(&auditor, &format!("/api/admin/messages/{}/payload", receipts[0]))
+        .await?;
+    tests::assert_problem(res, 403, "auth.forbidden").await?;
+    let viewed = json(
+        hub.get_as(&auditor, "/api/admin/audit?event=exchange.payload_viewed")
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(viewed["items"].as_array().map(Vec::len) == Some(2), "{viewed}");
+    // After the retention the payload is gone; the log row stays.
+    hub.clock.advance(Duration::from_secs(2 * 86_400));
+    hub.state.exchange.purge_payloads().await?;
+    let res = hub
+        .get_as(&sys, &format!("/api/admin/messages/{}/payload", receipts[1]))
+        .await?;
+    tests::assert_problem(res, 410, "exchange.payload_not_retained").await?;
+    let res = hub.get_as(&sys, "/api/admin/messages/nope/payload").await?;
+    tests::assert_problem(res, 404, "exchange.message_not_found").await?;
     hub.stop().await
 }

@@ -34,6 +34,7 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_mapping))
         .routes(routes!(list_messages))
         .routes(routes!(get_message))
+        .routes(routes!(get_payload))
         .routes(routes!(replay))
         .routes(routes!(send))
 }
@@ -97,6 +98,7 @@ impl From<ExchangeError> for ApiError {
             ExchangeError::MessageIdMismatch => ApiError::new(C::MessageIdMismatch, detail),
             ExchangeError::MessageIdReused(_) => ApiError::new(C::MessageIdReused, detail),
             ExchangeError::NotFound(_) => ApiError::new(C::MessageNotFound, detail),
+            ExchangeError::PayloadNotRetained(_) => ApiError::new(C::PayloadNotRetained, detail),
             ExchangeError::NothingToReplay(_) => ApiError::new(
                 C::NothingToReplay,
                 format!("{detail}: only dead-lettered or delivered deliveries are sent again"),
@@ -584,6 +586,28 @@ pub async fn get_message(
 ) -> Result<axum::Json<MessageView>, ApiError> {
     authorize(&state, &auth, Permission::MessagesRead, &ctx).await?;
     Ok(axum::Json(state.exchange.get(&id).await?))
+}
+
+/// The message's raw payload as it arrived (outbound: the JSON sent), personal fields masked;
+/// Base64 HEAD/BODY blocks and DOCTYPEs withheld. Each look is audited
+/// (`exchange.payload_viewed`).
+#[utoipa::path(get, path = "/api/admin/messages/{id}/payload", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path, description = "the receipt id")),
+    responses(
+        (status = 200, body = crate::exchange::PayloadView),
+        (status = 404, description = "exchange.message_not_found", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 410, description = "exchange.payload_not_retained", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn get_payload(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(id): PathParams<String>,
+) -> Result<axum::Json<crate::exchange::PayloadView>, ApiError> {
+    authorize(&state, &auth, Permission::MessagesRead, &ctx).await?;
+    Ok(axum::Json(
+        state.exchange.payload(&id, auth.0.actor(), &ctx).await?,
+    ))
 }
 
 /// Delivers a dead-lettered (or delivered) message again, with the same idempotency key.

@@ -115,6 +115,7 @@ error_codes! {
     MessageIdMismatch = ("exchange.message_id_mismatch", UNPROCESSABLE_ENTITY, "报文头与报文体的编号不一致"),
     MessageIdReused = ("exchange.message_id_reused", CONFLICT, "该报文编号已用于另一份报文"),
     MessageNotFound = ("exchange.message_not_found", NOT_FOUND, "报文不存在"),
+    PayloadNotRetained = ("exchange.payload_not_retained", GONE, "报文原文已超过保存期限"),
     NothingToReplay = ("exchange.nothing_to_replay", CONFLICT, "没有可重新投递的记录"),
     PartnerNotFound = ("exchange.partner_not_found", NOT_FOUND, "合作方不存在"),
     PartnerExists = ("exchange.partner_exists", CONFLICT, "该合作方标识已存在"),
