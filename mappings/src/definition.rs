@@ -78,6 +78,8 @@ pub(crate) enum MixedContent {
 pub(crate) struct Node {
     pub ns: Option<Box<str>>,
     pub name: Box<str>,
+    /// The first 16 bytes of the name, zero-padded (a quick comparison while reading).
+    pub head: u128,
     pub min: u32,
     pub max: u32,
     pub model: Model,
@@ -134,8 +136,25 @@ pub(crate) enum SlotKind {
 
 #[derive(Debug)]
 pub(crate) enum Entry {
-    Leaf { key: String, slot: usize },
-    Object { key: String, entries: Vec<Entry> },
+    Leaf {
+        key: String,
+        /// `"key":`, rendered once.
+        json: String,
+        slot: usize,
+    },
+    Object {
+        key: String,
+        /// `"key":`, rendered once.
+        json: String,
+        entries: Vec<Entry>,
+    },
+}
+
+fn json_key(key: &str) -> String {
+    let mut s = String::with_capacity(key.len() + 3);
+    crate::json::write_str(&mut s, key);
+    s.push(':');
+    s
 }
 
 impl Entry {
@@ -153,7 +172,11 @@ pub(crate) struct Compiled {
 }
 
 fn node_from(decl: ElemDecl) -> Node {
+    let mut head = [0u8; 16];
+    let n = decl.name.len().min(16);
+    head[..n].copy_from_slice(&decl.name.as_bytes()[..n]);
     Node {
+        head: u128::from_le_bytes(head),
         ns: decl.ns.map(String::into_boxed_str),
         name: decl.name.into_boxed_str(),
         min: decl.min,
@@ -578,6 +601,7 @@ fn insert_entry(entries: &mut Vec<Entry>, keys: &[String], slot: usize) -> Resul
         (None, true) => {
             entries.push(Entry::Leaf {
                 key: key.clone(),
+                json: json_key(key),
                 slot,
             });
             Ok(())
@@ -591,6 +615,7 @@ fn insert_entry(entries: &mut Vec<Entry>, keys: &[String], slot: usize) -> Resul
             insert_entry(&mut sub, rest, slot)?;
             entries.push(Entry::Object {
                 key: key.clone(),
+                json: json_key(key),
                 entries: sub,
             });
             Ok(())

@@ -17,6 +17,7 @@ mod json;
 mod mapping;
 mod to_json;
 mod to_xml;
+mod tokenizer;
 mod value;
 mod xsd;
 

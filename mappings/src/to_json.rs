@@ -6,15 +6,16 @@
 //! the top level of the message (the records) are written to the output item by item, so memory
 //! stays flat however many records a document holds.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
+use quick_xml::events::attributes::{AttrError, Attribute, Attributes};
+use quick_xml::name::{QName, ResolveResult};
 
 use crate::definition::{Compiled, Entry, Group, MixedContent, Node, SlotKind};
 use crate::error::{Error, Location};
-use crate::input::{self, Charset, Limits, Tracked, Transcode};
+use crate::input::{self, Charset, Limits, Transcode};
+use crate::tokenizer::{Event, Start, TokError, Tokenizer, is_blank, is_ws, normalize_eols};
 use crate::value::{Refusal, xml_trim};
 use crate::xsd::Model;
 
@@ -35,24 +36,15 @@ pub(crate) fn convert<R: Read, W: Write>(
 ) -> Result<(), Error> {
     let head = input::read_head(&mut input)?;
     let (charset, skip) = input::sniff(&head)?;
-    let source = std::io::Cursor::new(head).chain(input);
-    let mut source = source;
+    let mut source = std::io::Cursor::new(head).chain(input);
     if skip > 0 {
         let mut bom = [0u8; 3];
         source.read_exact(&mut bom[..skip]).map_err(Error::Io)?;
     }
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     match charset {
-        Charset::Utf8 => {
-            Run::new(m, settings, Tracked::new(source, settings.limits), charset).run(&mut out)?
-        }
-        Charset::Gb18030 => Run::new(
-            m,
-            settings,
-            Tracked::new(Transcode::new(source), settings.limits),
-            charset,
-        )
-        .run(&mut out)?,
+        Charset::Utf8 => Run::new(m, settings, source, charset).run(&mut out)?,
+        Charset::Gb18030 => Run::new(m, settings, Transcode::new(source), charset).run(&mut out)?,
     }
     out.flush().map_err(Error::Io)
 }
@@ -74,12 +66,24 @@ struct Frame<'m> {
     counts_at: usize,
     seq: usize,
     text_at: usize,
+    /// Index of the element among the tokenizer's open elements (for its start tag's position).
+    depth: usize,
+    /// The element holds only text (its whitespace counts).
+    leaf: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Outer {
     Envelope,
     Body,
+}
+
+/// What the reading loop does after a start tag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Go,
+    /// The SOAP body holds a fault: read it and report it.
+    Fault,
 }
 
 /// Top-level writing state of the root object.
@@ -93,9 +97,15 @@ struct RootOut {
 }
 
 struct Run<'m, 's, R: Read> {
+    src: R,
+    tok: Tokenizer,
+    st: State<'m, 's>,
+}
+
+/// Everything but the input: the tokenizer is passed along so that events can borrow it.
+struct State<'m, 's> {
     m: &'m Compiled,
     s: &'s Settings<'s>,
-    reader: NsReader<Tracked<R>>,
     charset: Charset,
     frames: Vec<Frame<'m>>,
     counts: Vec<u32>,
@@ -107,56 +117,231 @@ struct Run<'m, 's, R: Read> {
     done: bool,
     root: RootOut,
     scratch: String,
-    /// Where the current event starts (byte offset); errors point there unless `loc` is set.
-    loc_off: u64,
-    /// Errors point at the start tag of this open element instead (while its value is
-    /// checked); its position is pinned in the reader.
+    /// Errors point at the start tag of this open element instead of the current event (while
+    /// its value is checked).
     loc: Option<usize>,
     attr_seen: Vec<bool>,
 }
 
 impl<'m, 's, R: Read> Run<'m, 's, R> {
-    fn new(m: &'m Compiled, s: &'s Settings<'s>, src: Tracked<R>, charset: Charset) -> Self {
-        let mut reader = NsReader::from_reader(src);
-        let cfg = reader.config_mut();
-        cfg.expand_empty_elements = true;
-        cfg.check_end_names = true;
-        cfg.trim_text(false);
+    fn new(m: &'m Compiled, s: &'s Settings<'s>, src: R, charset: Charset) -> Self {
         let tops = m.groups[0].shape.len();
         let slots = m.groups[0].slots.len();
+        let max_event = (s.limits.max_text_len as u64).saturating_add(64 * 1024);
         Run {
-            m,
-            s,
-            reader,
-            charset,
-            frames: Vec::with_capacity(16),
-            counts: Vec::with_capacity(256),
-            text: String::with_capacity(1024),
-            insts: Vec::new(),
-            pool: Vec::new(),
-            outer: Vec::new(),
-            skip: 0,
-            done: false,
-            root: RootOut {
-                started: false,
-                any: false,
-                written: vec![false; tops],
-                open: None,
-                open_items: 0,
-                closed: vec![false; slots],
+            src,
+            tok: Tokenizer::new(s.limits.max_bytes, max_event),
+            st: State {
+                m,
+                s,
+                charset,
+                frames: Vec::with_capacity(16),
+                counts: Vec::with_capacity(256),
+                text: String::with_capacity(1024),
+                insts: Vec::new(),
+                pool: Vec::new(),
+                outer: Vec::new(),
+                skip: 0,
+                done: false,
+                root: RootOut {
+                    started: false,
+                    any: false,
+                    written: vec![false; tops],
+                    open: None,
+                    open_items: 0,
+                    closed: vec![false; slots],
+                },
+                scratch: String::new(),
+                loc: None,
+                attr_seen: Vec::new(),
             },
-            scratch: String::new(),
-            loc_off: 0,
-            loc: None,
-            attr_seen: Vec::new(),
         }
     }
 
-    fn at(&self) -> Location {
-        let tracked = self.reader.get_ref();
-        let (line, column) = match self.loc {
-            Some(frame) => tracked.pinned(frame),
-            None => tracked.position(self.loc_off),
+    fn run<W: Write>(mut self, out: &mut W) -> Result<(), Error> {
+        loop {
+            self.tok.skip_blank = !self.st.keeps_blank();
+            let event = match self.tok.next(&mut self.src) {
+                Ok(e) => e,
+                Err(e) => return Err(self.st.tok_error(&self.tok, *e)),
+            };
+            self.st.loc = None;
+            let (st, tok) = (&mut self.st, &self.tok);
+            match event {
+                Event::Start => {
+                    if st.start(tok, tok.start(), out)? == Flow::Fault {
+                        return Err(self.fault());
+                    }
+                }
+                Event::End => st.end(tok, out)?,
+                Event::Text { cr } => {
+                    let span = tok.span();
+                    if !st.keeps_blank() && is_blank(tok.bytes(span)) {
+                        continue;
+                    }
+                    let t = tok.text(span).map_err(|e| st.tok_error(tok, *e))?;
+                    if cr {
+                        st.text(tok, &normalize_eols(t))?;
+                    } else {
+                        st.text(tok, t)?;
+                    }
+                }
+                Event::Char(c) => {
+                    let mut tmp = [0u8; 4];
+                    st.text(tok, c.encode_utf8(&mut tmp))?;
+                }
+                Event::CData => {
+                    let t = tok.text(tok.span()).map_err(|e| st.tok_error(tok, *e))?;
+                    st.text(tok, &normalize_eols(t))?;
+                }
+                Event::Eof => break,
+            }
+        }
+        if !self.st.done {
+            return Err(Error::XmlMalformed {
+                at: self.st.at(&self.tok),
+                detail: "the document ends before the message is complete".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn fault(&mut self) -> Error {
+        let mut code = String::new();
+        let mut message = String::new();
+        let mut field: Option<bool> = None;
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.tok.next(&mut self.src) {
+                Ok(Event::Start) => {
+                    depth += 1;
+                    let name = self.tok.name(self.tok.start());
+                    let local = match memchr::memchr(b':', name) {
+                        Some(i) => &name[i + 1..],
+                        None => name,
+                    };
+                    field = match local {
+                        b"faultcode" => Some(true),
+                        b"faultstring" => Some(false),
+                        _ => None,
+                    };
+                }
+                Ok(Event::End) => {
+                    depth -= 1;
+                    field = None;
+                }
+                Ok(Event::Text { .. }) => {
+                    let Ok(t) = self.tok.text(self.tok.span()) else {
+                        break;
+                    };
+                    match field {
+                        Some(true) if code.len() < 256 => code.push_str(xml_trim(t)),
+                        Some(false) if message.len() < 1024 => message.push_str(xml_trim(t)),
+                        _ => {}
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        Error::SoapFault { code, message }
+    }
+}
+
+/// The attributes of a start tag, with quick-xml's checks (well-formedness, duplicates); a
+/// single plain `key="value"` is read without it.
+enum AttrIter<'a> {
+    One(Option<(&'a str, &'a str)>),
+    Qx(Attributes<'a>),
+}
+
+impl<'a> AttrIter<'a> {
+    fn new(content: &'a str, name_len: usize) -> Self {
+        match single_attr(&content[name_len..]) {
+            Some(kv) => AttrIter::One(Some(kv)),
+            None => AttrIter::Qx(Attributes::new(content, name_len)),
+        }
+    }
+}
+
+impl<'a> Iterator for AttrIter<'a> {
+    type Item = Result<(&'a str, Cow<'a, str>), AttrError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            AttrIter::One(kv) => kv.take().map(|(k, v)| Ok((k, Cow::Borrowed(v)))),
+            AttrIter::Qx(it) => it.next().map(|r| r.map(|a| (a.key.into_inner(), a.value))),
+        }
+    }
+}
+
+/// ` key="value" ` (whitespace, one attribute, whitespace); `None` for anything else.
+fn single_attr(raw: &str) -> Option<(&str, &str)> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() && is_ws(b[i]) {
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let key_start = i;
+    while i < b.len() && !is_ws(b[i]) && !matches!(b[i], b'=' | b'"' | b'\'') {
+        i += 1;
+    }
+    if i == key_start || b.get(i) != Some(&b'=') {
+        return None;
+    }
+    let key_end = i;
+    let quote = *b.get(i + 1)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let value_start = i + 2;
+    let value_end = value_start + memchr::memchr(quote, &b[value_start..])?;
+    if !is_blank(&b[value_end + 1..]) {
+        return None;
+    }
+    Some((&raw[key_start..key_end], &raw[value_start..value_end]))
+}
+
+/// Finds a child by name and namespace, from `hint` on (children are unique by both).
+fn find_child(
+    parent: &Node,
+    local: &[u8],
+    head: u128,
+    ns: Option<&str>,
+    hint: usize,
+) -> Option<usize> {
+    let children = &parent.children;
+    let n = children.len();
+    let mut i = hint.min(n);
+    for _ in 0..n {
+        if i == n {
+            i = 0;
+        }
+        let c = &children[i];
+        if c.head == head
+            && c.name.len() == local.len()
+            && (local.len() <= 16 || c.name.as_bytes() == local)
+            && c.ns.as_deref() == ns
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+impl<'m, 's> State<'m, 's> {
+    fn at(&self, tok: &Tokenizer) -> Location {
+        let (line, column) = match self.loc.and_then(|f| self.frames.get(f)) {
+            Some(frame) => tok.open_position(frame.depth),
+            None => tok.position(tok.event_start()),
         };
         Location {
             line: Some(line),
@@ -177,15 +362,66 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         p
     }
 
-    fn schema(&self, detail: String) -> Error {
+    #[cold]
+    fn tok_error(&self, tok: &Tokenizer, e: TokError) -> Error {
+        let limits = self.s.limits;
+        let at = self.at(tok);
+        match e {
+            TokError::Malformed(detail) => Error::XmlMalformed { at, detail },
+            TokError::Encoding => Error::EncodingInvalid {
+                at,
+                encoding: self.charset.name().to_owned(),
+            },
+            TokError::Dtd => Error::DtdForbidden { at },
+            TokError::Entity(name) => Error::EntityForbidden { at, name },
+            TokError::TooBig => Error::LimitExceeded {
+                at,
+                limit: "document size in bytes",
+                max: limits.max_bytes,
+            },
+            TokError::EventTooBig => Error::LimitExceeded {
+                at,
+                limit: "text length in bytes",
+                max: limits.max_text_len as u64,
+            },
+            TokError::Io(io) => {
+                if io
+                    .get_ref()
+                    .is_some_and(|i| i.downcast_ref::<input::Malformed>().is_some())
+                {
+                    Error::EncodingInvalid {
+                        at,
+                        encoding: self.charset.name().to_owned(),
+                    }
+                } else if io.kind() == std::io::ErrorKind::InvalidData {
+                    Error::XmlMalformed {
+                        at,
+                        detail: format!("I/O error: {io}"),
+                    }
+                } else {
+                    Error::Io(io)
+                }
+            }
+            TokError::Other(e) => *e,
+        }
+    }
+
+    fn schema(&self, tok: &Tokenizer, detail: String) -> Error {
         Error::SchemaInvalid {
-            at: self.at(),
+            at: self.at(tok),
             detail,
         }
     }
 
-    fn refusal(&self, r: Refusal, path_suffix: &str) -> Error {
-        let mut at = self.at();
+    fn malformed(&self, tok: &Tokenizer, detail: String) -> Error {
+        Error::XmlMalformed {
+            at: self.at(tok),
+            detail,
+        }
+    }
+
+    fn refusal(&self, tok: &Tokenizer, r: Refusal, path_suffix: &str) -> Error {
+        let mut at = self.at(tok);
         at.path.push_str(path_suffix);
         match r {
             Refusal::Type(detail) => Error::TypeInvalid { at, detail },
@@ -193,218 +429,114 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         }
     }
 
-    fn run<W: Write>(mut self, out: &mut W) -> Result<(), Error> {
-        let mut buf = Vec::with_capacity(4096);
-        loop {
-            buf.clear();
-            self.loc_off = self.reader.buffer_position();
-            self.loc = None;
-            self.reader.get_mut().mark();
-            let event = match self.reader.read_event_into(&mut buf) {
-                Ok(e) => e,
-                Err(e) => return Err(self.xml_error(e)),
-            };
-            match event {
-                Event::Start(e) => self.start(&e, out)?,
-                Event::End(_) => self.end(out)?,
-                Event::Empty(_) => {
-                    // expand_empty_elements is on: never produced.
-                }
-                Event::Text(t) => self.text(&t.xml10_content())?,
-                Event::CData(t) => {
-                    let s = t.xml10_content().into_owned();
-                    self.text(&s)?
-                }
-                Event::GeneralRef(r) => {
-                    let ch = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c,
-                        Ok(None) => match &*r {
-                            "lt" => '<',
-                            "gt" => '>',
-                            "amp" => '&',
-                            "apos" => '\'',
-                            "quot" => '"',
-                            name => {
-                                return Err(Error::EntityForbidden {
-                                    at: self.at(),
-                                    name: name.chars().take(64).collect(),
-                                });
-                            }
-                        },
-                        Err(e) => {
-                            return Err(Error::XmlMalformed {
-                                at: self.at(),
-                                detail: e.to_string(),
-                            });
-                        }
-                    };
-                    let mut tmp = [0u8; 4];
-                    let s: &str = ch.encode_utf8(&mut tmp);
-                    let s = s.to_owned();
-                    self.text(&s)?
-                }
-                Event::DocType(_) => return Err(Error::DtdForbidden { at: self.at() }),
-                Event::Decl(d) => {
-                    if let Some(Ok(label)) = d.encoding() {
-                        input::charset_by_label(&label)?;
-                    }
-                }
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::Eof => break,
-            }
-        }
-        if !self.done {
-            return Err(Error::XmlMalformed {
-                at: self.at(),
-                detail: "the document ends before the message is complete".into(),
-            });
-        }
-        Ok(())
-    }
-
-    fn xml_error(&mut self, e: quick_xml::Error) -> Error {
-        let mut at = self.at();
-        self.reader.get_mut().sync();
-        let tracked = self.reader.get_ref();
-        let epos = self.reader.error_position();
-        if epos >= tracked.line_start() {
-            let (l, c) = tracked.position(epos);
-            at.line = Some(l);
-            at.column = Some(c);
-        }
-        if let quick_xml::Error::Io(io) = &e
-            && let Some(err) = input::classify_io(io, at.clone(), self.s.limits, self.charset)
-        {
-            return err;
-        }
-        if let quick_xml::Error::Io(io) = &e
-            && io
-                .get_ref()
-                .is_none_or(|i| i.downcast_ref::<std::str::Utf8Error>().is_none())
-            && io.kind() != std::io::ErrorKind::InvalidData
-        {
-            return Error::Io(std::io::Error::new(io.kind(), io.to_string()));
-        }
-        if matches!(e, quick_xml::Error::Encoding(_)) {
-            return Error::EncodingInvalid {
-                at,
-                encoding: self.charset.name().to_owned(),
-            };
-        }
-        if let quick_xml::Error::Escape(esc) = &e {
-            return Error::EntityForbidden {
-                at,
-                name: esc.to_string().chars().take(80).collect(),
-            };
-        }
-        Error::XmlMalformed {
-            at,
-            detail: e.to_string(),
-        }
-    }
-
-    fn limit(&self, limit: &'static str, max: u64) -> Error {
+    fn limit(&self, tok: &Tokenizer, limit: &'static str, max: u64) -> Error {
         Error::LimitExceeded {
-            at: self.at(),
+            at: self.at(tok),
             limit,
             max,
         }
     }
 
-    fn resolve(&self, e: &BytesStart<'_>) -> Result<(Option<String>, usize), Error> {
-        let (res, local) = self.reader.resolver().resolve_element(e.name());
-        let ns = match res {
-            ResolveResult::Bound(n) => Some(n.as_ref().to_owned()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(p) => {
-                return Err(Error::XmlMalformed {
-                    at: self.at(),
-                    detail: format!("namespace prefix {} is not declared", p),
-                });
-            }
-        };
-        Ok((ns, local.as_ref().len()))
+    /// Whether whitespace-only text matters here (it is part of a text-only element's value).
+    fn keeps_blank(&self) -> bool {
+        self.skip == 0 && self.frames.last().is_some_and(|f| f.leaf)
     }
 
-    fn start<W: Write>(&mut self, e: &BytesStart<'_>, out: &mut W) -> Result<(), Error> {
+    fn start<W: Write>(&mut self, tok: &Tokenizer, e: &Start, out: &mut W) -> Result<Flow, Error> {
         let limits = self.s.limits;
         let depth = self.frames.len() + self.outer.len() + self.skip;
         if depth >= limits.max_depth {
-            return Err(self.limit("element depth", limits.max_depth as u64));
+            return Err(self.limit(tok, "element depth", limits.max_depth as u64));
         }
-        if e.name().as_ref().len() > limits.max_name_len {
-            return Err(self.limit("name length in bytes", limits.max_name_len as u64));
+        if tok.name(e).len() > limits.max_name_len {
+            return Err(self.limit(tok, "name length in bytes", limits.max_name_len as u64));
         }
         if self.skip > 0 {
             self.skip += 1;
-            return self.check_attr_limits(e);
+            self.check_attr_limits(tok, e)?;
+            return Ok(Flow::Go);
         }
         if self.done {
             if self.outer.is_empty() {
-                return Err(Error::XmlMalformed {
-                    at: self.at(),
-                    detail: "content after the document element".into(),
-                });
+                return Err(self.malformed(tok, "content after the document element".into()));
             }
             self.skip = 1;
-            return self.check_attr_limits(e);
+            self.check_attr_limits(tok, e)?;
+            return Ok(Flow::Go);
         }
-        let (ns, _) = self.resolve(e)?;
-        let local = e.local_name();
-        let local = local.as_ref();
+        let (ns, local) = match tok.resolve_element(e) {
+            Ok(r) => r,
+            Err(p) => {
+                return Err(self.malformed(tok, format!("namespace prefix {p} is not declared")));
+            }
+        };
         if self.frames.is_empty() {
             // Envelope handling, then the message root.
-            let is_soap = ns.as_deref() == Some(SOAP11);
+            let is_soap = ns == Some(SOAP11);
             match (self.outer.last().copied(), is_soap, local) {
-                (None, true, "Envelope") => {
-                    self.check_attr_limits(e)?;
+                (None, true, b"Envelope") => {
+                    self.check_attr_limits(tok, e)?;
                     self.outer.push(Outer::Envelope);
-                    return Ok(());
+                    return Ok(Flow::Go);
                 }
-                (Some(Outer::Envelope), true, "Header") => {
+                (Some(Outer::Envelope), true, b"Header") => {
                     self.skip = 1;
-                    return self.check_attr_limits(e);
+                    self.check_attr_limits(tok, e)?;
+                    return Ok(Flow::Go);
                 }
-                (Some(Outer::Envelope), true, "Body") => {
-                    self.check_attr_limits(e)?;
+                (Some(Outer::Envelope), true, b"Body") => {
+                    self.check_attr_limits(tok, e)?;
                     self.outer.push(Outer::Body);
-                    return Ok(());
+                    return Ok(Flow::Go);
                 }
-                (Some(Outer::Body), true, "Fault") => return Err(self.fault()),
+                (Some(Outer::Body), true, b"Fault") => return Ok(Flow::Fault),
                 (Some(Outer::Envelope), _, _) => {
-                    return Err(
-                        self.schema(format!("unexpected element {} in the SOAP envelope", local))
-                    );
+                    return Err(self.schema(
+                        tok,
+                        format!("unexpected element {} in the SOAP envelope", lossy(local)),
+                    ));
                 }
                 _ => {}
             }
             let root = &self.m.root;
-            if &*root.name != local || root.ns.as_deref() != ns.as_deref() {
-                return Err(self.schema(format!(
-                    "the message element must be {}{} but is {}{}",
-                    ns_label(root.ns.as_deref()),
-                    root.name,
-                    ns_label(ns.as_deref()),
-                    local
-                )));
+            if root.name.as_bytes() != local || root.ns.as_deref() != ns {
+                return Err(self.schema(
+                    tok,
+                    format!(
+                        "the message element must be {}{} but is {}{}",
+                        ns_label(root.ns.as_deref()),
+                        root.name,
+                        ns_label(ns),
+                        lossy(local)
+                    ),
+                ));
             }
             self.take_inst(0);
-            self.push_frame(root, 1);
-            return self.attributes(e, root);
+            self.push_frame(tok, root, 1);
+            if !root.attrs.is_empty() || !tok.attrs(e).is_empty() {
+                self.attributes(tok, e, root)?;
+            }
+            return Ok(Flow::Go);
         }
         let top = self.frames.len() - 1;
         let parent = self.frames[top].node;
-        let Some(idx) = parent
-            .children
-            .iter()
-            .position(|c| &*c.name == local && c.ns.as_deref() == ns.as_deref())
-        else {
-            let known = parent.children.iter().any(|c| &*c.name == local);
+        let hint = match parent.model {
+            Model::Sequence => self.frames[top].seq,
+            _ => 0,
+        };
+        let head = if e.has_colon() {
+            crate::tokenizer::head16(local)
+        } else {
+            tok.head()
+        };
+        let Some(idx) = find_child(parent, local, head, ns, hint) else {
+            let known = parent.children.iter().any(|c| c.name.as_bytes() == local);
+            let local = lossy(local);
             let what = if known {
                 format!(
                     "element {} is in namespace {} but the schema expects it elsewhere",
                     local,
-                    ns_label(ns.as_deref())
+                    ns_label(ns)
                 )
             } else if parent.children.is_empty() {
                 format!(
@@ -414,26 +546,32 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             } else {
                 format!("unexpected element {}", local)
             };
-            return Err(self.schema(what));
+            return Err(self.schema(tok, what));
         };
         let child = &parent.children[idx];
         let c = self.frames[top].counts_at + idx;
         self.counts[c] += 1;
         let occurrence = self.counts[c];
         if occurrence > child.max {
-            return Err(self.schema(format!(
-                "element {} occurs more than {} time(s)",
-                child.name, child.max
-            )));
+            return Err(self.schema(
+                tok,
+                format!(
+                    "element {} occurs more than {} time(s)",
+                    child.name, child.max
+                ),
+            ));
         }
         match parent.model {
             Model::Sequence => {
                 let seq = self.frames[top].seq;
                 if idx < seq {
-                    return Err(self.schema(format!(
-                        "element {} must come before {}",
-                        child.name, parent.children[seq].name
-                    )));
+                    return Err(self.schema(
+                        tok,
+                        format!(
+                            "element {} must come before {}",
+                            child.name, parent.children[seq].name
+                        ),
+                    ));
                 }
                 self.frames[top].seq = idx;
             }
@@ -442,25 +580,31 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 if let Some(other) =
                     (0..parent.children.len()).find(|&i| i != idx && self.counts[at + i] > 0)
                 {
-                    return Err(self.schema(format!(
-                        "only one of the choices may appear, but both {} and {} do",
-                        parent.children[other].name, child.name
-                    )));
+                    return Err(self.schema(
+                        tok,
+                        format!(
+                            "only one of the choices may appear, but both {} and {} do",
+                            parent.children[other].name, child.name
+                        ),
+                    ));
                 }
             }
             Model::All => {}
         }
-        if !self.text[self.frames[top].text_at..].is_empty() && parent.text.is_none() {
+        if self.text.len() > self.frames[top].text_at && parent.text.is_none() {
             self.text.truncate(self.frames[top].text_at);
         }
         if let Some((slot, gid)) = child.group {
             if self.insts.len() == 1 && self.is_stream_slot(slot) {
-                self.open_stream(slot, out)?;
+                self.open_stream(tok, slot, out)?;
             }
             self.take_inst(gid);
         }
-        self.push_frame(child, occurrence);
-        self.attributes(e, child)
+        self.push_frame(tok, child, occurrence);
+        if !child.attrs.is_empty() || !tok.attrs(e).is_empty() {
+            self.attributes(tok, e, child)?;
+        }
+        Ok(Flow::Go)
     }
 
     fn is_stream_slot(&self, slot: usize) -> bool {
@@ -468,8 +612,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         s.array && s.json.len() == 1
     }
 
-    fn push_frame(&mut self, node: &'m Node, occurrence: u32) {
-        self.reader.get_mut().pin(self.loc_off);
+    fn push_frame(&mut self, tok: &Tokenizer, node: &'m Node, occurrence: u32) {
         let counts_at = self.counts.len();
         self.counts.resize(counts_at + node.children.len(), 0);
         self.frames.push(Frame {
@@ -478,6 +621,8 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             counts_at,
             seq: 0,
             text_at: self.text.len(),
+            depth: tok.depth().saturating_sub(1),
+            leaf: node.children.is_empty() && node.text.is_some(),
         });
     }
 
@@ -496,75 +641,104 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         self.insts.push(inst);
     }
 
-    fn check_attr_limits(&self, e: &BytesStart<'_>) -> Result<(), Error> {
+    fn check_attr_limits(&self, tok: &Tokenizer, e: &Start) -> Result<(), Error> {
+        if is_blank(tok.attrs(e)) {
+            return Ok(());
+        }
         let limits = self.s.limits;
         let mut n = 0usize;
-        for a in e.attributes() {
-            let a = a.map_err(|err| Error::XmlMalformed {
-                at: self.at(),
-                detail: err.to_string(),
-            })?;
+        for a in AttrIter::new(tok.content_str(e), tok.name_len(e)) {
+            let (key, _) = a.map_err(|err| self.malformed(tok, err.to_string()))?;
             n += 1;
             if n > limits.max_attributes {
-                return Err(self.limit("attributes per element", limits.max_attributes as u64));
+                return Err(self.limit(
+                    tok,
+                    "attributes per element",
+                    limits.max_attributes as u64,
+                ));
             }
-            if a.key.as_ref().len() > limits.max_name_len {
-                return Err(self.limit("name length in bytes", limits.max_name_len as u64));
+            if key.len() > limits.max_name_len {
+                return Err(self.limit(tok, "name length in bytes", limits.max_name_len as u64));
             }
         }
         Ok(())
     }
 
-    fn attributes(&mut self, e: &BytesStart<'_>, node: &'m Node) -> Result<(), Error> {
+    fn attributes(&mut self, tok: &Tokenizer, e: &Start, node: &'m Node) -> Result<(), Error> {
+        let raw = tok.attrs(e);
+        if node.attrs.is_empty() && is_blank(raw) {
+            return Ok(());
+        }
         let limits = self.s.limits;
-        if e.attributes_raw().len() > 2 * limits.max_attributes {
+        if raw.len() > 2 * limits.max_attributes {
             // Refuse floods before judging any single attribute.
-            self.check_attr_limits(e)?;
+            self.check_attr_limits(tok, e)?;
         }
         self.attr_seen.clear();
         self.attr_seen.resize(node.attrs.len(), false);
         let mut n = 0usize;
-        for a in e.attributes() {
-            let a = a.map_err(|err| Error::XmlMalformed {
-                at: self.at(),
-                detail: err.to_string(),
-            })?;
+        let attrs = if is_blank(raw) {
+            AttrIter::One(None)
+        } else {
+            AttrIter::new(tok.content_str(e), tok.name_len(e))
+        };
+        for a in attrs {
+            let (key, value) = a.map_err(|err| self.malformed(tok, err.to_string()))?;
             n += 1;
             if n > limits.max_attributes {
-                return Err(self.limit("attributes per element", limits.max_attributes as u64));
+                return Err(self.limit(
+                    tok,
+                    "attributes per element",
+                    limits.max_attributes as u64,
+                ));
             }
-            let key = a.key.as_ref();
             if key.len() > limits.max_name_len {
-                return Err(self.limit("name length in bytes", limits.max_name_len as u64));
+                return Err(self.limit(tok, "name length in bytes", limits.max_name_len as u64));
             }
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
             }
-            let (res, local) = self.reader.resolver().resolve_attribute(a.key);
-            match res {
-                ResolveResult::Unbound => {}
-                ResolveResult::Bound(ns) if ns.as_ref() == XSI => continue,
-                _ => {
-                    return Err(self.schema(format!("unexpected attribute {}", key)));
+            let local = if key.contains(':') {
+                match tok.resolve_attribute(key) {
+                    (ResolveResult::Unbound, local) => local,
+                    (ResolveResult::Bound(ns), _) if ns.into_inner() == XSI => continue,
+                    _ => {
+                        return Err(self.schema(tok, format!("unexpected attribute {}", key)));
+                    }
                 }
-            }
-            let Some(idx) = node.attrs.iter().position(|d| &*d.name == local.as_ref()) else {
-                return Err(self.schema(format!("unexpected attribute {}", key)));
+            } else {
+                key
             };
-            if a.value.len() > limits.max_text_len {
-                return Err(self.limit("text length in bytes", limits.max_text_len as u64));
+            let Some(idx) = node.attrs.iter().position(|d| &*d.name == local) else {
+                return Err(self.schema(tok, format!("unexpected attribute {}", key)));
+            };
+            if value.len() > limits.max_text_len {
+                return Err(self.limit(tok, "text length in bytes", limits.max_text_len as u64));
             }
-            let value = a
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|err| Error::EntityForbidden {
-                    at: self.at(),
-                    name: err.to_string().chars().take(80).collect(),
-                })?;
+            let value = if value
+                .bytes()
+                .any(|b| matches!(b, b'\t' | b'\r' | b'\n' | b'&'))
+            {
+                let a = Attribute {
+                    key: QName(key),
+                    value,
+                };
+                Cow::Owned(
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|err| Error::EntityForbidden {
+                            at: self.at(tok),
+                            name: err.to_string().chars().take(80).collect(),
+                        })?
+                        .into_owned(),
+                )
+            } else {
+                value
+            };
             self.attr_seen[idx] = true;
             let decl = &node.attrs[idx];
             match decl.bind {
                 Some(slot) => {
-                    self.bind(slot, &value, Some(&decl.name))?;
+                    self.bind(tok, slot, &value, Some(&decl.name))?;
                 }
                 None => {
                     let v = if decl.ty.collapse {
@@ -573,7 +747,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                         &value
                     };
                     crate::value::check_xsd(&decl.ty, v)
-                        .map_err(|r| self.refusal(r, &format!("/@{}", decl.name)))?;
+                        .map_err(|r| self.refusal(tok, r, &format!("/@{}", decl.name)))?;
                 }
             }
         }
@@ -583,7 +757,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             .zip(&self.attr_seen)
             .find(|(d, seen)| d.required && !**seen)
         {
-            let mut at = self.at();
+            let mut at = self.at(tok);
             at.path.push_str(&format!("/@{}", missing.0.name));
             return Err(Error::RequiredMissing {
                 at,
@@ -594,66 +768,69 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
     }
 
     /// Stores a value for `slot` of the current group instance.
-    fn bind(&mut self, slot: usize, raw: &str, attr: Option<&str>) -> Result<(), Error> {
+    fn bind(
+        &mut self,
+        tok: &Tokenizer,
+        slot: usize,
+        raw: &str,
+        attr: Option<&str>,
+    ) -> Result<(), Error> {
         let Some(inst) = self.insts.last() else {
             return Ok(());
         };
         let gid = inst.gid;
         let def = &self.m.groups[gid].slots[slot];
         if gid == 0 && self.root.written[def.top] {
-            return Err(self.schema(format!(
-                "{} arrives after the records, but its JSON object {} was already written; \
-                 the schema's order puts it before them",
-                def.xml, def.json[0]
-            )));
+            return Err(self.schema(
+                tok,
+                format!(
+                    "{} arrives after the records, but its JSON object {} was already written; \
+                     the schema's order puts it before them",
+                    def.xml, def.json[0]
+                ),
+            ));
         }
         let SlotKind::Scalar(scalar) = &def.kind else {
             return Ok(());
         };
         let array = def.array;
-        let mut json = std::mem::take(&mut self.scratch);
-        json.clear();
-        let r = scalar.xml_to_json(raw, &mut json);
+        // Written in place: on a refusal the document is refused, the slot no longer matters.
+        let r = match self.insts.last_mut() {
+            Some(inst) => {
+                let v = &mut inst.vals[slot];
+                if array && v.count > 0 {
+                    v.json.push(',');
+                }
+                if !array {
+                    v.json.clear();
+                }
+                v.count += 1;
+                scalar.xml_to_json(raw, &mut v.json)
+            }
+            None => Ok(()),
+        };
         if let Err(r) = r {
-            self.scratch = json;
             let suffix = attr.map(|a| format!("/@{a}")).unwrap_or_default();
-            return Err(self.refusal(r, &suffix));
+            return Err(self.refusal(tok, r, &suffix));
         }
-        if let Some(inst) = self.insts.last_mut() {
-            let v = &mut inst.vals[slot];
-            if array && v.count > 0 {
-                v.json.push(',');
-            }
-            if !array {
-                v.json.clear();
-            }
-            v.json.push_str(&json);
-            v.count += 1;
-        }
-        self.scratch = json;
         Ok(())
     }
 
-    fn text(&mut self, t: &str) -> Result<(), Error> {
+    fn text(&mut self, tok: &Tokenizer, t: &str) -> Result<(), Error> {
         if self.skip > 0 {
             return Ok(());
         }
         let Some(f) = self.frames.last() else {
-            if !xml_trim(t).is_empty()
-                && (self.done || self.outer.is_empty() || !self.outer.is_empty())
-            {
-                return Err(Error::XmlMalformed {
-                    at: self.at(),
-                    detail: "text outside the message element".into(),
-                });
+            if !xml_trim(t).is_empty() {
+                return Err(self.malformed(tok, "text outside the message element".into()));
             }
             return Ok(());
         };
         let node = f.node;
         let limits = self.s.limits;
-        if node.children.is_empty() && node.text.is_some() {
+        if f.leaf {
             if self.text.len() - f.text_at + t.len() > limits.max_text_len {
-                return Err(self.limit("text length in bytes", limits.max_text_len as u64));
+                return Err(self.limit(tok, "text length in bytes", limits.max_text_len as u64));
             }
             self.text.push_str(t);
             return Ok(());
@@ -664,16 +841,20 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         if node.mixed && self.s.mixed == MixedContent::Keep {
             if node.text_bind.is_some() {
                 if self.text.len() - f.text_at + t.len() > limits.max_text_len {
-                    return Err(self.limit("text length in bytes", limits.max_text_len as u64));
+                    return Err(self.limit(
+                        tok,
+                        "text length in bytes",
+                        limits.max_text_len as u64,
+                    ));
                 }
                 self.text.push_str(t);
             }
             return Ok(());
         }
-        Err(Error::MixedContent { at: self.at() })
+        Err(Error::MixedContent { at: self.at(tok) })
     }
 
-    fn end<W: Write>(&mut self, out: &mut W) -> Result<(), Error> {
+    fn end<W: Write>(&mut self, tok: &Tokenizer, out: &mut W) -> Result<(), Error> {
         if self.skip > 0 {
             self.skip -= 1;
             return Ok(());
@@ -693,34 +874,33 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 None if choice_required && !node.children.is_empty() => {
                     let names: Vec<&str> = node.children.iter().map(|c| &*c.name).collect();
                     return Err(Error::RequiredMissing {
-                        at: self.at(),
+                        at: self.at(tok),
                         detail: format!("one of the elements {}", names.join(", ")),
                     });
                 }
                 Some(i) if self.counts[counts_at + i] < node.children[i].min => {
-                    return Err(self.missing(&node.children[i]));
+                    return Err(self.missing(tok, &node.children[i]));
                 }
                 _ => {}
             }
         } else {
             for (i, c) in node.children.iter().enumerate() {
                 if self.counts[counts_at + i] < c.min {
-                    return Err(self.missing(c));
+                    return Err(self.missing(tok, c));
                 }
             }
         }
         // Text: value errors point at the element's start tag.
         let end_loc = self.loc;
-        // Value errors point at the start tag (pinned in the reader while the element is open).
         self.loc = Some(self.frames.len() - 1);
         if node.text.is_some() && (node.children.is_empty() || node.text_bind.is_some()) {
             let text = std::mem::take(&mut self.text);
             let raw = &text[text_at..];
             let r = match (node.text_bind, &node.text) {
-                (Some(slot), _) => self.bind(slot, raw, None),
+                (Some(slot), _) => self.bind(tok, slot, raw, None),
                 (None, Some(ty)) => {
                     let v = if ty.collapse { xml_trim(raw) } else { raw };
-                    crate::value::check_xsd(ty, v).map_err(|r| self.refusal(r, ""))
+                    crate::value::check_xsd(ty, v).map_err(|r| self.refusal(tok, r, ""))
                 }
                 (None, None) => Ok(()),
             };
@@ -728,56 +908,64 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             r?;
         } else if let Some(slot) = node.text_bind {
             let text = std::mem::take(&mut self.text);
-            let r = self.bind(slot, &text[text_at..], None);
+            let r = self.bind(tok, slot, &text[text_at..], None);
             self.text = text;
             r?;
         }
         self.loc = end_loc;
-        // Group end.
-        if let Some((slot, gid)) = node.group {
-            let mut json = std::mem::take(&mut self.scratch);
-            json.clear();
-            let r = match self.insts.last() {
-                Some(inst) => self.render(&self.m.groups[gid], inst, &mut json),
-                None => Ok(()),
-            };
-            if let Err(e) = r {
-                self.scratch = json;
-                return Err(e);
-            }
-            if let Some(inst) = self.insts.pop() {
-                self.pool.push(inst);
-            }
-            if self.insts.len() == 1 && self.root.open == Some(slot) {
-                if self.root.open_items > 0 {
-                    out.write_all(b",").map_err(Error::Io)?;
+        // Group end: rendered straight into the parent's slot, or written out (a record).
+        if let Some((slot, gid)) = node.group
+            && let Some(inst) = self.insts.pop()
+        {
+            let g = &self.m.groups[gid];
+            let r = if self.insts.len() == 1 && self.root.open == Some(slot) {
+                let mut json = std::mem::take(&mut self.scratch);
+                json.clear();
+                let r = self.render(tok, g, &inst, &mut json);
+                if r.is_ok() {
+                    if self.root.open_items > 0 {
+                        out.write_all(b",").map_err(Error::Io)?;
+                    }
+                    out.write_all(json.as_bytes()).map_err(Error::Io)?;
+                    self.root.open_items += 1;
                 }
-                out.write_all(json.as_bytes()).map_err(Error::Io)?;
-                self.root.open_items += 1;
+                self.scratch = json;
+                r
             } else if let Some(parent) = self.insts.last_mut() {
                 let v = &mut parent.vals[slot];
+                let mut json = std::mem::take(&mut v.json);
                 if v.count > 0 {
-                    v.json.push(',');
+                    json.push(',');
                 }
-                v.json.push_str(&json);
                 v.count += 1;
-            }
-            self.scratch = json;
+                let r = self.render(tok, g, &inst, &mut json);
+                if let Some(parent) = self.insts.last_mut() {
+                    parent.vals[slot].json = json;
+                }
+                r
+            } else {
+                let mut json = std::mem::take(&mut self.scratch);
+                json.clear();
+                let r = self.render(tok, g, &inst, &mut json);
+                self.scratch = json;
+                r
+            };
+            self.pool.push(inst);
+            r?;
         }
         let is_root = self.frames.len() == 1;
         if is_root {
-            self.finish_root(out)?;
+            self.finish_root(tok, out)?;
             self.done = true;
         }
         self.text.truncate(text_at);
         self.counts.truncate(counts_at);
         self.frames.pop();
-        self.reader.get_mut().unpin();
         Ok(())
     }
 
-    fn missing(&self, child: &Node) -> Error {
-        let mut at = self.at();
+    fn missing(&self, tok: &Tokenizer, child: &Node) -> Error {
+        let mut at = self.at(tok);
         at.path.push('/');
         at.path.push_str(&child.name);
         Error::RequiredMissing {
@@ -786,48 +974,23 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         }
     }
 
-    fn fault(&mut self) -> Error {
-        let mut code = String::new();
-        let mut message = String::new();
-        let mut field: Option<bool> = None;
-        let mut depth = 1usize;
-        let mut buf = Vec::new();
-        while depth > 0 {
-            buf.clear();
-            match self.reader.read_event_into(&mut buf) {
-                Ok(Event::Start(e)) => {
-                    depth += 1;
-                    field = match e.local_name().as_ref() {
-                        "faultcode" => Some(true),
-                        "faultstring" => Some(false),
-                        _ => None,
-                    };
-                }
-                Ok(Event::End(_)) => {
-                    depth -= 1;
-                    field = None;
-                }
-                Ok(Event::Text(t)) => match field {
-                    Some(true) if code.len() < 256 => code.push_str(xml_trim(&t)),
-                    Some(false) if message.len() < 1024 => message.push_str(xml_trim(&t)),
-                    _ => {}
-                },
-                Ok(Event::Eof) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-        Error::SoapFault { code, message }
-    }
-
-    fn open_stream<W: Write>(&mut self, slot: usize, out: &mut W) -> Result<(), Error> {
+    fn open_stream<W: Write>(
+        &mut self,
+        tok: &Tokenizer,
+        slot: usize,
+        out: &mut W,
+    ) -> Result<(), Error> {
         if self.root.open == Some(slot) {
             return Ok(());
         }
         if self.root.closed[slot] {
-            return Err(self.schema(format!(
-                "the records {} must be contiguous",
-                self.m.groups[0].slots[slot].xml
-            )));
+            return Err(self.schema(
+                tok,
+                format!(
+                    "the records {} must be contiguous",
+                    self.m.groups[0].slots[slot].xml
+                ),
+            ));
         }
         self.close_stream(out)?;
         let g = &self.m.groups[0];
@@ -850,7 +1013,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                     if self.root.any {
                         s.push(',');
                     }
-                    if self.render_entry(g, inst, entry, &mut s)? {
+                    if self.render_entry(tok, g, inst, entry, &mut s)? {
                         self.root.any = true;
                         self.root.written[i] = true;
                     } else {
@@ -879,7 +1042,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         Ok(())
     }
 
-    fn finish_root<W: Write>(&mut self, out: &mut W) -> Result<(), Error> {
+    fn finish_root<W: Write>(&mut self, tok: &Tokenizer, out: &mut W) -> Result<(), Error> {
         self.close_stream(out)?;
         let g = &self.m.groups[0];
         let mut s = String::new();
@@ -895,7 +1058,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 if self.root.any {
                     s.push(',');
                 }
-                if self.render_entry(g, inst, entry, &mut s)? {
+                if self.render_entry(tok, g, inst, entry, &mut s)? {
                     self.root.any = true;
                 } else {
                     s.truncate(before);
@@ -906,9 +1069,15 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
         out.write_all(s.as_bytes()).map_err(Error::Io)
     }
 
-    fn render(&self, g: &Group, inst: &Inst, out: &mut String) -> Result<(), Error> {
+    fn render(
+        &self,
+        tok: &Tokenizer,
+        g: &Group,
+        inst: &Inst,
+        out: &mut String,
+    ) -> Result<(), Error> {
         out.push('{');
-        self.render_entries(g, inst, &g.shape, out)?;
+        self.render_entries(tok, g, inst, &g.shape, out)?;
         out.push('}');
         Ok(())
     }
@@ -916,6 +1085,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
     /// Writes the entries that have something to say, comma-separated; returns whether any did.
     fn render_entries(
         &self,
+        tok: &Tokenizer,
         g: &Group,
         inst: &Inst,
         entries: &[Entry],
@@ -927,7 +1097,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
             if any {
                 out.push(',');
             }
-            if self.render_entry(g, inst, entry, out)? {
+            if self.render_entry(tok, g, inst, entry, out)? {
                 any = true;
             } else {
                 out.truncate(before);
@@ -940,17 +1110,17 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
     /// truncates) when the entry has nothing to say.
     fn render_entry(
         &self,
+        tok: &Tokenizer,
         g: &Group,
         inst: &Inst,
         entry: &Entry,
         out: &mut String,
     ) -> Result<bool, Error> {
         match entry {
-            Entry::Leaf { key, slot } => {
+            Entry::Leaf { json, slot, .. } => {
                 let def = &g.slots[*slot];
                 let v = &inst.vals[*slot];
-                crate::json::write_str(out, key);
-                out.push(':');
+                out.push_str(json);
                 if def.array {
                     out.push('[');
                     out.push_str(&v.json);
@@ -962,11 +1132,12 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                     return Ok(true);
                 }
                 if let (Some(d), SlotKind::Scalar(sc)) = (&def.default, &def.kind) {
-                    sc.xml_to_json(d, out).map_err(|r| self.refusal(r, ""))?;
+                    sc.xml_to_json(d, out)
+                        .map_err(|r| self.refusal(tok, r, ""))?;
                     return Ok(true);
                 }
                 if def.required {
-                    let mut at = self.at();
+                    let mut at = self.at(tok);
                     at.path.push('/');
                     at.path.push_str(&def.xml);
                     return Err(Error::RequiredMissing {
@@ -976,10 +1147,10 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 }
                 Ok(false)
             }
-            Entry::Object { key, entries } => {
-                crate::json::write_str(out, key);
-                out.push_str(":{");
-                let any = self.render_entries(g, inst, entries, out)?;
+            Entry::Object { json, entries, .. } => {
+                out.push_str(json);
+                out.push('{');
+                let any = self.render_entries(tok, g, inst, entries, out)?;
                 out.push('}');
                 Ok(any)
             }

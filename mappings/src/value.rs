@@ -254,7 +254,14 @@ fn is_timezone(tail: &str) -> bool {
 
 /// Trims XML whitespace.
 pub(crate) fn xml_trim(s: &str) -> &str {
-    s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    // Byte-wise: XML whitespace is ASCII, so the cuts fall on character boundaries.
+    let b = s.as_bytes();
+    let ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let Some(start) = b.iter().position(|c| !ws(c)) else {
+        return "";
+    };
+    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or(s)
 }
 
 /// Checks `text` (already whitespace-processed) against an XSD simple type.
@@ -390,6 +397,25 @@ impl Scalar {
                 if !is_integer(text) {
                     return Err(Refusal::Type(format!("{text:?} is not an integer")));
                 }
+                // Up to 18 digits always fit: the JSON number is the digits without sign `+`
+                // and leading zeros.
+                let (neg, digits) = match text.as_bytes()[0] {
+                    b'-' => (true, &text[1..]),
+                    b'+' => (false, &text[1..]),
+                    _ => (false, text),
+                };
+                let digits = digits.trim_start_matches('0');
+                if digits.len() <= 18 {
+                    if digits.is_empty() {
+                        out.push('0');
+                    } else {
+                        if neg {
+                            out.push('-');
+                        }
+                        out.push_str(digits);
+                    }
+                    return Ok(());
+                }
                 let n: i128 = text
                     .parse()
                     .map_err(|_| Refusal::Type(format!("{text:?} is out of range")))?;
@@ -401,7 +427,8 @@ impl Scalar {
                 let _ = write!(out, "{n}");
             }
             ScalarType::Decimal => {
-                if decimal_digits(text).is_none() {
+                // An xs:decimal was checked just above.
+                if self.xsd.base != Builtin::Decimal && decimal_digits(text).is_none() {
                     return Err(Refusal::Type(format!("{text:?} is not a decimal")));
                 }
                 crate::json::write_str(out, text.strip_prefix('+').unwrap_or(text));
@@ -433,7 +460,9 @@ impl Scalar {
         };
         match &self.format {
             None if self.ty == ScalarType::Datetime => {
-                if !is_datetime(text) {
+                // An xs:dateTime is checked before (XML → JSON) or after (JSON → XML).
+                let checked = to_json && self.xsd.base == Builtin::DateTime;
+                if !checked && !is_datetime(text) {
                     return Err(Refusal::Type(format!(
                         "{text:?} is not a date-time (YYYY-MM-DDTHH:mm:ss)"
                     )));
