@@ -82,6 +82,9 @@ enum Command {
         /// What to produce: `json` from an XML document (default), or `xml` from a JSON one.
         #[arg(long, value_enum, default_value_t = MapTarget::Json)]
         to: MapTarget,
+        /// Prints the mapping's JSON side as a JSON Schema (draft 2020-12) document instead.
+        #[arg(long, conflicts_with_all = ["file", "list"])]
+        json_schema: bool,
         /// A directory of mapping definitions (`*.toml`, `codes.toml`, schemas) to use instead
         /// of the shipped catalog.
         #[arg(long, value_name = "DIR")]
@@ -250,12 +253,13 @@ async fn run(command: Command) -> ExitCode {
             list,
             mapping,
             to,
+            json_schema,
             catalog,
             file,
         } => map(
             list,
             mapping.as_deref(),
-            to,
+            if json_schema { None } else { Some(to) },
             catalog.as_deref(),
             file.as_deref(),
         ),
@@ -289,11 +293,11 @@ async fn run(command: Command) -> ExitCode {
 
 /// `hub map`: offline translation for operators and partners' developers. The output goes to
 /// standard output; an invalid document is reported on standard error with its code, line,
-/// column and path, and exit code 1.
+/// column and path, and exit code 1. `to` absent: the mapping's JSON Schema.
 fn map(
     list: bool,
     name: Option<&str>,
-    to: MapTarget,
+    to: Option<MapTarget>,
     catalog_dir: Option<&Path>,
     file: Option<&Path>,
 ) -> ExitCode {
@@ -322,6 +326,11 @@ fn map(
             catalog.names().join(", ")
         );
         return ExitCode::from(2);
+    };
+    let Some(to) = to else {
+        let schema = serde_json::to_string_pretty(&mapping.json_schema()).unwrap_or_default();
+        println!("{schema}");
+        return ExitCode::SUCCESS;
     };
     let input: Box<dyn BufRead> = match file {
         Some(path) => match std::fs::File::open(path) {

@@ -14,6 +14,7 @@ mod document;
 mod error;
 mod input;
 mod json;
+mod json_schema;
 mod mapping;
 mod to_json;
 mod to_xml;

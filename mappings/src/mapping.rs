@@ -169,6 +169,17 @@ impl Mapping {
         to_json::convert(&self.compiled, &self.settings(), r, w)
     }
 
+    /// The JSON side as a JSON Schema (draft 2020-12) document (see `json_schema.rs` for the
+    /// few XSD rules it cannot express).
+    pub fn json_schema(&self) -> Value {
+        crate::json_schema::generate(
+            &self.compiled,
+            &format!("urn:longyan-hub:mapping:{}:{}", self.name, self.version),
+            &format!("{} ({}, v{})", self.message_type, self.name, self.version),
+            &self.description,
+        )
+    }
+
     /// Checks a JSON value against the mapping (types, required fields, enumerations, unknown
     /// fields); errors carry the JSON path.
     pub fn validate_json(&self, v: &Value) -> Result<(), Error> {

@@ -674,6 +674,20 @@ async fn map_lists_and_translates_offline(_env: Env) -> Result<()> {
     ensure!(out.status.code() == Some(2));
     let out = hub_command(None).arg("map").output()?;
     ensure!(out.status.code() == Some(2));
+    // The JSON side as a JSON Schema document, for partners' developers.
+    let out = hub_command(None)
+        .args(["map", "--mapping", "financing-demand-notice", "--json-schema"])
+        .output()?;
+    ensure!(out.status.code() == Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    ensure!(
+        schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+            && schema["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&serde_json::json!("message_id")))
+            && schema["additionalProperties"] == false,
+        "{schema}"
+    );
     Ok(())
 }
 

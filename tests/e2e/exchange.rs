@@ -1295,6 +1295,14 @@ async fn a_mapping_directory_and_ids_from_the_header(env: Env) -> Result<()> {
             && mappings[0]["name"] == "financing-demand-notice",
         "only the directory's mappings: {mappings}"
     );
+    let res = hub
+        .get_as(&sys, "/api/admin/mappings/financing-demand-notice/json-schema")
+        .await?;
+    ensure!(res.headers()["content-type"] == "application/schema+json");
+    let schema = json(res, 200).await?;
+    ensure!(schema["properties"]["demands"]["type"] == "array", "{schema}");
+    let res = hub.get_as(&sys, "/api/admin/mappings/nope/json-schema").await?;
+    tests::assert_problem(res, 404, "exchange.mapping_not_found").await?;
     let body = fixture("financing-demand-notice/input.xml")?;
     let p = tests::assert_problem(
         send(

@@ -386,6 +386,7 @@ async fn openapi_describes_every_json_endpoint(env: Env) -> Result<()> {
         ("/api/admin/partners/{id}", &["get", "patch", "delete"]),
         ("/api/admin/mappings", &["get"]),
         ("/api/admin/mappings/{name}", &["get"]),
+        ("/api/admin/mappings/{name}/json-schema", &["get"]),
         ("/api/admin/messages", &["get"]),
         ("/api/admin/messages/{id}", &["get"]),
         ("/api/admin/messages/{id}/replay", &["post"]),

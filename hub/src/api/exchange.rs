@@ -32,6 +32,7 @@ pub fn admin_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_partner, update_partner, delete_partner))
         .routes(routes!(list_mappings))
         .routes(routes!(get_mapping))
+        .routes(routes!(get_mapping_json_schema))
         .routes(routes!(list_messages))
         .routes(routes!(get_message))
         .routes(routes!(get_payload))
@@ -496,6 +497,35 @@ pub async fn get_mapping(
                 format!("no mapping {name}; GET /api/admin/mappings lists them"),
             )
         })
+}
+
+/// The mapping's JSON side as a JSON Schema (draft 2020-12) document: what JSON messages of its
+/// type must look like (the same rules the hub checks).
+#[utoipa::path(get, path = "/api/admin/mappings/{name}/json-schema", tag = "exchange",
+    security(("admin_session" = []), ("bearer" = [])), params(("name" = String, Path, description = "the mapping's name")),
+    responses(
+        (status = 200, description = "a JSON Schema document", content_type = "application/schema+json"),
+        (status = 404, description = "exchange.mapping_not_found", body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn get_mapping_json_schema(
+    State(state): State<AppState>,
+    ctx: RequestContext,
+    auth: AdminAuth,
+    PathParams(name): PathParams<String>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &auth, Permission::MappingsManage, &ctx).await?;
+    let Some(m) = state.exchange.config().catalog.get(&name) else {
+        return Err(ApiError::new(
+            ErrorCode::MappingNotFound,
+            format!("no mapping {name}; GET /api/admin/mappings lists them"),
+        ));
+    };
+    let mut res = axum::Json(m.json_schema()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/schema+json"),
+    );
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
