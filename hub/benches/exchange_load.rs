@@ -59,6 +59,23 @@ async fn send(client: &reqwest::Client, base: &str, body: Vec<u8>) -> bool {
     }
 }
 
+/// How many messages the sandbox consumer has applied (its overview page says).
+async fn applied(client: &reqwest::Client, base: &str) -> u64 {
+    let page = client
+        .get(format!("{base}/sandbox/consumer/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("已处理报文 ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the sandbox consumer's page")
+}
+
 fn main() {
     let (base, senders, seconds) = load::args();
     let run = uuid::Uuid::now_v7().simple().to_string();
@@ -75,8 +92,11 @@ fn main() {
             send(&client, &base, message(&format!("W-{}", &run[..20]))).await,
             "the warm-up message failed: is `hub demo` running at {base}?"
         );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let before = applied(&client, &base).await;
+        let (c, b) = (client.clone(), base.clone());
         let summary = load::run(senders, seconds, move |i, n| {
-            let (client, base, run) = (client.clone(), base.clone(), run.clone());
+            let (client, base, run) = (c.clone(), b.clone(), run.clone());
             async move {
                 let id = format!("B-{}-{i}-{n}", &run[..12]);
                 send(&client, &base, message(&id)).await
@@ -92,6 +112,24 @@ fn main() {
             summary.failed,
             summary.p50,
             summary.p99
+        );
+        // The deliveries to the sandbox consumer: how many were made during the load, and how
+        // fast the rest drained once it stopped.
+        let during = applied(&client, &base).await - before;
+        let end = std::time::Instant::now();
+        let target = before + summary.done;
+        let mut now_applied = before + during;
+        while now_applied < target && end.elapsed() < std::time::Duration::from_secs(120) {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            now_applied = applied(&client, &base).await;
+        }
+        let left = summary.done - during;
+        let drain = end.elapsed().as_secs_f64();
+        println!(
+            "deliveries: {during} during the load ({:.0}/s); the other {left} drained in {drain:.1} s ({:.0}/s){}",
+            during as f64 / summary.elapsed,
+            left as f64 / drain.max(0.001),
+            if now_applied < target { " — NOT all delivered within 120 s" } else { "" }
         );
     });
 }

@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::{FutureExt, StreamExt};
+
 use super::{Exchange, ExchangeError, aad, send};
 use crate::store::{Pool, with_pool};
 
@@ -196,83 +198,109 @@ impl Exchange {
         outcome_of(sent, "the partner")
     }
 
-    /// Records how a delivery attempt ended.
-    async fn settle(&self, d: &Claimed, outcome: Outcome) -> Result<(), ExchangeError> {
+    /// Records how delivery attempts ended, all in one transaction (results that arrive
+    /// together are written together: one commit instead of one per delivery).
+    async fn settle(&self, results: &[(&Claimed, Outcome)]) -> Result<(), ExchangeError> {
+        struct Settlement<'a> {
+            d: &'a Claimed,
+            outbox_status: &'static str,
+            message_status: &'static str,
+            error: Option<String>,
+            next_at: i64,
+            uncount: i64,
+        }
         let now = self.clock.now().0;
-        let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX);
-        let (outbox_status, message_status, error, next_at) = match &outcome {
-            Outcome::Delivered => ("delivered", "delivered", None, now),
-            Outcome::Refused(e) => ("dead", "failed", Some(e.as_str()), now),
-            Outcome::Failed(e) if attempts >= self.config.max_attempts => {
-                ("dead", "failed", Some(e.as_str()), now)
-            }
-            Outcome::Failed(e) | Outcome::Deferred(e) => (
-                "pending",
-                "accepted",
-                Some(e.as_str()),
-                now + self.backoff(attempts),
-            ),
-        };
-        let uncount = i64::from(matches!(outcome, Outcome::Deferred(_)));
-        let label = match outbox_status {
-            "delivered" => "delivered",
-            "dead" => "dead",
-            _ => "retry",
-        };
-        let error: Option<String> = error.map(|e| e.chars().take(500).collect());
-        // Fenced by this claim's attempt count: if the lease ran out and another node (or a
-        // replay) took the delivery over, this late result changes nothing.
-        let settled = with_pool!(self.db.write(), |p| {
+        let plan: Vec<Settlement<'_>> = results
+            .iter()
+            .map(|(d, outcome)| {
+                let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX);
+                let (outbox_status, message_status, error, next_at) = match outcome {
+                    Outcome::Delivered => ("delivered", "delivered", None, now),
+                    Outcome::Refused(e) => ("dead", "failed", Some(e.as_str()), now),
+                    Outcome::Failed(e) if attempts >= self.config.max_attempts => {
+                        ("dead", "failed", Some(e.as_str()), now)
+                    }
+                    Outcome::Failed(e) | Outcome::Deferred(e) => (
+                        "pending",
+                        "accepted",
+                        Some(e.as_str()),
+                        now + self.backoff(attempts),
+                    ),
+                };
+                Settlement {
+                    d,
+                    outbox_status,
+                    message_status,
+                    error: error.map(|e| e.chars().take(500).collect()),
+                    next_at,
+                    uncount: i64::from(matches!(outcome, Outcome::Deferred(_))),
+                }
+            })
+            .collect();
+        // Fenced by each claim's attempt count: if the lease ran out and another node (or a
+        // replay) took the delivery over, a late result changes nothing.
+        let settled: Vec<bool> = with_pool!(self.db.write(), |p| {
             async {
-            let mut tx = p.begin().await?;
-            let fenced = sqlx::query(
-                "UPDATE exchange_outbox SET status = $2, next_at = $3, lease_until = NULL, last_error = $4, attempts = attempts - $7, \
-                 delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END \
-                 WHERE id = $1 AND status = 'pending' AND attempts = $6",
-            )
-            .bind(&d.id)
-            .bind(outbox_status)
-            .bind(next_at)
-            .bind(error.as_deref())
-            .bind(now)
-            .bind(d.attempts)
-            .bind(uncount)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if fenced == 0 {
-                tx.rollback().await?;
-                return Ok::<_, sqlx::Error>(false);
+                let mut tx = p.begin().await?;
+                let mut settled = Vec::with_capacity(plan.len());
+                for s in &plan {
+                    let fenced = sqlx::query(
+                        "UPDATE exchange_outbox SET status = $2, next_at = $3, lease_until = NULL, last_error = $4, attempts = attempts - $7, \
+                         delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END \
+                         WHERE id = $1 AND status = 'pending' AND attempts = $6",
+                    )
+                    .bind(&s.d.id)
+                    .bind(s.outbox_status)
+                    .bind(s.next_at)
+                    .bind(s.error.as_deref())
+                    .bind(now)
+                    .bind(s.d.attempts)
+                    .bind(s.uncount)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if fenced == 1 {
+                        let failed = s.message_status == "failed";
+                        sqlx::query(
+                            "UPDATE exchange_messages SET status = $2, updated_at = $3, error_code = $4, error_detail = $5 WHERE id = $1",
+                        )
+                        .bind(&s.d.id)
+                        .bind(s.message_status)
+                        .bind(now)
+                        .bind(failed.then_some("exchange.delivery_failed"))
+                        .bind(if failed { s.error.as_deref() } else { None })
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    settled.push(fenced == 1);
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(settled)
             }
-            sqlx::query(
-                "UPDATE exchange_messages SET status = $2, updated_at = $3, error_code = $4, error_detail = $5 WHERE id = $1",
-            )
-            .bind(&d.id)
-            .bind(message_status)
-            .bind(now)
-            .bind((message_status == "failed").then_some("exchange.delivery_failed"))
-            .bind(if message_status == "failed" { error.as_deref() } else { None })
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(true)
-        }
-        .await
+            .await
         })?;
-        if !settled {
-            tracing::info!(delivery = %d.id, "a late delivery result was ignored: the delivery was taken over");
-            return Ok(());
-        }
-        self.metrics.delivery(&d.partner, label);
-        let shown = error.as_deref().unwrap_or("");
-        match label {
-            "dead" => {
-                tracing::warn!(delivery = %d.id, partner = %d.partner, attempts, error = shown, "delivery dead-lettered")
+        for (s, settled) in plan.iter().zip(settled) {
+            let d = s.d;
+            if !settled {
+                tracing::info!(delivery = %d.id, "a late delivery result was ignored: the delivery was taken over");
+                continue;
             }
-            "retry" => {
-                tracing::info!(delivery = %d.id, partner = %d.partner, attempts, error = shown, "delivery failed; will retry")
+            let label = match s.outbox_status {
+                "delivered" => "delivered",
+                "dead" => "dead",
+                _ => "retry",
+            };
+            self.metrics.delivery(&d.partner, label);
+            let (shown, attempts) = (s.error.as_deref().unwrap_or(""), d.attempts);
+            match label {
+                "dead" => {
+                    tracing::warn!(delivery = %d.id, partner = %d.partner, attempts, error = shown, "delivery dead-lettered")
+                }
+                "retry" => {
+                    tracing::info!(delivery = %d.id, partner = %d.partner, attempts, error = shown, "delivery failed; will retry")
+                }
+                _ => tracing::debug!(delivery = %d.id, partner = %d.partner, attempts, "delivered"),
             }
-            _ => tracing::debug!(delivery = %d.id, partner = %d.partner, attempts, "delivered"),
         }
         Ok(())
     }
@@ -297,15 +325,26 @@ impl Exchange {
         // One attempt ends well inside its lease, so that no other node takes it over while
         // it is still running.
         let bound = self.config.lease / 2;
-        let attempts = claimed.iter().map(|d| async move {
-            let outcome = tokio::time::timeout(bound, self.attempt(client, d))
-                .await
-                .unwrap_or_else(|_| Outcome::Failed("no answer within half the lease".into()));
-            if let Err(e) = self.settle(d, outcome).await {
-                tracing::error!(delivery = %d.id, error = %crate::telemetry::chain(&e), "cannot record a delivery attempt; it will be made again after its lease");
+        let mut attempts: futures_util::stream::FuturesUnordered<_> = claimed
+            .iter()
+            .map(|d| async move {
+                let outcome = tokio::time::timeout(bound, self.attempt(client, d))
+                    .await
+                    .unwrap_or_else(|_| Outcome::Failed("no answer within half the lease".into()));
+                (d, outcome)
+            })
+            .collect();
+        // Results are recorded as they come, those that arrive together in one transaction.
+        while let Some(first) = attempts.next().await {
+            let mut ready = vec![first];
+            while let Some(Some(more)) = attempts.next().now_or_never() {
+                ready.push(more);
             }
-        });
-        futures_util::future::join_all(attempts).await;
+            if let Err(e) = self.settle(&ready).await {
+                let ids: Vec<&str> = ready.iter().map(|(d, _)| d.id.as_str()).collect();
+                tracing::error!(deliveries = ?ids, error = %crate::telemetry::chain(&e), "cannot record delivery attempts; they will be made again after their lease");
+            }
+        }
         Ok(n)
     }
 
