@@ -646,18 +646,7 @@ async fn a_hub_killed_mid_delivery_delivers_exactly_once_after_restart(env: Env)
     let store = env.store().await?;
     let start = || node(&store, &consumer);
     let (mut first, base, _) = start()?;
-    let http = tests::client();
-    let res = send(
-        &http,
-        &base,
-        TYPE,
-        "application/xml",
-        &fixture("financing-demand-notice/input.xml")?,
-        &[],
-    )
-    .await?;
-    ensure!(res.status() == 200);
-    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let receipt = send_sample(&base).await?;
     consumer
         .wait_until("the first delivery", |c| c.request_count(&receipt) == 1)
         .await?;
@@ -695,6 +684,21 @@ async fn a_hub_killed_mid_delivery_delivers_exactly_once_after_restart(env: Env)
     second.kill()?;
     second.wait()?;
     Ok(())
+}
+
+/// Sends the sample notice as `bank` to the hub at `base`; its receipt id.
+async fn send_sample(base: &str) -> Result<String> {
+    let res = send(
+        &tests::client(),
+        base,
+        TYPE,
+        "application/xml",
+        &fixture("financing-demand-notice/input.xml")?,
+        &[],
+    )
+    .await?;
+    ensure!(res.status() == 200);
+    Ok(res.headers()["x-receipt-id"].to_str()?.to_owned())
 }
 
 /// A hub process (`hub serve`) on `store` with the partner `bank` delivering to `consumer`:
@@ -760,17 +764,7 @@ async fn a_frozen_node_cannot_undo_a_takeover(env: Env) -> Result<()> {
         .store(800, std::sync::atomic::Ordering::SeqCst);
     let store = env.store().await?;
     let (mut a, base, a_log) = node(&store, &consumer)?;
-    let res = send(
-        &tests::client(),
-        &base,
-        TYPE,
-        "application/xml",
-        &fixture("financing-demand-notice/input.xml")?,
-        &[],
-    )
-    .await?;
-    ensure!(res.status() == 200);
-    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let receipt = send_sample(&base).await?;
     consumer
         .wait_until("node A's attempt", |c| c.request_count(&receipt) == 1)
         .await?;
