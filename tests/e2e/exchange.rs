@@ -1054,6 +1054,49 @@ async fn system_administrators_manage_partners(env: Env) -> Result<()> {
         "{list}"
     );
 
+    // Messages to it, signed documents and pinned certificates are managed the same way:
+    // inconsistent outbound settings are refused by field, secrets never shown.
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
+        .json(&serde_json::json!({ "outbound_auth": "hmac-sha256" }))
+        .send()
+        .await?;
+    let p = tests::assert_problem(res, 422, "validation.failed").await?;
+    ensure!(p["errors"][0]["field"] == "outbound_url", "{p}");
+    let outbound_secret = "hub-to-bank-2-secret-0123456789";
+    let fingerprint = "ab".repeat(32);
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
+        .json(&serde_json::json!({
+            "outbound_url": consumer.url(),
+            "outbound_message_types": [TYPE],
+            "outbound_auth": "hmac-sha256",
+            "outbound_access_key": "AK-HUB-2",
+            "outbound_secret": outbound_secret,
+            "payload_signature": "hmac-sha256",
+            "payload_signing_key": "payload-signing-key-0123456789",
+            "client_certificates": [fingerprint],
+        }))
+        .send()
+        .await?;
+    let view = json(res, 200).await?;
+    ensure!(
+        view["outbound"]["auth"] == "hmac-sha256"
+            && view["outbound"]["message_types"][0] == TYPE
+            && view["payload_signature"] == "hmac-sha256"
+            && view["client_certificates"][0] == fingerprint.as_str()
+            && !view.to_string().contains(outbound_secret)
+            && !view.to_string().contains("payload-signing-key"),
+        "{view}"
+    );
+    // Over plain HTTP no certificate can be presented: pinned, the partner is refused.
+    tests::assert_problem(signed(&secret)?.send().await?, 401, "exchange.unauthenticated").await?;
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
+        .json(&serde_json::json!({ "client_certificates": [], "outbound_url": "" }))
+        .send()
+        .await?;
+    let view = json(res, 200).await?;
+    ensure!(view.get("outbound").is_none() && view.get("client_certificates").is_none(), "{view}");
+    ensure!(signed(&secret)?.send().await?.status() == 200);
+
     // Changes are validated and take effect at once.
     let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
         .json(&serde_json::json!({ "message_types": ["no.such_type"] }))
