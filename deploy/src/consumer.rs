@@ -101,7 +101,8 @@ fn signed_by_the_hub(headers: &HeaderMap, path: &str, body: &[u8]) -> bool {
         crate::DEMO_OUTBOUND_KEY,
         hex::encode(sha2::Sha256::digest(body))
     );
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(crate::DEMO_OUTBOUND_SECRET.as_bytes())
+    let Ok(mut mac) =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(crate::DEMO_OUTBOUND_SECRET.as_bytes())
     else {
         return false;
     };
@@ -171,7 +172,10 @@ async fn overview(State(applied): State<Shared>) -> Response {
         "模拟内部业务系统（报文接收方）",
         &format!(
             "<p>已处理报文 {} 条；重复投递 {} 次（按 Idempotency-Key 去重，未重复处理）。以下为最近 50 条。</p>\n<table><tr><th>合作方</th><th>报文类型</th><th>报文编号</th><th>幂等键</th></tr>\n{rows}</table>\n<h2>示例银行收到的平台报文（XML，已验签）</h2>\n<p>共 {} 条；验签未通过 {} 次。</p>\n<table><tr><th>报文类型</th><th>报文编号</th><th>字节数</th><th>幂等键</th></tr>\n{inbox}</table>",
-            a.total, a.repeats, a.inbox.len(), a.inbox_refused
+            a.total,
+            a.repeats,
+            a.inbox.len(),
+            a.inbox_refused
         ),
     )
 }

@@ -250,7 +250,9 @@ pub fn start_demo_partner(state: &AppState, addr: &str) {
             )
             .await;
         match sent {
-            Ok(r) => tracing::info!(receipt = %r.receipt_id, "demo: a message was sent to the demo bank"),
+            Ok(r) => {
+                tracing::info!(receipt = %r.receipt_id, "demo: a message was sent to the demo bank")
+            }
             Err(e) => tracing::warn!(error = %e, "demo: the message to the demo bank was refused"),
         }
         for n in 2..=20 {

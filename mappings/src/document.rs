@@ -57,7 +57,11 @@ pub trait PayloadCodec: Send + Sync + std::fmt::Debug {
 /// What a document's signature covers: HEAD's Base64 text and BODY's, whitespace removed,
 /// joined by a line feed.
 pub fn signed_text(head_b64: &str, body_b64: &str) -> Vec<u8> {
-    let compact = |s: &str| s.bytes().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>();
+    let compact = |s: &str| {
+        s.bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect::<Vec<u8>>()
+    };
     let mut out = compact(head_b64);
     out.push(b'\n');
     out.extend(compact(body_b64));

@@ -122,16 +122,17 @@ fn scalar(sc: &Scalar) -> Value {
     match sc.ty {
         ScalarType::String => {
             o.insert("type".into(), json!("string"));
-            let allowed: Vec<&String> = match (sc.enumeration.is_empty(), xsd.enumeration.is_empty()) {
-                (true, true) => Vec::new(),
-                (false, true) => sc.enumeration.iter().collect(),
-                (true, false) => xsd.enumeration.iter().collect(),
-                (false, false) => sc
-                    .enumeration
-                    .iter()
-                    .filter(|e| xsd.enumeration.contains(e))
-                    .collect(),
-            };
+            let allowed: Vec<&String> =
+                match (sc.enumeration.is_empty(), xsd.enumeration.is_empty()) {
+                    (true, true) => Vec::new(),
+                    (false, true) => sc.enumeration.iter().collect(),
+                    (true, false) => xsd.enumeration.iter().collect(),
+                    (false, false) => sc
+                        .enumeration
+                        .iter()
+                        .filter(|e| xsd.enumeration.contains(e))
+                        .collect(),
+                };
             if !allowed.is_empty() {
                 o.insert("enum".into(), json!(allowed));
             }

@@ -32,9 +32,21 @@ fn at<'v>(root: &'v mut Value, path: &[Step]) -> &'v mut Value {
 }
 
 fn wrong(v: &Value) -> Vec<Value> {
-    let mut c = vec![json!(null), json!(true), json!(7), json!(-1), json!(2.5), json!("x"), json!(""), json!([]), json!({})];
+    let mut c = vec![
+        json!(null),
+        json!(true),
+        json!(7),
+        json!(-1),
+        json!(2.5),
+        json!("x"),
+        json!(""),
+        json!([]),
+        json!({}),
+    ];
     if let Value::String(s) = v {
-        c.push(json!(format!("{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}")));
+        c.push(json!(format!(
+            "{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}{s}"
+        )));
         c.push(json!("2023-02-30"));
         c.push(json!("12.345"));
         c.push(json!("-0001"));
@@ -88,16 +100,24 @@ fn generated_schemas_agree_with_the_engine() {
     let mut compared = 0;
     for m in catalog.iter() {
         let schema = m.json_schema();
-        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-        let validator = jsonschema::draft202012::new(&schema)
-            .unwrap_or_else(|e| panic!("{}: the schema does not compile: {e}\n{schema:#}", m.name()));
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let validator = jsonschema::draft202012::new(&schema).unwrap_or_else(|e| {
+            panic!("{}: the schema does not compile: {e}\n{schema:#}", m.name())
+        });
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(m.name());
         let sample: Value =
             serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
         assert!(m.validate_json(&sample).is_ok());
-        assert!(validator.is_valid(&sample), "{}: the sample is refused", m.name());
+        assert!(
+            validator.is_valid(&sample),
+            "{}: the sample is refused",
+            m.name()
+        );
         let mut engine_only = Vec::new();
         for v in variants(&sample) {
             let engine = m.validate_json(&v);
@@ -107,7 +127,10 @@ fn generated_schemas_agree_with_the_engine() {
                 (Ok(()), false) => panic!(
                     "{}: the schema refuses what the engine accepts: {:?}\n{v}",
                     m.name(),
-                    validator.iter_errors(&v).map(|e| e.to_string()).collect::<Vec<_>>()
+                    validator
+                        .iter_errors(&v)
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
                 ),
                 (Err(e), true) => engine_only.push((e.code(), e.to_string())),
                 _ => {}
@@ -118,7 +141,11 @@ fn generated_schemas_agree_with_the_engine() {
             let documented = detail.contains("2023-02-30")
                 || detail.contains("total digits")
                 || detail.contains("totalDigits");
-            assert!(documented, "{}: only the engine refuses ({code}): {detail}", m.name());
+            assert!(
+                documented,
+                "{}: only the engine refuses ({code}): {detail}",
+                m.name()
+            );
         }
     }
     assert!(compared > 500, "only {compared} variants");

@@ -472,10 +472,7 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         .text()
         .await?;
     ensure!(consumer.contains("已处理报文 3 条"), "{consumer}");
-    ensure!(
-        consumer.contains("共 1 条；验签未通过 0 次"),
-        "{consumer}"
-    );
+    ensure!(consumer.contains("共 1 条；验签未通过 0 次"), "{consumer}");
     ensure!(p.terminate()?.success());
     // Not a production mode: nothing is left listening, and the data went where it was told.
     ensure!(dir.path().join("hub.db").is_file());
@@ -676,7 +673,12 @@ async fn map_lists_and_translates_offline(_env: Env) -> Result<()> {
     ensure!(out.status.code() == Some(2));
     // The JSON side as a JSON Schema document, for partners' developers.
     let out = hub_command(None)
-        .args(["map", "--mapping", "financing-demand-notice", "--json-schema"])
+        .args([
+            "map",
+            "--mapping",
+            "financing-demand-notice",
+            "--json-schema",
+        ])
         .output()?;
     ensure!(out.status.code() == Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout)?;

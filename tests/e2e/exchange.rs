@@ -815,7 +815,11 @@ async fn a_frozen_node_cannot_undo_a_takeover(env: Env) -> Result<()> {
     }
     // Past a few delivery rounds: nothing was sent a third time.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    ensure!(delivery_state(&db, &receipt).await? == "delivered/2/delivered", "{}", delivery_state(&db, &receipt).await?);
+    ensure!(
+        delivery_state(&db, &receipt).await? == "delivered/2/delivered",
+        "{}",
+        delivery_state(&db, &receipt).await?
+    );
     ensure!(consumer.request_count(&receipt) == 2, "sent again");
     ensure!(consumer.applied().len() == 1, "applied once");
     db.close().await;
@@ -1088,13 +1092,21 @@ async fn system_administrators_manage_partners(env: Env) -> Result<()> {
         "{view}"
     );
     // Over plain HTTP no certificate can be presented: pinned, the partner is refused.
-    tests::assert_problem(signed(&secret)?.send().await?, 401, "exchange.unauthenticated").await?;
+    tests::assert_problem(
+        signed(&secret)?.send().await?,
+        401,
+        "exchange.unauthenticated",
+    )
+    .await?;
     let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-2")
         .json(&serde_json::json!({ "client_certificates": [], "outbound_url": "" }))
         .send()
         .await?;
     let view = json(res, 200).await?;
-    ensure!(view.get("outbound").is_none() && view.get("client_certificates").is_none(), "{view}");
+    ensure!(
+        view.get("outbound").is_none() && view.get("client_certificates").is_none(),
+        "{view}"
+    );
     ensure!(signed(&secret)?.send().await?.status() == 200);
 
     // Changes are validated and take effect at once.
@@ -1333,12 +1345,20 @@ async fn a_mapping_directory_and_ids_from_the_header(env: Env) -> Result<()> {
         "only the directory's mappings: {mappings}"
     );
     let res = hub
-        .get_as(&sys, "/api/admin/mappings/financing-demand-notice/json-schema")
+        .get_as(
+            &sys,
+            "/api/admin/mappings/financing-demand-notice/json-schema",
+        )
         .await?;
     ensure!(res.headers()["content-type"] == "application/schema+json");
     let schema = json(res, 200).await?;
-    ensure!(schema["properties"]["demands"]["type"] == "array", "{schema}");
-    let res = hub.get_as(&sys, "/api/admin/mappings/nope/json-schema").await?;
+    ensure!(
+        schema["properties"]["demands"]["type"] == "array",
+        "{schema}"
+    );
+    let res = hub
+        .get_as(&sys, "/api/admin/mappings/nope/json-schema")
+        .await?;
     tests::assert_problem(res, 404, "exchange.mapping_not_found").await?;
     let body = fixture("financing-demand-notice/input.xml")?;
     let p = tests::assert_problem(
@@ -1388,14 +1408,18 @@ async fn a_mapping_directory_and_ids_from_the_header(env: Env) -> Result<()> {
 /// of the same CA is refused; a certificate of an unknown CA does not get a connection; browsers
 /// (no certificate) are still served.
 async fn mutual_tls_pins_partners_to_their_certificates(env: Env) -> Result<()> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
     let store = env.store().await?;
     let dir = store.dir.path();
     let server = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "Partner CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Partner CA");
     let ca = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, &ca_key);
     let client = |name: &str, issuer: &Issuer<'_, &KeyPair>| -> Result<(String, String)> {
@@ -1405,7 +1429,10 @@ async fn mutual_tls_pins_partners_to_their_certificates(env: Env) -> Result<()> 
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let cert = p.signed_by(&key, issuer)?;
         let fingerprint = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.der().as_ref()));
-        Ok((format!("{}{}", cert.pem(), key.serialize_pem()), fingerprint))
+        Ok((
+            format!("{}{}", cert.pem(), key.serialize_pem()),
+            fingerprint,
+        ))
     };
     let (bank_identity, bank_fingerprint) = client("bank", &issuer)?;
     let (other_identity, _) = client("someone-else", &issuer)?;
@@ -1453,7 +1480,9 @@ async fn mutual_tls_pins_partners_to_their_certificates(env: Env) -> Result<()> 
     let base = format!("https://localhost:{port}");
     let client_with = |identity: Option<&str>| -> Result<reqwest::Client> {
         let mut b = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(server.cert.pem().as_bytes())?])
+            .tls_certs_only([reqwest::Certificate::from_pem(
+                server.cert.pem().as_bytes(),
+            )?])
             .resolve("localhost", format!("127.0.0.1:{port}").parse()?);
         if let Some(id) = identity {
             b = b.identity(reqwest::Identity::from_pem(id.as_bytes())?);
@@ -1473,7 +1502,10 @@ async fn mutual_tls_pins_partners_to_their_certificates(env: Env) -> Result<()> 
         }
     };
     // Browsers present no certificate and are served.
-    let res = client_with(None)?.get(format!("{base}/healthz")).send().await?;
+    let res = client_with(None)?
+        .get(format!("{base}/healthz"))
+        .send()
+        .await?;
     ensure!(res.status() == 200);
     // The right signature without the certificate, or with another certificate of the same CA.
     for identity in [None, Some(other_identity.as_str())] {
@@ -1519,17 +1551,29 @@ async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result
     let mut receipts = Vec::new();
     let invalid = String::from_utf8_lossy(&input)
         .replacen("FDN20261122000001", "FDN-INVALID-1", 1)
-        .replacen("<TermMonths>36</TermMonths>", "<TermMonths>三年</TermMonths>", 1);
+        .replacen(
+            "<TermMonths>36</TermMonths>",
+            "<TermMonths>三年</TermMonths>",
+            1,
+        );
     for (body, status) in [(input.clone(), 200), (invalid.into_bytes(), 422)] {
         let res = send(&hub.http, &hub.base, TYPE, "application/xml", &body, &[]).await?;
         ensure!(res.status() == status, "{}", res.status());
         let page = json(
-            hub.get_as(&hub.token(Role::SystemAdmin).await?, "/api/admin/messages?limit=1")
-                .await?,
+            hub.get_as(
+                &hub.token(Role::SystemAdmin).await?,
+                "/api/admin/messages?limit=1",
+            )
+            .await?,
             200,
         )
         .await?;
-        receipts.push(page["items"][0]["id"].as_str().unwrap_or_default().to_owned());
+        receipts.push(
+            page["items"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     let sys = hub.token(Role::SystemAdmin).await?;
     for receipt in &receipts {
@@ -1544,12 +1588,18 @@ async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result
             payload.contains("<Phone>138****0000</Phone>") && !payload.contains("13800000000"),
             "{payload}"
         );
-        ensure!(payload.contains("龙岩示例机械有限公司") && view["format"] == "xml", "{view}");
+        ensure!(
+            payload.contains("龙岩示例机械有限公司") && view["format"] == "xml",
+            "{view}"
+        );
     }
     // Each look is audited; auditors cannot look.
     let auditor = hub.token(Role::AuditAdmin).await?;
     let res = hub
-        .get_as(&auditor, &format!("/api/admin/messages/{}/payload", receipts[0]))
+        .get_as(
+            &auditor,
+            &format!("/api/admin/messages/{}/payload", receipts[0]),
+        )
         .await?;
     tests::assert_problem(res, 403, "auth.forbidden").await?;
     let viewed = json(
@@ -1558,12 +1608,18 @@ async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result
         200,
     )
     .await?;
-    ensure!(viewed["items"].as_array().map(Vec::len) == Some(2), "{viewed}");
+    ensure!(
+        viewed["items"].as_array().map(Vec::len) == Some(2),
+        "{viewed}"
+    );
     // After the retention the payload is gone; the log row stays.
     hub.clock.advance(Duration::from_secs(2 * 86_400));
     hub.state.exchange.purge_payloads().await?;
     let res = hub
-        .get_as(&sys, &format!("/api/admin/messages/{}/payload", receipts[1]))
+        .get_as(
+            &sys,
+            &format!("/api/admin/messages/{}/payload", receipts[1]),
+        )
         .await?;
     tests::assert_problem(res, 410, "exchange.payload_not_retained").await?;
     let res = hub.get_as(&sys, "/api/admin/messages/nope/payload").await?;

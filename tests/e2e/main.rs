@@ -8,9 +8,9 @@ mod cli;
 mod config;
 mod connectors;
 mod exchange;
-mod outbound;
 mod oidc;
 mod ops;
+mod outbound;
 mod sso;
 
 use std::process::ExitCode;

@@ -391,7 +391,10 @@ async fn openapi_describes_every_json_endpoint(env: Env) -> Result<()> {
         ("/api/admin/messages/{id}", &["get"]),
         ("/api/admin/messages/{id}/replay", &["post"]),
         ("/api/admin/messages/{id}/payload", &["get"]),
-        ("/api/admin/partners/{id}/messages/{message_type}", &["post"]),
+        (
+            "/api/admin/partners/{id}/messages/{message_type}",
+            &["post"],
+        ),
     ] {
         for m in methods {
             ensure!(

@@ -199,8 +199,14 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
         &[
             ("HUB_PARTNERS__BANK__AUTH", "hmac-sha256"),
             ("HUB_PARTNERS__BANK__ACCESS_KEY", "AK-BANK-001"),
-            ("HUB_PARTNERS__BANK__SECRET", "bank-shared-secret-0123456789"),
-            ("HUB_PARTNERS__BANK__MESSAGE_TYPES", "[\"financing.demand_notice\"]"),
+            (
+                "HUB_PARTNERS__BANK__SECRET",
+                "bank-shared-secret-0123456789",
+            ),
+            (
+                "HUB_PARTNERS__BANK__MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
             ("HUB_PARTNERS__BANK__OUTBOUND_URL", &inbox),
             (
                 "HUB_PARTNERS__BANK__OUTBOUND_MESSAGE_TYPES",
@@ -210,8 +216,14 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
             ("HUB_PARTNERS__BANK__OUTBOUND_ACCESS_KEY", HUB_AK),
             ("HUB_PARTNERS__BANK__OUTBOUND_SECRET", HUB_SECRET),
             ("HUB_PARTNERS__QUIET__AUTH", "token"),
-            ("HUB_PARTNERS__QUIET__TOKEN", "quiet-partner-token-0123456789"),
-            ("HUB_PARTNERS__QUIET__MESSAGE_TYPES", "[\"financing.demand_notice\"]"),
+            (
+                "HUB_PARTNERS__QUIET__TOKEN",
+                "quiet-partner-token-0123456789",
+            ),
+            (
+                "HUB_PARTNERS__QUIET__MESSAGE_TYPES",
+                "[\"financing.demand_notice\"]",
+            ),
         ],
     )
     .await?;
@@ -288,9 +300,7 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
     let res = post_message(&hub, &sys, "bank", CREDIT, &message).await?;
     assert_problem(res, 403, "exchange.message_type_not_allowed").await?;
     let mut incomplete = message.clone();
-    incomplete["bank"]
-        .as_object_mut()
-        .map(|b| b.remove("code"));
+    incomplete["bank"].as_object_mut().map(|b| b.remove("code"));
     incomplete["message_id"] = serde_json::json!("FDN-OTHER-1");
     let res = post_message(&hub, &sys, "bank", DEMAND, &incomplete).await?;
     let problem = assert_problem(res, 422, "mapping.required_missing").await?;
@@ -326,7 +336,8 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
     )
     .await?;
     ensure!(
-        page["items"].as_array().map(Vec::len) == Some(1) && page["items"][0]["id"] == receipt.as_str(),
+        page["items"].as_array().map(Vec::len) == Some(1)
+            && page["items"][0]["id"] == receipt.as_str(),
         "{page}"
     );
     let page = json(
@@ -335,7 +346,10 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
         200,
     )
     .await?;
-    ensure!(page["items"].as_array().is_some_and(Vec::is_empty), "{page}");
+    ensure!(
+        page["items"].as_array().is_some_and(Vec::is_empty),
+        "{page}"
+    );
     let sent = json(
         hub.get_as(&auditor, "/api/admin/audit?event=exchange.message_sent")
             .await?,
@@ -358,7 +372,10 @@ async fn gateway_token_partners_get_a_token_and_a_new_one_when_refused(env: Env)
         &env,
         &[
             ("HUB_PARTNERS__GATEWAY__AUTH", "token"),
-            ("HUB_PARTNERS__GATEWAY__TOKEN", "gateway-inbound-token-0123456789"),
+            (
+                "HUB_PARTNERS__GATEWAY__TOKEN",
+                "gateway-inbound-token-0123456789",
+            ),
             (
                 "HUB_PARTNERS__GATEWAY__MESSAGE_TYPES",
                 "[\"gateway.credit_code_verification_reply\"]",
@@ -396,7 +413,13 @@ async fn gateway_token_partners_get_a_token_and_a_new_one_when_refused(env: Env)
     for (receipt, m) in receipts.iter().zip([&first, &second]) {
         let got = partner.received(receipt);
         ensure!(got.len() == 1, "{} requests", got.len());
-        let h = |n: &str| got[0].headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let h = |n: &str| {
+            got[0]
+                .headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         ensure!(h("authorization").as_deref() == Some("Basic tok-1"));
         ensure!(h("content-type").as_deref() == Some("text/xml; charset=UTF-8"));
         ensure!(h("soapaction").as_deref() == Some("\"\""));
@@ -412,7 +435,13 @@ async fn gateway_token_partners_get_a_token_and_a_new_one_when_refused(env: Env)
     let got = partner.received(&receipt);
     let auths: Vec<_> = got
         .iter()
-        .map(|r| r.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned())
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     ensure!(auths == ["Basic tok-1", "Basic tok-2"], "{auths:?}");
     ensure!(partner.token_requests.load(Ordering::SeqCst) == 2);
@@ -424,8 +453,13 @@ async fn gateway_token_partners_get_a_token_and_a_new_one_when_refused(env: Env)
 fn signed_text(doc: &str) -> Result<Vec<u8>> {
     let block = |tag: &str| -> Result<String> {
         let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-        let a = doc.find(&open).ok_or_else(|| tests::anyhow::anyhow!("no {tag}"))? + open.len();
-        let b = doc.find(&close).ok_or_else(|| tests::anyhow::anyhow!("no /{tag}"))?;
+        let a = doc
+            .find(&open)
+            .ok_or_else(|| tests::anyhow::anyhow!("no {tag}"))?
+            + open.len();
+        let b = doc
+            .find(&close)
+            .ok_or_else(|| tests::anyhow::anyhow!("no /{tag}"))?;
         Ok(doc[a..b].split_whitespace().collect())
     };
     Ok(format!("{}\n{}", block("HEAD")?, block("BODY")?).into_bytes())
@@ -459,7 +493,10 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
         &[
             ("HUB_PARTNERS__RECEIVABLES__AUTH", "token"),
             ("HUB_PARTNERS__RECEIVABLES__TOKEN", token),
-            ("HUB_PARTNERS__RECEIVABLES__MESSAGE_TYPES", "[\"receivables.registration_result\"]"),
+            (
+                "HUB_PARTNERS__RECEIVABLES__MESSAGE_TYPES",
+                "[\"receivables.registration_result\"]",
+            ),
             ("HUB_PARTNERS__RECEIVABLES__PAYLOAD_SIGNATURE", "sm2"),
             ("HUB_PARTNERS__RECEIVABLES__PUBLIC_KEY", &their_public),
             ("HUB_PARTNERS__RECEIVABLES__PAYLOAD_SIGNING_KEY", ours_hex),
@@ -488,8 +525,16 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
     ensure!(res.status() == 200, "{}", res.text().await?);
     let sys = hub.token(Role::SystemAdmin).await?;
     let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
-    let view = json(hub.get_as(&sys, &format!("/api/admin/messages/{receipt}")).await?, 200).await?;
-    ensure!(view["translated"] == expected("receivables-registration-result")?, "{view}");
+    let view = json(
+        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        view["translated"] == expected("receivables-registration-result")?,
+        "{view}"
+    );
     // Unsigned, signed by someone else, SIGN not Base64, or a block changed after signing.
     let body_b64 = {
         let a = plain.find("<BODY>").unwrap_or(0) + "<BODY>".len();
@@ -497,7 +542,12 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
         plain[a..b].split_whitespace().collect::<String>()
     };
     let changed_body = base64::engine::general_purpose::STANDARD.encode(
-        base64::engine::general_purpose::STANDARD.decode(&body_b64)?.iter().chain(b" ").copied().collect::<Vec<u8>>(),
+        base64::engine::general_purpose::STANDARD
+            .decode(&body_b64)?
+            .iter()
+            .chain(b" ")
+            .copied()
+            .collect::<Vec<u8>>(),
     );
     let tampered = signed.replacen(
         &plain[plain.find("<BODY>").unwrap_or(0)..plain.find("</BODY>").unwrap_or(0)],
@@ -507,8 +557,14 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
     ensure!(tampered != signed, "the body was not changed");
     for (case, body) in [
         ("unsigned", plain.clone()),
-        ("another key", with_sign(&plain, &other.sign_der(&signed_text(&plain)?)?)),
-        ("not base64", plain.replace("</DOCUMENT>", "<SIGN>@@@</SIGN></DOCUMENT>")),
+        (
+            "another key",
+            with_sign(&plain, &other.sign_der(&signed_text(&plain)?)?),
+        ),
+        (
+            "not base64",
+            plain.replace("</DOCUMENT>", "<SIGN>@@@</SIGN></DOCUMENT>"),
+        ),
         ("changed body", tampered),
     ] {
         let res = post(body).await?;
@@ -525,11 +581,17 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
     ensure!(got.len() == 1);
     let doc = String::from_utf8(got[0].body.clone())?;
     let sign = {
-        let a = doc.find("<SIGN>").ok_or_else(|| tests::anyhow::anyhow!("no SIGN: {doc}"))? + 6;
+        let a = doc
+            .find("<SIGN>")
+            .ok_or_else(|| tests::anyhow::anyhow!("no SIGN: {doc}"))?
+            + 6;
         let b = doc.find("</SIGN>").unwrap_or(a);
         base64::engine::general_purpose::STANDARD.decode(&doc[a..b])?
     };
-    ensure!(our_public.verify(&signed_text(&doc)?, &sign), "the hub's SIGN does not verify");
+    ensure!(
+        our_public.verify(&signed_text(&doc)?, &sign),
+        "the hub's SIGN does not verify"
+    );
     ensure!(mapping(TYPE)?.xml_to_json(&got[0].body)? == message);
     hub.stop().await
 }

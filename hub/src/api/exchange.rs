@@ -108,9 +108,7 @@ impl From<ExchangeError> for ApiError {
             ExchangeError::PartnerNotFound(_) => ApiError::new(C::PartnerNotFound, detail),
             ExchangeError::PartnerExists(_) => ApiError::new(C::PartnerExists, detail),
             ExchangeError::PartnerReadOnly(_) => ApiError::new(C::PartnerReadOnly, detail),
-            ExchangeError::PartnerNotReceiving(_) => {
-                ApiError::new(C::PartnerNotReceiving, detail)
-            }
+            ExchangeError::PartnerNotReceiving(_) => ApiError::new(C::PartnerNotReceiving, detail),
             ExchangeError::PartnerInvalid(errors) => {
                 let mut err = ApiError::new(C::ValidationFailed, detail);
                 for (field, message) in errors {

@@ -206,22 +206,25 @@ impl mappings::PayloadCodec for PartnerPayload {
             detail: detail.to_owned(),
         };
         let Some(signature) = signature else {
-            return Err(invalid("the document has no SIGN element; this partner's documents must be signed"));
+            return Err(invalid(
+                "the document has no SIGN element; this partner's documents must be signed",
+            ));
         };
         let ok = match scheme {
             PayloadSignature::Sm2 { verifier, .. } => verifier.verify(signed, signature),
             PayloadSignature::HmacSha256(key) => {
                 let expected =
                     crate::exchange::auth::hmac_sha256_hex(key.expose().as_bytes(), signed);
-                hex::decode(expected).is_ok_and(|e| {
-                    subtle::ConstantTimeEq::ct_eq(e.as_slice(), signature).into()
-                })
+                hex::decode(expected)
+                    .is_ok_and(|e| subtle::ConstantTimeEq::ct_eq(e.as_slice(), signature).into())
             }
         };
         if ok {
             Ok(())
         } else {
-            Err(invalid("SIGN does not verify over the HEAD and BODY blocks"))
+            Err(invalid(
+                "SIGN does not verify over the HEAD and BODY blocks",
+            ))
         }
     }
 
@@ -565,9 +568,10 @@ pub fn build_partner(
     let signature = match spec.payload_signature.as_deref() {
         None => None,
         Some("sm2") => {
-            let verifier = spec.public_key.as_deref().and_then(|pem| {
-                guomi::Sm2Verifier::parse(pem, guomi::SM2_DEFAULT_DISTID).ok()
-            });
+            let verifier = spec
+                .public_key
+                .as_deref()
+                .and_then(|pem| guomi::Sm2Verifier::parse(pem, guomi::SM2_DEFAULT_DISTID).ok());
             if verifier.is_none() {
                 errors.push((
                     "public_key",
@@ -595,13 +599,17 @@ pub fn build_partner(
                     }
                 }
             };
-            if signer.is_none() && spec.outbound_url.is_some() && spec.payload_signing_key.is_none() {
+            if signer.is_none() && spec.outbound_url.is_some() && spec.payload_signing_key.is_none()
+            {
                 errors.push((
                     "payload_signing_key",
                     "the hub's SM2 private key is required to sign the documents it sends this partner".into(),
                 ));
             }
-            verifier.map(|verifier| PayloadSignature::Sm2 { verifier: Arc::new(verifier), signer })
+            verifier.map(|verifier| PayloadSignature::Sm2 {
+                verifier: Arc::new(verifier),
+                signer,
+            })
         }
         Some("hmac-sha256") => match &spec.payload_signing_key {
             Some(k) if k.expose().len() >= 16 => Some(PayloadSignature::HmacSha256(k.clone())),
@@ -623,14 +631,16 @@ pub fn build_partner(
     };
     let payload_sm4 = sm4.is_some();
     let payload_signature = signature.as_ref().and(spec.payload_signature.clone());
-    let payload_codec = (sm4.is_some() || signature.is_some()).then(|| {
-        Arc::new(PartnerPayload { sm4, signature }) as Arc<dyn mappings::PayloadCodec>
-    });
+    let payload_codec = (sm4.is_some() || signature.is_some())
+        .then(|| Arc::new(PartnerPayload { sm4, signature }) as Arc<dyn mappings::PayloadCodec>);
     let outbound = build_outbound(spec, catalog, &mut errors);
     let mut client_certificates = Vec::new();
     for f in &spec.client_certificates {
         let hexed: String = f.chars().filter(|c| *c != ':').collect();
-        match hex::decode(hexed.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+        match hex::decode(hexed.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        {
             Some(fp) => client_certificates.push(fp),
             None => errors.push((
                 "client_certificates",
@@ -722,10 +732,7 @@ fn build_outbound(
     {
         Some(s) if s.expose().len() >= min => Some(s.clone()),
         Some(_) => {
-            errors.push((
-                "outbound_secret",
-                format!("must have at least {min} bytes"),
-            ));
+            errors.push(("outbound_secret", format!("must have at least {min} bytes")));
             None
         }
         None => {
@@ -850,7 +857,12 @@ pub(super) fn validate_partners(
                 r.outbound_secret,
                 r.outbound_secret_file,
             ),
-            outbound_token: file_secret(l, "outbound_token", r.outbound_token, r.outbound_token_file),
+            outbound_token: file_secret(
+                l,
+                "outbound_token",
+                r.outbound_token,
+                r.outbound_token_file,
+            ),
             outbound_token_url: r.outbound_token_url,
         };
         match build_partner(&id, &spec, &exchange.catalog) {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use exchange::{
-    DEFAULT_MASKED_FIELDS, ExchangeConfig, OutboundAuth, PartnerAuth, PartnerConfig, PartnerOutbound,
-    PartnerSpec, build_partner,
+    DEFAULT_MASKED_FIELDS, ExchangeConfig, OutboundAuth, PartnerAuth, PartnerConfig,
+    PartnerOutbound, PartnerSpec, build_partner,
 };
 pub use providers::{LinkPolicy, ProviderConfig, ProviderSettings};
 pub use source::{Problem, Problems};

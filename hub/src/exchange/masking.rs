@@ -152,9 +152,18 @@ mod tests {
 <Notice xmlns:r="urn:x"><Contact id-number="350802199001011234"><Name>张三</Name><Phone>13800001234</Phone></Contact><r:LegalRepresentative>王五</r:LegalRepresentative><Amount>5000000.00</Amount></Notice>"#;
         let shown = mask_xml(xml.as_bytes(), &fields());
         assert!(shown.contains("<Phone>138****1234</Phone>"), "{shown}");
-        assert!(shown.contains("<r:LegalRepresentative>王*</r:LegalRepresentative>"), "{shown}");
-        assert!(shown.contains(r#"id-number="350***********1234""#), "{shown}");
-        assert!(shown.contains("<Name>张三</Name>") && shown.contains("5000000.00"), "{shown}");
+        assert!(
+            shown.contains("<r:LegalRepresentative>王*</r:LegalRepresentative>"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#"id-number="350***********1234""#),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("<Name>张三</Name>") && shown.contains("5000000.00"),
+            "{shown}"
+        );
         assert!(!shown.contains("13800001234") && !shown.contains("350802199001011234"));
     }
 
@@ -166,15 +175,25 @@ mod tests {
         assert!(shown.contains("[Base64 块 32 字节，不显示]"), "{shown}");
         let hostile = "<!DOCTYPE x [<!ENTITY e \"13800001234\">]><a><Phone>13800001234</Phone></b><c>13900001234</c></a>";
         let shown = mask_xml(hostile.as_bytes(), &fields());
-        assert!(!shown.contains("13800001234") && !shown.contains("13900001234"), "{shown}");
-        assert!(shown.contains("DOCTYPE 不显示") && shown.contains("无法解析"), "{shown}");
+        assert!(
+            !shown.contains("13800001234") && !shown.contains("13900001234"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("DOCTYPE 不显示") && shown.contains("无法解析"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn reads_gbk_by_the_declaration() {
-        let (gbk, _, _) = encoding_rs::GBK
-            .encode("<?xml version=\"1.0\" encoding=\"GBK\"?><a><Phone>13800001234</Phone><n>龙岩</n></a>");
+        let (gbk, _, _) = encoding_rs::GBK.encode(
+            "<?xml version=\"1.0\" encoding=\"GBK\"?><a><Phone>13800001234</Phone><n>龙岩</n></a>",
+        );
         let shown = mask_xml(&gbk, &fields());
-        assert!(shown.contains("龙岩") && shown.contains("138****1234"), "{shown}");
+        assert!(
+            shown.contains("龙岩") && shown.contains("138****1234"),
+            "{shown}"
+        );
     }
 }

@@ -151,13 +151,20 @@ impl Exchange {
     }
 
     /// Sends a message to a partner: its XML, signed as the partner requires.
-    async fn attempt_partner(&self, client: &outbound::Client, d: &Claimed, xml: Vec<u8>) -> Outcome {
+    async fn attempt_partner(
+        &self,
+        client: &outbound::Client,
+        d: &Claimed,
+        xml: Vec<u8>,
+    ) -> Outcome {
         // The partner's current settings: credentials may have been rotated since it was sent.
         let Some(partner) = self.partner(&d.partner) else {
             return Outcome::Refused("the partner no longer exists".into());
         };
         let Some(out) = &partner.outbound else {
-            return Outcome::Refused("the partner no longer receives messages (no outbound_url)".into());
+            return Outcome::Refused(
+                "the partner no longer receives messages (no outbound_url)".into(),
+            );
         };
         let Ok(url) = url::Url::parse(&d.target) else {
             return Outcome::Refused("the stored target is not a URL".into());

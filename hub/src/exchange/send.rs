@@ -241,10 +241,15 @@ impl Exchange {
             .json()
             .map_err(|_| "the gateway's get-token did not answer JSON".to_owned())?;
         let found = |pointers: &[&str]| pointers.iter().find_map(|p| v.pointer(p).cloned());
-        let token = found(&["/data/token", "/token", "/data/access_token", "/access_token"])
-            .and_then(|t| t.as_str().map(str::to_owned))
-            .filter(|t| !t.is_empty() && t.bytes().all(|b| (0x21..0x7f).contains(&b)))
-            .ok_or_else(|| "the gateway's get-token answer holds no token".to_owned())?;
+        let token = found(&[
+            "/data/token",
+            "/token",
+            "/data/access_token",
+            "/access_token",
+        ])
+        .and_then(|t| t.as_str().map(str::to_owned))
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| (0x21..0x7f).contains(&b)))
+        .ok_or_else(|| "the gateway's get-token answer holds no token".to_owned())?;
         let ttl_ms = found(&["/data/expires_in", "/expires_in"])
             .and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()))
             .filter(|s| *s > 0)
@@ -297,7 +302,9 @@ pub(super) fn xml_content_type(xml: &[u8], envelope: mappings::Envelope) -> Stri
             let decl = h.strip_prefix("<?xml")?;
             let decl = &decl[..decl.find("?>")?];
             let at = decl.find("encoding")?;
-            let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?;
+            let rest = decl[at + "encoding".len()..]
+                .trim_start()
+                .strip_prefix('=')?;
             let rest = rest.trim_start();
             let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
             let value = &rest[1..];

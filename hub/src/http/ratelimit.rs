@@ -102,7 +102,10 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(client_key(ip("203.0.113.9")), ip("203.0.113.9"));
         assert_eq!(client_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
-        assert_eq!(client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
         let l = RateLimiter::per_minute(2);
         assert!(l.check_client(ip("2001:db8:1:2::1")).is_ok());
         assert!(l.check_client(ip("2001:db8:1:2::2")).is_ok());

@@ -33,7 +33,8 @@ pub fn server_config(
 ) -> io::Result<RustlsConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let invalid = |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
+    let invalid =
+        |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
     let pem_certs = |path: &Path| -> io::Result<Vec<CertificateDer<'static>>> {
         CertificateDer::pem_file_iter(path)
             .map_err(|e| invalid(&e))?
@@ -56,11 +57,13 @@ pub fn server_config(
             if roots.is_empty() {
                 return Err(invalid(&format!("{} holds no certificate", path.display())));
             }
-            let verifier =
-                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .allow_unauthenticated()
-                    .build()
-                    .map_err(|e| invalid(&e))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| invalid(&e))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
