@@ -74,25 +74,29 @@ pub(crate) enum MixedContent {
 }
 
 /// A compiled element: the schema's declaration plus what the mapping binds to it.
+///
+/// Laid out in declaration order, what XML → JSON looks at for every element first: finding
+/// a child by name and counting it touches only the first 64 bytes of each sibling.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Node {
-    pub ns: Option<Box<str>>,
-    pub name: Box<str>,
     /// The first 16 bytes of the name, zero-padded (a quick comparison while reading).
     pub head: u128,
     pub min: u32,
     pub max: u32,
+    pub name: Box<str>,
+    pub ns: Option<Box<str>>,
     pub model: Model,
+    pub mixed: bool,
+    /// Something in this subtree is bound (JSON→XML writes only such subtrees, or required ones).
+    pub mapped: bool,
     pub children: Vec<Node>,
     pub attrs: Vec<AttrNode>,
-    pub text: Option<SimpleType>,
-    pub mixed: bool,
     /// The slot (in the current group) that receives this element's text.
     pub text_bind: Option<usize>,
     /// This element starts an instance of group `.1`, stored in slot `.0` of the enclosing group.
     pub group: Option<(usize, usize)>,
-    /// Something in this subtree is bound (JSON→XML writes only such subtrees, or required ones).
-    pub mapped: bool,
+    pub text: Option<SimpleType>,
 }
 
 #[derive(Debug)]
@@ -206,6 +210,8 @@ struct Compiler<'a> {
     source: &'a str,
     codes: &'a BTreeMap<String, BTreeMap<String, String>>,
     groups: Vec<Group>,
+    /// `mixed_content = "keep"`: the text of mixed elements may be mapped.
+    keep_mixed: bool,
 }
 
 enum Target {
@@ -462,11 +468,24 @@ impl Compiler<'_> {
                 }
                 (None, Target::Elem(path)) => {
                     let node = node_at(root, path);
-                    let Some(text_ty) = node.text.clone() else {
-                        return Err(self.err(format!(
-                            "{}: {} has element-only content; map its children",
-                            f.xml, node.name
-                        )));
+                    let text_ty = match node.text.clone() {
+                        Some(t) => t,
+                        // The text pieces of a mixed element, kept together as a string.
+                        None if node.mixed && self.keep_mixed => {
+                            crate::xsd::SimpleType::builtin(crate::xsd::Builtin::String, false)
+                        }
+                        None if node.mixed => {
+                            return Err(self.err(format!(
+                                "{}: {} has mixed content: its text can be mapped only with mixed_content = \"keep\"",
+                                f.xml, node.name
+                            )));
+                        }
+                        None => {
+                            return Err(self.err(format!(
+                                "{}: {} has element-only content; map its children",
+                                f.xml, node.name
+                            )));
+                        }
                     };
                     if node.text_bind.is_some() {
                         return Err(self.err(format!("{}: mapped twice", f.xml)));
@@ -669,6 +688,7 @@ pub(crate) fn compile(source: &str, raw: &RawMapping, xsd_text: &str) -> Result<
         source,
         codes: &raw.codes,
         groups: vec![Group::default()],
+        keep_mixed: raw.mixed_content == MixedContent::Keep,
     };
     if raw.fields.is_empty() {
         return Err(c.err("a mapping needs at least one field"));

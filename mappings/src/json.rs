@@ -33,22 +33,35 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
 fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
+    // Per byte: below 0x20, equal to `"`, equal to `\` (the lowest flagged byte is exact, and
+    // bytes that are not flagged cause no false flags above them).
+    let flags = |chunk: &[u8]| {
         let mut a = [0u8; 8];
         a.copy_from_slice(chunk);
         let x = u64::from_le_bytes(a);
-        // Per byte: below 0x20, equal to `"`, equal to `\` (the lowest flagged byte is exact).
         let ctl = x.wrapping_sub(LO * 0x20) & !x;
         let q = x ^ (LO * u64::from(b'"'));
         let q = q.wrapping_sub(LO) & !q;
         let bs = x ^ (LO * u64::from(b'\\'));
         let bs = bs.wrapping_sub(LO) & !bs;
-        let m = (ctl | q | bs) & HI;
+        (ctl | q | bs) & HI
+    };
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let m = flags(chunk);
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
         i += 8;
+    }
+    if i >= bytes.len() {
+        return None;
+    }
+    if bytes.len() >= 8 {
+        // The last eight bytes, those before `i` (already clean) left out.
+        let j = bytes.len() - 8;
+        let m = flags(&bytes[j..]) & (u64::MAX << (8 * (i - j)));
+        return (m != 0).then(|| j + (m.trailing_zeros() / 8) as usize);
     }
     bytes[i..]
         .iter()

@@ -19,6 +19,9 @@ use crate::tokenizer::{Event, Start, TokError, Tokenizer, is_blank, is_ws, norma
 use crate::value::{Refusal, xml_trim};
 use crate::xsd::Model;
 
+/// Output is handed to the writer in pieces of about this size.
+const OUT_CAP: usize = 64 * 1024;
+
 pub(crate) const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
@@ -32,7 +35,7 @@ pub(crate) fn convert<R: Read, W: Write>(
     m: &Compiled,
     settings: &Settings<'_>,
     mut input: R,
-    out: W,
+    mut out: W,
 ) -> Result<(), Error> {
     let head = input::read_head(&mut input)?;
     let (charset, skip) = input::sniff(&head)?;
@@ -41,7 +44,6 @@ pub(crate) fn convert<R: Read, W: Write>(
         let mut bom = [0u8; 3];
         source.read_exact(&mut bom[..skip]).map_err(Error::Io)?;
     }
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     match charset {
         Charset::Utf8 => Run::new(m, settings, source, charset).run(&mut out)?,
         Charset::Gb18030 => Run::new(m, settings, Transcode::new(source), charset).run(&mut out)?,
@@ -62,6 +64,12 @@ struct Inst {
 
 struct Frame<'m> {
     node: &'m Node,
+    /// The node's children and content model, at hand.
+    kids: &'m [Node],
+    model: Model,
+    /// Where to start looking for the next child: after the last one seen, unless that one
+    /// may repeat (sequences; always the first otherwise).
+    hint: usize,
     occurrence: u32,
     counts_at: usize,
     seq: usize,
@@ -70,6 +78,8 @@ struct Frame<'m> {
     depth: usize,
     /// The element holds only text (its whitespace counts).
     leaf: bool,
+    /// A `leaf` that starts no group (see [`State::plain_leaf`]).
+    plain: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,12 +121,15 @@ struct State<'m, 's> {
     counts: Vec<u32>,
     text: String,
     insts: Vec<Inst>,
-    pool: Vec<Inst>,
+    /// Finished instances, by group, for reuse.
+    pool: Vec<Vec<Inst>>,
     outer: Vec<Outer>,
     skip: usize,
     done: bool,
     root: RootOut,
     scratch: String,
+    /// Output not yet handed to the writer (records are rendered straight into it).
+    obuf: String,
     /// Errors point at the start tag of this open element instead of the current event (while
     /// its value is checked).
     loc: Option<usize>,
@@ -152,13 +165,23 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                     closed: vec![false; slots],
                 },
                 scratch: String::new(),
+                obuf: String::with_capacity(OUT_CAP + 4096),
                 loc: None,
                 attr_seen: Vec::new(),
             },
         }
     }
 
+    /// Converts the document; what was rendered is handed to `out` even when the document is
+    /// refused midway (as a buffered writer would when dropped).
     fn run<W: Write>(mut self, out: &mut W) -> Result<(), Error> {
+        let r = self.events(out);
+        let tail = out.write_all(self.st.obuf.as_bytes());
+        r?;
+        tail.map_err(Error::Io)
+    }
+
+    fn events<W: Write>(&mut self, out: &mut W) -> Result<(), Error> {
         loop {
             self.tok.skip_blank = !self.st.keeps_blank();
             let event = match self.tok.next(&mut self.src) {
@@ -172,6 +195,16 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                     if st.start(tok, tok.start(), out)? == Flow::Fault {
                         return Err(self.fault());
                     }
+                    // A text-only element whose value and end tag follow at once (most): the
+                    // same as reading its text event and then its end, in one step.
+                    if self.st.plain_leaf()
+                        && let Some(len) = self.tok.leaf_text()
+                    {
+                        let (st, tok) = (&mut self.st, &self.tok);
+                        let t = tok.text(tok.span()).map_err(|e| st.tok_error(tok, *e))?;
+                        st.leaf(tok, t)?;
+                        self.tok.take_end(len);
+                    }
                 }
                 Event::End => st.end(tok, out)?,
                 Event::Text { cr } => {
@@ -182,6 +215,13 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                     let t = tok.text(span).map_err(|e| st.tok_error(tok, *e))?;
                     if cr {
                         st.text(tok, &normalize_eols(t))?;
+                    } else if let Some(len) = tok.end_follows()
+                        && st.plain_leaf()
+                    {
+                        // A text-only element's whole value, its end tag next: bound straight
+                        // from the buffer, the end handled before the tag is taken.
+                        st.leaf(tok, t)?;
+                        self.tok.take_end(len);
                     } else {
                         st.text(tok, t)?;
                     }
@@ -305,15 +345,16 @@ fn single_attr(raw: &str) -> Option<(&str, &str)> {
     Some((&raw[key_start..key_end], &raw[value_start..value_end]))
 }
 
-/// Finds a child by name and namespace, from `hint` on (children are unique by both).
+/// Finds a child by name and namespace, from `hint` on (children are unique by both, so the
+/// order of the search changes nothing but its speed).
+#[inline(always)]
 fn find_child(
-    parent: &Node,
+    children: &[Node],
     local: &[u8],
     head: u128,
     ns: Option<&str>,
     hint: usize,
 ) -> Option<usize> {
-    let children = &parent.children;
     let n = children.len();
     let mut i = hint.min(n);
     for _ in 0..n {
@@ -519,17 +560,16 @@ impl<'m, 's> State<'m, 's> {
             return Ok(Flow::Go);
         }
         let top = self.frames.len() - 1;
-        let parent = self.frames[top].node;
-        let hint = match parent.model {
-            Model::Sequence => self.frames[top].seq,
-            _ => 0,
+        let (parent, kids, model, hint) = {
+            let f = &self.frames[top];
+            (f.node, f.kids, f.model, f.hint)
         };
         let head = if e.has_colon() {
             crate::tokenizer::head16(local)
         } else {
             tok.head()
         };
-        let Some(idx) = find_child(parent, local, head, ns, hint) else {
+        let Some(idx) = find_child(kids, local, head, ns, hint) else {
             let known = parent.children.iter().any(|c| c.name.as_bytes() == local);
             let local = lossy(local);
             let what = if known {
@@ -548,7 +588,7 @@ impl<'m, 's> State<'m, 's> {
             };
             return Err(self.schema(tok, what));
         };
-        let child = &parent.children[idx];
+        let child = &kids[idx];
         let c = self.frames[top].counts_at + idx;
         self.counts[c] += 1;
         let occurrence = self.counts[c];
@@ -561,9 +601,10 @@ impl<'m, 's> State<'m, 's> {
                 ),
             ));
         }
-        match parent.model {
+        match model {
             Model::Sequence => {
-                let seq = self.frames[top].seq;
+                let f = &mut self.frames[top];
+                let seq = f.seq;
                 if idx < seq {
                     return Err(self.schema(
                         tok,
@@ -573,7 +614,8 @@ impl<'m, 's> State<'m, 's> {
                         ),
                     ));
                 }
-                self.frames[top].seq = idx;
+                f.seq = idx;
+                f.hint = if child.max <= 1 { idx + 1 } else { idx };
             }
             Model::Choice { .. } => {
                 let at = self.frames[top].counts_at;
@@ -591,7 +633,13 @@ impl<'m, 's> State<'m, 's> {
             }
             Model::All => {}
         }
-        if self.text.len() > self.frames[top].text_at && parent.text.is_none() {
+        // Text gathered so far stays only where it is bound: a simple type's, or the kept
+        // text pieces of a mixed element (`mixed_content = "keep"`), which continue after
+        // this child.
+        if self.text.len() > self.frames[top].text_at
+            && parent.text.is_none()
+            && parent.text_bind.is_none()
+        {
             self.text.truncate(self.frames[top].text_at);
         }
         if let Some((slot, gid)) = child.group {
@@ -612,32 +660,43 @@ impl<'m, 's> State<'m, 's> {
         s.array && s.json.len() == 1
     }
 
+    #[inline(always)]
     fn push_frame(&mut self, tok: &Tokenizer, node: &'m Node, occurrence: u32) {
         let counts_at = self.counts.len();
-        self.counts.resize(counts_at + node.children.len(), 0);
+        if !node.children.is_empty() {
+            self.counts.resize(counts_at + node.children.len(), 0);
+        }
+        let leaf = node.children.is_empty() && node.text.is_some();
         self.frames.push(Frame {
             node,
+            kids: &node.children,
+            model: node.model,
+            hint: 0,
             occurrence,
             counts_at,
             seq: 0,
             text_at: self.text.len(),
             depth: tok.depth().saturating_sub(1),
-            leaf: node.children.is_empty() && node.text.is_some(),
+            leaf,
+            plain: leaf && node.group.is_none(),
         });
     }
 
     fn take_inst(&mut self, gid: usize) {
         let n = self.m.groups[gid].slots.len();
-        let mut inst = self.pool.pop().unwrap_or(Inst {
-            gid,
-            vals: Vec::new(),
-        });
-        inst.gid = gid;
-        for v in &mut inst.vals {
-            v.json.clear();
-            v.count = 0;
-        }
-        inst.vals.resize(n, Val::default());
+        let inst = match self.pool.get_mut(gid).and_then(Vec::pop) {
+            Some(mut inst) => {
+                for v in &mut inst.vals {
+                    v.json.clear();
+                    v.count = 0;
+                }
+                inst
+            }
+            None => Inst {
+                gid,
+                vals: vec![Val::default(); n],
+            },
+        };
         self.insts.push(inst);
     }
 
@@ -768,6 +827,7 @@ impl<'m, 's> State<'m, 's> {
     }
 
     /// Stores a value for `slot` of the current group instance.
+    #[inline(always)]
     fn bind(
         &mut self,
         tok: &Tokenizer,
@@ -854,6 +914,46 @@ impl<'m, 's> State<'m, 's> {
         Err(Error::MixedContent { at: self.at(tok) })
     }
 
+    /// Whether the open element holds only text, has none yet and ends without rendering
+    /// anything: [`State::leaf`] may take its text and its end at once.
+    #[inline]
+    fn plain_leaf(&self) -> bool {
+        self.skip == 0
+            && self.frames.len() > 1
+            && self
+                .frames
+                .last()
+                .is_some_and(|f| f.plain && f.text_at == self.text.len())
+    }
+
+    /// [`State::text`] then [`State::end`] for a [`State::plain_leaf`] element whose whole
+    /// text is `t`: the same checks in the same order, without copying the text. Errors point
+    /// where those two would point (the text event, then the element's start tag).
+    fn leaf(&mut self, tok: &Tokenizer, t: &str) -> Result<(), Error> {
+        let Some(f) = self.frames.last() else {
+            return Ok(());
+        };
+        let limits = self.s.limits;
+        if t.len() > limits.max_text_len {
+            return Err(self.limit(tok, "text length in bytes", limits.max_text_len as u64));
+        }
+        let node = f.node;
+        let counts_at = f.counts_at;
+        self.loc = Some(self.frames.len() - 1);
+        match (node.text_bind, &node.text) {
+            (Some(slot), _) => self.bind(tok, slot, t, None)?,
+            (None, Some(ty)) => {
+                let v = if ty.collapse { xml_trim(t) } else { t };
+                crate::value::check_xsd(ty, v).map_err(|r| self.refusal(tok, r, ""))?;
+            }
+            (None, None) => {}
+        }
+        self.loc = None;
+        self.counts.truncate(counts_at);
+        self.frames.pop();
+        Ok(())
+    }
+
     fn end<W: Write>(&mut self, tok: &Tokenizer, out: &mut W) -> Result<(), Error> {
         if self.skip > 0 {
             self.skip -= 1;
@@ -919,17 +1019,21 @@ impl<'m, 's> State<'m, 's> {
         {
             let g = &self.m.groups[gid];
             let r = if self.insts.len() == 1 && self.root.open == Some(slot) {
-                let mut json = std::mem::take(&mut self.scratch);
-                json.clear();
+                let mut json = std::mem::take(&mut self.obuf);
+                let before = json.len();
+                if self.root.open_items > 0 {
+                    json.push(',');
+                }
                 let r = self.render(tok, g, &inst, &mut json);
                 if r.is_ok() {
-                    if self.root.open_items > 0 {
-                        out.write_all(b",").map_err(Error::Io)?;
-                    }
-                    out.write_all(json.as_bytes()).map_err(Error::Io)?;
                     self.root.open_items += 1;
+                } else {
+                    json.truncate(before);
                 }
-                self.scratch = json;
+                self.obuf = json;
+                if r.is_ok() {
+                    self.spill(out)?;
+                }
                 r
             } else if let Some(parent) = self.insts.last_mut() {
                 let v = &mut parent.vals[slot];
@@ -950,7 +1054,10 @@ impl<'m, 's> State<'m, 's> {
                 self.scratch = json;
                 r
             };
-            self.pool.push(inst);
+            if self.pool.len() <= inst.gid {
+                self.pool.resize_with(inst.gid + 1, Vec::new);
+            }
+            self.pool[inst.gid].push(inst);
             r?;
         }
         let is_root = self.frames.len() == 1;
@@ -1031,13 +1138,25 @@ impl<'m, 's> State<'m, 's> {
         self.root.written[g.slots[slot].top] = true;
         self.root.open = Some(slot);
         self.root.open_items = 0;
-        out.write_all(s.as_bytes()).map_err(Error::Io)
+        self.obuf.push_str(&s);
+        self.spill(out)
     }
 
     fn close_stream<W: Write>(&mut self, out: &mut W) -> Result<(), Error> {
         if let Some(slot) = self.root.open.take() {
             self.root.closed[slot] = true;
-            out.write_all(b"]").map_err(Error::Io)?;
+            self.obuf.push(']');
+            self.spill(out)?;
+        }
+        Ok(())
+    }
+
+    /// Hands the output to the writer once there is a buffer's worth.
+    #[inline]
+    fn spill<W: Write>(&mut self, out: &mut W) -> Result<(), Error> {
+        if self.obuf.len() >= OUT_CAP {
+            out.write_all(self.obuf.as_bytes()).map_err(Error::Io)?;
+            self.obuf.clear();
         }
         Ok(())
     }
@@ -1066,7 +1185,8 @@ impl<'m, 's> State<'m, 's> {
             }
         }
         s.push('}');
-        out.write_all(s.as_bytes()).map_err(Error::Io)
+        self.obuf.push_str(&s);
+        self.spill(out)
     }
 
     fn render(
@@ -1093,6 +1213,26 @@ impl<'m, 's> State<'m, 's> {
     ) -> Result<bool, Error> {
         let mut any = false;
         for entry in entries {
+            // A value that is there (most): written without a detour.
+            if let Entry::Leaf { json, slot, .. } = entry {
+                let array = g.slots[*slot].array;
+                let v = &inst.vals[*slot];
+                if array || v.count > 0 {
+                    if any {
+                        out.push(',');
+                    }
+                    out.push_str(json);
+                    if array {
+                        out.push('[');
+                        out.push_str(&v.json);
+                        out.push(']');
+                    } else {
+                        out.push_str(&v.json);
+                    }
+                    any = true;
+                    continue;
+                }
+            }
             let before = out.len();
             if any {
                 out.push(',');

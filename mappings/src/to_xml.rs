@@ -148,7 +148,13 @@ fn esc_attr(out: &mut String, s: &str) {
     }
 }
 
+/// The depth of content that must not be indented: inside a mixed element whitespace is text.
+const NO_INDENT: usize = usize::MAX;
+
 fn indent(out: &mut String, depth: usize) {
+    if depth == NO_INDENT {
+        return;
+    }
     out.push('\n');
     for _ in 0..depth {
         out.push_str("  ");
@@ -295,7 +301,13 @@ impl Writer<'_> {
             && gid == 0
             && depth == 1
             && (&*n.name == "HEAD" || &*n.name == "BODY");
-        let child_depth = if payload { 0 } else { depth + 1 };
+        let child_depth = if payload {
+            0
+        } else if n.mixed || depth == NO_INDENT {
+            NO_INDENT
+        } else {
+            depth + 1
+        };
         for c in &n.children {
             self.child(c, n, gid, obj, prefix, child_depth, &mut body)?;
         }
@@ -320,7 +332,9 @@ impl Writer<'_> {
             }
             if !body.is_empty() {
                 out.push_str(&body);
-                indent(out, depth);
+                if !n.mixed {
+                    indent(out, depth);
+                }
             }
         }
         out.push_str("</");

@@ -316,16 +316,19 @@ impl Tokenizer {
     }
 
     /// The start tag of the last [`Event::Start`].
+    #[inline(always)]
     pub(crate) fn start(&self) -> &Start {
         &self.start
     }
 
     /// The first 16 bytes of the innermost open element's name, zero-padded.
+    #[inline(always)]
     pub(crate) fn head(&self) -> u128 {
         self.open.last().map_or(0, |o| o.head)
     }
 
     /// The content of the last [`Event::Text`] or [`Event::CData`].
+    #[inline(always)]
     pub(crate) fn span(&self) -> Span {
         self.span
     }
@@ -336,22 +339,23 @@ impl Tokenizer {
     }
 
     /// Open elements (the current start tag's included).
+    #[inline(always)]
     pub(crate) fn depth(&self) -> usize {
         self.open.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bytes(&self, span: Span) -> &[u8] {
         &self.buf[span.start..span.end]
     }
 
     /// The text of a text event, checked UTF-8.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn text(&self, span: Span) -> TokResult<&str> {
         std::str::from_utf8(self.bytes(span)).map_err(|_| Box::new(TokError::Encoding))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn name(&self, s: &Start) -> &[u8] {
         &self.bytes(s.content)[..s.name_len]
     }
@@ -362,7 +366,7 @@ impl Tokenizer {
     }
 
     /// The raw attribute list: everything after the name.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn attrs(&self, s: &Start) -> &[u8] {
         &self.bytes(s.content)[s.name_len..]
     }
@@ -372,13 +376,22 @@ impl Tokenizer {
         std::str::from_utf8(self.bytes(s.content)).unwrap_or("")
     }
 
+    #[inline(always)]
     pub(crate) fn name_len(&self, s: &Start) -> usize {
         s.name_len
     }
 
     /// The element's namespace and local name; `Err(prefix)` for an undeclared prefix.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn resolve_element(&self, s: &Start) -> Result<(Option<&str>, &[u8]), String> {
+        if self.ns_open == 0 && s.colon.is_none() {
+            return Ok((None, self.name(s)));
+        }
+        self.resolve_prefixed(s)
+    }
+
+    #[inline(never)]
+    fn resolve_prefixed(&self, s: &Start) -> Result<(Option<&str>, &[u8]), String> {
         let name = self.name(s);
         if self.ns_open == 0 {
             // No declaration in scope: only the built-in prefixes are bound.
@@ -446,6 +459,7 @@ impl Tokenizer {
         }
     }
 
+    #[inline(always)]
     fn pop(&mut self) {
         if let Some(o) = self.open.pop() {
             self.names.truncate(o.name_at);
@@ -540,23 +554,37 @@ impl Tokenizer {
             return Ok(Step::More);
         };
         match first {
-            b'<' => {
-                let Some(&second) = self.buf[self.pos..self.end].get(1) else {
-                    return if self.eof {
-                        Err(syntax(SyntaxError::UnclosedTag))
-                    } else {
-                        Ok(Step::More)
-                    };
-                };
-                match second {
-                    b'/' => self.end_tag(),
-                    b'!' => self.bang(),
-                    b'?' => self.pi(),
-                    _ => self.start_tag(),
-                }
-            }
+            b'<' => self.markup(),
             b'&' => self.reference(),
-            _ => Ok(self.text_run()),
+            _ => match self.text_run() {
+                // Indentation skipped: the tag after it is the event (as if read afresh).
+                Step::Skip if self.buf[self.pos..self.end].first() == Some(&b'<') => {
+                    self.ev_start = self.base + self.pos as u64;
+                    if self.ev_start > self.max_bytes {
+                        return fail(TokError::TooBig);
+                    }
+                    self.markup()
+                }
+                step => Ok(step),
+            },
+        }
+    }
+
+    /// A token starting with `<`.
+    #[inline(always)]
+    fn markup(&mut self) -> TokResult<Step> {
+        let Some(&second) = self.buf[self.pos..self.end].get(1) else {
+            return if self.eof {
+                Err(syntax(SyntaxError::UnclosedTag))
+            } else {
+                Ok(Step::More)
+            };
+        };
+        match second {
+            b'/' => self.end_tag(),
+            b'!' => self.bang(),
+            b'?' => self.pi(),
+            _ => self.start_tag(),
         }
     }
 
@@ -574,11 +602,36 @@ impl Tokenizer {
         let mut cr = self.resume.cr;
         if (i == 0 && self.skip_blank) || self.resume.blank {
             // Indentation before markup: not reported when the caller ignores it anyway.
-            while i < s.len() && is_ws(s[i]) {
-                cr |= s[i] == b'\r';
+            // Spaces eight at a time (the first byte that differs from a space is the lowest
+            // non-zero byte of the word XOR spaces), other whitespace byte by byte.
+            if s.get(i) == Some(&b'\n') {
                 i += 1;
             }
-            if i < s.len() && (s[i] == b'<' || s[i] == b'&') {
+            let next = loop {
+                let b = match load8(s, i) {
+                    Some(x) => {
+                        let z = x ^ (LO * u64::from(b' '));
+                        if z == 0 {
+                            i += 8;
+                            continue;
+                        }
+                        let k = z.trailing_zeros() / 8;
+                        i += k as usize;
+                        (x >> (8 * k)) as u8
+                    }
+                    None => match s.get(i) {
+                        Some(&b) => b,
+                        None => break None,
+                    },
+                };
+                if is_ws(b) {
+                    cr |= b == b'\r';
+                    i += 1;
+                    continue;
+                }
+                break Some(b);
+            };
+            if matches!(next, Some(b'<' | b'&')) {
                 self.pos += i;
                 self.resume = Resume::default();
                 return Step::Skip;
@@ -594,15 +647,15 @@ impl Tokenizer {
             }
             self.resume.blank = false;
         }
-        // Short runs (most values) end within a few words: look at them eight bytes at a
+        // Short runs (most values) end within a few words: look at them sixteen bytes at a
         // time before calling the vectorised search.
         let short = i + 64;
         while i < short
-            && let Some(x) = load8(s, i)
+            && let Some(x) = load16(s, i)
         {
-            let m = eq_mask(x, b'<') | eq_mask(x, b'&') | eq_mask(x, b'\r');
+            let m = eq_mask16(x, b'<') | eq_mask16(x, b'&') | eq_mask16(x, b'\r');
             if m == 0 {
-                i += 8;
+                i += 16;
                 continue;
             }
             let j = i + (m.trailing_zeros() / 8) as usize;
@@ -758,26 +811,30 @@ impl Tokenizer {
             let mut i = 1;
             let mut colon = None;
             loop {
-                // Eight bytes at a time: whitespace and controls, `"`, `'`, `/`, `:`, `>` and
-                // non-ASCII bytes stop the name.
-                while let Some(x) = load8(s, i) {
-                    let m = (x.wrapping_sub(LO * 0x21) & !x & HI)
-                        | eq_mask(x, b'"')
-                        | eq_mask(x, b'\'')
-                        | eq_mask(x, b'/')
-                        | eq_mask(x, b':')
-                        | eq_mask(x, b'>')
-                        | (x & HI);
-                    if m != 0 {
-                        i += (m.trailing_zeros() / 8) as usize;
-                        break;
+                // Eight bytes at a time: bytes below `0`, `:` to `?` and non-ASCII bytes may
+                // stop the name (whitespace, `"`, `'`, `/`, `:`, `>` and non-ASCII bytes do);
+                // letters, digits and `_` do not.
+                let stop = loop {
+                    let Some(x) = load8(s, i) else {
+                        while i < s.len() && !NAME_STOP[s[i] as usize] {
+                            i += 1;
+                        }
+                        break s.get(i).copied();
+                    };
+                    let m = maybe_name_stop(x);
+                    if m == 0 {
+                        i += 8;
+                        continue;
                     }
-                    i += 8;
-                }
-                while i < s.len() && !NAME_STOP[s[i] as usize] {
+                    let k = m.trailing_zeros() / 8;
+                    i += k as usize;
+                    let b = (x >> (8 * k)) as u8;
+                    if NAME_STOP[b as usize] {
+                        break Some(b);
+                    }
                     i += 1;
-                }
-                if i < s.len() && s[i] == b':' {
+                };
+                if stop == Some(b':') {
                     colon.get_or_insert(i - 1);
                     i += 1;
                     continue;
@@ -883,6 +940,98 @@ impl Tokenizer {
         }
         self.start = start;
         Ok(self.done(consumed, Event::Start))
+    }
+
+    /// When the next token is the end tag of the innermost open element, written `</name>`
+    /// with a name of at most 16 bytes and held whole in the buffer (what follows most text
+    /// values), its length; the caller may then handle the end before taking it with
+    /// [`Tokenizer::take_end`].
+    #[inline(always)]
+    pub(crate) fn end_follows(&self) -> Option<usize> {
+        if self.state != State::Content || self.resume.at != 0 || self.pending_pop {
+            return None;
+        }
+        let top = self.open.last()?;
+        let n = top.name_len;
+        if !top.plain || n > 16 || self.base + self.pos as u64 > self.max_bytes {
+            return None;
+        }
+        let s = self.buf.get(self.pos..self.end)?;
+        let chunk = s.get(..18)?;
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&chunk[2..18]);
+        (chunk[0] == b'<'
+            && chunk[1] == b'/'
+            && u128::from_le_bytes(a) & mask16(n) == top.head
+            && s.get(2 + n) == Some(&b'>'))
+        .then_some(n + 3)
+    }
+
+    /// Right after an [`Event::Start`]: when what follows is text without references or
+    /// carriage returns (at most 256 bytes), then the end tag of that element as
+    /// [`Tokenizer::end_follows`] finds it, reads the text as its [`Event::Text`] would be read
+    /// (`span`, `event_start`) and returns the end tag's length for [`Tokenizer::take_end`].
+    /// `None` (nothing read) otherwise.
+    #[inline(always)]
+    pub(crate) fn leaf_text(&mut self) -> Option<usize> {
+        if self.state != State::Content || self.resume.at != 0 || self.pending_pop {
+            return None;
+        }
+        let at = self.base + self.pos as u64;
+        if at > self.max_bytes {
+            return None;
+        }
+        let s = self.buf.get(self.pos..self.end)?;
+        let mut i = 0;
+        let j = loop {
+            let x = load16(s, i)?;
+            let m = eq_mask16(x, b'<') | eq_mask16(x, b'&') | eq_mask16(x, b'\r');
+            if m == 0 {
+                i += 16;
+                if i >= 256 {
+                    return None;
+                }
+                continue;
+            }
+            let j = i + (m.trailing_zeros() / 8) as usize;
+            if s[j] != b'<' {
+                return None;
+            }
+            break j;
+        };
+        if j == 0 {
+            return None;
+        }
+        let top = self.open.last()?;
+        let n = top.name_len;
+        if !top.plain || n > 16 || at + j as u64 > self.max_bytes {
+            return None;
+        }
+        let chunk = s.get(j..j + 18)?;
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&chunk[2..18]);
+        if chunk[1] != b'/'
+            || u128::from_le_bytes(a) & mask16(n) != top.head
+            || s.get(j + 2 + n) != Some(&b'>')
+        {
+            return None;
+        }
+        self.ev_start = at;
+        self.span = Span {
+            start: self.pos,
+            end: self.pos + j,
+        };
+        self.pos += j;
+        Some(n + 3)
+    }
+
+    /// Takes the end tag found by [`Tokenizer::end_follows`]: the same as reading its
+    /// [`Event::End`].
+    #[inline(always)]
+    pub(crate) fn take_end(&mut self, len: usize) {
+        self.ev_start = self.base + self.pos as u64;
+        self.pending_pop = true;
+        self.pos += len;
     }
 
     /// Takes the namespace declarations of a start tag (quick-xml's resolver: same bindings,
@@ -1059,14 +1208,21 @@ impl Tokenizer {
     }
 }
 
-/// The low `n` bytes (`n <= 16`).
+/// `MASKS[n]`: the low `n` bytes.
+static MASKS: [u128; 17] = {
+    let mut t = [0u128; 17];
+    let mut n = 1;
+    while n < 17 {
+        t[n] = u128::MAX >> (8 * (16 - n));
+        n += 1;
+    }
+    t
+};
+
+/// The low `n` bytes (all for `n >= 16`).
 #[inline(always)]
 fn mask16(n: usize) -> u128 {
-    if n >= 16 {
-        u128::MAX
-    } else {
-        (1u128 << (8 * n)) - 1
-    }
+    MASKS[n.min(16)]
 }
 
 /// The first 16 bytes of a name, zero-padded, as a number.
@@ -1080,11 +1236,32 @@ pub(crate) fn head16(name: &[u8]) -> u128 {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
+/// Per byte of `x`, the high bit when the byte is below `0x30`, from `0x3A` to `0x3F`, or
+/// not ASCII (the lowest flagged byte is exact): every byte in [`NAME_STOP`] is flagged.
+#[inline(always)]
+fn maybe_name_stop(x: u64) -> u64 {
+    let low = x.wrapping_sub(LO * 0x30) | x;
+    let x7 = x & !HI;
+    let punct = x7.wrapping_add(LO * 0x46) & !x7.wrapping_add(LO * 0x40);
+    (low | punct) & HI
+}
+
+const LO16: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+const HI16: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+
 /// Per byte of `x`, the high bit when the byte equals `b` (the lowest flagged byte is exact).
 #[inline(always)]
-fn eq_mask(x: u64, b: u8) -> u64 {
-    let y = x ^ (LO * u64::from(b));
-    y.wrapping_sub(LO) & !y & HI
+fn eq_mask16(x: u128, b: u8) -> u128 {
+    let y = x ^ (LO16 * u128::from(b));
+    y.wrapping_sub(LO16) & !y & HI16
+}
+
+#[inline(always)]
+fn load16(s: &[u8], i: usize) -> Option<u128> {
+    let chunk = s.get(i..i + 16)?;
+    let mut a = [0u8; 16];
+    a.copy_from_slice(chunk);
+    Some(u128::from_le_bytes(a))
 }
 
 #[inline(always)]
@@ -1430,6 +1607,112 @@ mod tests {
             *t.next(&mut src).unwrap_err(),
             TokError::EventTooBig
         ));
+    }
+
+    /// Events as text, each with its offset; `fused`: after every start tag, text and end tag
+    /// are taken with `leaf_text` and `take_end` when it says so.
+    fn leaf_events(doc: &[u8], first: Option<usize>, step: usize, fused: bool) -> Vec<String> {
+        let mut src = Pieces {
+            data: doc,
+            first,
+            step,
+        };
+        let mut t = Tokenizer::with_capacity(64, 1 << 20, 4096);
+        let mut out = Vec::new();
+        loop {
+            let ev = t.next(&mut src);
+            out.push(format!("{} {ev:?}", t.event_start()));
+            match ev {
+                Ok(Event::Start) if fused => {
+                    if let Some(len) = t.leaf_text() {
+                        out.push(format!(
+                            "{} Ok(Text {{ cr: false }}) {:?}",
+                            t.event_start(),
+                            t.text(t.span()).unwrap()
+                        ));
+                        t.take_end(len);
+                        out.push(format!("{} Ok(End)", t.event_start()));
+                    }
+                }
+                Ok(Event::Text { .. }) => {
+                    let last = out.pop().unwrap();
+                    out.push(format!("{last} {:?}", t.text(t.span()).unwrap()));
+                }
+                Ok(Event::Eof) | Err(_) => return out,
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_text_reads_what_the_text_and_end_events_would() {
+        let doc = b"<r>\n <a>text</a><b>x&amp;y</b><c></c><d/><e>t\r\n</e>\
+            <abcdefghijklmnopq>long</abcdefghijklmnopq><f> </f><g>\xE4\xB8\xAD</g><h>v</h >\
+            <i>w</j></r>";
+        let want = leaf_events(doc, None, usize::MAX, false);
+        for k in 1..=doc.len() {
+            assert_eq!(
+                leaf_events(doc, Some(k), usize::MAX, true),
+                want,
+                "split at {k}"
+            );
+        }
+        for step in 1..=7 {
+            assert_eq!(leaf_events(doc, None, step, true), want, "pieces of {step}");
+        }
+        assert!(
+            want.last().unwrap().contains("expected `</i>`"),
+            "{want:#?}"
+        );
+        // With the whole document at hand, the plain values are taken at once.
+        let mut t = Tokenizer::new(1 << 20, 4096);
+        let mut src = &doc[..];
+        let mut taken = Vec::new();
+        while let Ok(ev) = t.next(&mut src) {
+            match ev {
+                Event::Start => {
+                    if let Some(len) = t.leaf_text() {
+                        taken.push(String::from_utf8_lossy(t.bytes(t.span())).into_owned());
+                        t.take_end(len);
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        // Not: a reference, a carriage return, a name over 16 bytes, `</h >`, a mismatch.
+        assert_eq!(taken, ["text", " ", "中"]);
+    }
+
+    #[test]
+    fn name_stop_candidates_are_exact_at_the_lowest_byte() {
+        for b in 0..=255u8 {
+            let candidate = b < 0x30 || (0x3A..=0x3F).contains(&b) || b >= 0x80;
+            if NAME_STOP[b as usize] {
+                assert!(candidate, "{b:#x}");
+            }
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                assert!(!candidate, "{b:#x}");
+            }
+            for at in 0..8 {
+                for after in [0x00, 0x2F, 0x30, 0x3A, 0x7F, 0x80, 0xFF, b] {
+                    let mut w = [b'a'; 8];
+                    w[at] = b;
+                    w[at + 1..].fill(after);
+                    let m = maybe_name_stop(u64::from_le_bytes(w));
+                    let want = if candidate {
+                        Some(at)
+                    } else {
+                        w[at + 1..]
+                            .iter()
+                            .position(|&c| c < 0x30 || (0x3A..=0x3F).contains(&c) || c >= 0x80)
+                            .map(|k| at + 1 + k)
+                    };
+                    let got = (m != 0).then(|| (m.trailing_zeros() / 8) as usize);
+                    assert_eq!(got, want, "{b:#x} at {at}, then {after:#x}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -34,6 +34,19 @@ pub(crate) enum Refusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DateFormat {
     parts: Vec<Part>,
+    /// The common layouts, read without walking the parts.
+    layout: Layout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `YYYY-MM-DD`
+    IsoDate,
+    /// `YYYY-MM-DDTHH:mm:ss`
+    IsoDateTime,
+    /// `YYYYMMDD`
+    Compact,
+    Other,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +87,30 @@ impl DateFormat {
             parts.push(part);
             rest = &rest[len..];
         }
-        Some(DateFormat { parts })
+        Some(DateFormat::new(parts))
+    }
+
+    fn new(parts: Vec<Part>) -> DateFormat {
+        use Part::{Day, Hour, Lit, Minute, Month, Second, Year};
+        let layout = match parts.as_slice() {
+            [Year, Lit('-'), Month, Lit('-'), Day] => Layout::IsoDate,
+            [
+                Year,
+                Lit('-'),
+                Month,
+                Lit('-'),
+                Day,
+                Lit('T'),
+                Hour,
+                Lit(':'),
+                Minute,
+                Lit(':'),
+                Second,
+            ] => Layout::IsoDateTime,
+            [Year, Month, Day] => Layout::Compact,
+            _ => Layout::Other,
+        };
+        DateFormat { parts, layout }
     }
 
     pub(crate) fn has_time(&self) -> bool {
@@ -89,30 +125,77 @@ impl DateFormat {
 
     /// Reads `text` into (year, month, day, hour, minute, second).
     fn read(&self, text: &str) -> Option<[u32; 6]> {
+        let b = text.as_bytes();
+        let v = match self.layout {
+            Layout::IsoDate if b.len() == 10 && b[4] == b'-' && b[7] == b'-' => {
+                [num(b, 0, 4)?, num(b, 5, 2)?, num(b, 8, 2)?, 0, 0, 0]
+            }
+            Layout::IsoDateTime
+                if b.len() == 19
+                    && b[4] == b'-'
+                    && b[7] == b'-'
+                    && b[10] == b'T'
+                    && b[13] == b':'
+                    && b[16] == b':' =>
+            {
+                [
+                    num(b, 0, 4)?,
+                    num(b, 5, 2)?,
+                    num(b, 8, 2)?,
+                    num(b, 11, 2)?,
+                    num(b, 14, 2)?,
+                    num(b, 17, 2)?,
+                ]
+            }
+            Layout::Compact if b.len() == 8 => {
+                [num(b, 0, 4)?, num(b, 4, 2)?, num(b, 6, 2)?, 0, 0, 0]
+            }
+            Layout::Other => return self.read_parts(b),
+            _ => return None,
+        };
+        (valid_date(v[0], v[1], v[2]) && v[3] <= 23 && v[4] <= 59 && v[5] <= 59).then_some(v)
+    }
+
+    /// [`DateFormat::read`] for any layout.
+    fn read_parts(&self, b: &[u8]) -> Option<[u32; 6]> {
         let mut v = [0u32, 1, 1, 0, 0, 0];
-        let mut rest = text;
+        let mut at = 0;
         for p in &self.parts {
-            let (idx, len) = match p {
+            let (idx, len) = match *p {
                 Part::Year => (0, 4),
                 Part::Month => (1, 2),
                 Part::Day => (2, 2),
                 Part::Hour => (3, 2),
                 Part::Minute => (4, 2),
                 Part::Second => (5, 2),
+                Part::Lit(c) if c.is_ascii() => {
+                    if b.get(at) != Some(&(c as u8)) {
+                        return None;
+                    }
+                    at += 1;
+                    continue;
+                }
                 Part::Lit(c) => {
-                    rest = rest.strip_prefix(*c)?;
+                    let mut buf = [0u8; 4];
+                    let c = c.encode_utf8(&mut buf).as_bytes();
+                    if !b[at..].starts_with(c) {
+                        return None;
+                    }
+                    at += c.len();
                     continue;
                 }
             };
-            let digits = rest.get(..len)?;
-            if !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+            let mut n = 0u32;
+            for &d in b.get(at..at + len)? {
+                if !d.is_ascii_digit() {
+                    return None;
+                }
+                n = n * 10 + u32::from(d - b'0');
             }
-            v[idx] = digits.parse().ok()?;
-            rest = &rest[len..];
+            v[idx] = n;
+            at += len;
         }
-        if !rest.is_empty() || !valid_date(v[0], v[1], v[2]) || v[3] > 23 || v[4] > 59 || v[5] > 59
-        {
+        if at != b.len() || !valid_date(v[0], v[1], v[2]) || v[3] > 23 || v[4] > 59 || v[5] > 59 {
             return None;
         }
         Some(v)
@@ -145,14 +228,14 @@ fn valid_date(y: u32, m: u32, d: u32) -> bool {
     (1..=days).contains(&d)
 }
 
-static ISO_DATE: LazyLock<DateFormat> = LazyLock::new(|| DateFormat {
-    parts: vec![
+static ISO_DATE: LazyLock<DateFormat> = LazyLock::new(|| {
+    DateFormat::new(vec![
         Part::Year,
         Part::Lit('-'),
         Part::Month,
         Part::Lit('-'),
         Part::Day,
-    ],
+    ])
 });
 
 static ISO_DATETIME: LazyLock<DateFormat> = LazyLock::new(|| {
@@ -165,7 +248,7 @@ static ISO_DATETIME: LazyLock<DateFormat> = LazyLock::new(|| {
         Part::Lit(':'),
         Part::Second,
     ]);
-    DateFormat { parts }
+    DateFormat::new(parts)
 });
 
 static ISO_TIME: LazyLock<Option<DateFormat>> = LazyLock::new(|| DateFormat::parse("HH:mm:ss"));
@@ -176,6 +259,19 @@ fn iso_date() -> &'static DateFormat {
 
 fn iso_datetime() -> &'static DateFormat {
     &ISO_DATETIME
+}
+
+/// The `n` ASCII digits of `b` at `at` as a number.
+#[inline]
+fn num(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let mut v = 0u32;
+    for &d in b.get(at..at + n)? {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(d - b'0');
+    }
+    Some(v)
 }
 
 /// Appends `n` zero-padded to `width` digits (like `{:0width$}`).
@@ -207,12 +303,42 @@ fn is_integer(s: &str) -> bool {
 
 /// Digits before and after the point, or `None` when `s` is not an xs:decimal.
 fn decimal_digits(s: &str) -> Option<(usize, usize)> {
-    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let (int, frac) = d.split_once('.').unwrap_or((d, ""));
-    let ok = (!int.is_empty() || !frac.is_empty())
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit());
-    ok.then(|| (int.trim_start_matches('0').len(), frac.len()))
+    decimal_parts(s).map(|(int, frac, _)| (int, frac))
+}
+
+/// An xs:decimal's digits before the point (leading zeros not counted), after the point, and
+/// after the point without trailing zeros; `None` when `s` is not an xs:decimal.
+fn decimal_parts(s: &str) -> Option<(usize, usize, usize)> {
+    let b = s.as_bytes();
+    let d = match b.first() {
+        Some(b'+' | b'-') => &b[1..],
+        _ => b,
+    };
+    let mut i = 0;
+    while i < d.len() && d[i] == b'0' {
+        i += 1;
+    }
+    let lead = i;
+    while i < d.len() && d[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_len = i;
+    let (frac, frac_sig) = match d.get(i) {
+        None => (0, 0),
+        Some(b'.') => {
+            let f = &d[i + 1..];
+            if !f.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let sig = f.iter().rposition(|&c| c != b'0').map_or(0, |k| k + 1);
+            (f.len(), sig)
+        }
+        Some(_) => return None,
+    };
+    if int_len == 0 && frac == 0 {
+        return None;
+    }
+    Some((int_len - lead, frac, frac_sig))
 }
 
 fn is_datetime(s: &str) -> bool {
@@ -265,7 +391,22 @@ pub(crate) fn xml_trim(s: &str) -> &str {
 }
 
 /// Checks `text` (already whitespace-processed) against an XSD simple type.
+#[inline]
 pub(crate) fn check_xsd(ty: &SimpleType, text: &str) -> Result<(), Refusal> {
+    // A string without facets (most values): nothing to check.
+    if ty.base == Builtin::String
+        && ty.enumeration.is_empty()
+        && ty.max_length.is_none()
+        && ty.min_length.is_none()
+        && ty.total_digits.is_none()
+        && ty.fraction_digits.is_none()
+    {
+        return Ok(());
+    }
+    check_facets(ty, text)
+}
+
+fn check_facets(ty: &SimpleType, text: &str) -> Result<(), Refusal> {
     let lexical_ok = match ty.base {
         Builtin::String => true,
         Builtin::Integer { min_zero, min_one } => {
@@ -276,7 +417,7 @@ pub(crate) fn check_xsd(ty: &SimpleType, text: &str) -> Result<(), Refusal> {
                 && (!min_one
                     || (!text.starts_with('-') && text.bytes().any(|b| (b'1'..=b'9').contains(&b))))
         }
-        Builtin::Decimal => decimal_digits(text).is_some(),
+        Builtin::Decimal => decimal_parts(text).is_some(),
         Builtin::Boolean => matches!(text, "true" | "false" | "1" | "0"),
         Builtin::Date => text
             .get(..10)
@@ -292,50 +433,72 @@ pub(crate) fn check_xsd(ty: &SimpleType, text: &str) -> Result<(), Refusal> {
         }),
     };
     if !lexical_ok {
-        return Err(Refusal::Type(format!(
-            "{text:?} is not a valid {}",
-            builtin_name(ty.base)
-        )));
+        return Err(not_valid(text, ty.base));
     }
     if !ty.enumeration.is_empty() && !ty.enumeration.iter().any(|e| e == text) {
         return Err(Refusal::Enum(text.to_owned()));
     }
-    let chars = if ty.max_length.is_some() || ty.min_length.is_some() {
-        text.chars().count()
-    } else {
-        0
-    };
-    if let Some(max) = ty.max_length
-        && chars > max
-    {
-        return Err(Refusal::Type(format!(
-            "length {chars} is above the maximum {max}"
-        )));
-    }
-    if let Some(min) = ty.min_length
-        && chars < min
-    {
-        return Err(Refusal::Type(format!(
-            "length {chars} is below the minimum {min}"
-        )));
-    }
-    if ty.total_digits.is_some() || ty.fraction_digits.is_some() {
+    if ty.max_length.is_some() || ty.min_length.is_some() {
+        let chars = text.chars().count();
+        if let Some(max) = ty.max_length
+            && chars > max
         {
-            let Some((int, frac)) = decimal_digits(text) else {
-                return Ok(());
-            };
-            let frac_sig = text
-                .split_once('.')
-                .map_or(0, |(_, f)| f.trim_end_matches('0').len());
-            if ty.fraction_digits.is_some_and(|max| frac_sig > max)
-                || ty.total_digits.is_some_and(|max| int + frac_sig > max)
-            {
-                return Err(Refusal::Type(format!(
-                    "{text:?} has too many digits ({int} before and {frac} after the point)"
-                )));
-            }
+            return Err(length_refused(chars, max, "above the maximum"));
+        }
+        if let Some(min) = ty.min_length
+            && chars < min
+        {
+            return Err(length_refused(chars, min, "below the minimum"));
         }
     }
+    if (ty.total_digits.is_some() || ty.fraction_digits.is_some())
+        && let Some((int, frac, frac_sig)) = decimal_parts(text)
+        && (ty.fraction_digits.is_some_and(|max| frac_sig > max)
+            || ty.total_digits.is_some_and(|max| int + frac_sig > max))
+    {
+        return Err(Refusal::Type(format!(
+            "{text:?} has too many digits ({int} before and {frac} after the point)"
+        )));
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn not_valid(text: &str, base: Builtin) -> Refusal {
+    Refusal::Type(format!("{text:?} is not a valid {}", builtin_name(base)))
+}
+
+#[cold]
+#[inline(never)]
+fn length_refused(chars: usize, bound: usize, what: &str) -> Refusal {
+    Refusal::Type(format!("length {chars} is {what} {bound}"))
+}
+
+#[cold]
+#[inline(never)]
+fn enum_refused(text: &str) -> Refusal {
+    Refusal::Enum(text.to_owned())
+}
+
+#[cold]
+#[inline(never)]
+fn type_refused(text: &str, what: &str) -> Refusal {
+    Refusal::Type(format!("{text:?} {what}"))
+}
+
+/// An integer of more than 18 digits as a JSON number, when it fits in 64 bits.
+#[inline(never)]
+fn wide_integer(text: &str, out: &mut String) -> Result<(), Refusal> {
+    let n: i128 = text
+        .parse()
+        .map_err(|_| Refusal::Type(format!("{text:?} is out of range")))?;
+    if n < i128::from(i64::MIN) || n > i128::from(u64::MAX) {
+        return Err(Refusal::Type(format!(
+            "{text:?} does not fit in 64 bits; map it as a string"
+        )));
+    }
+    let _ = write!(out, "{n}");
     Ok(())
 }
 
@@ -380,22 +543,20 @@ impl Scalar {
         let text = self.normalise(raw);
         check_xsd(&self.xsd, text)?;
         if let Some((forward, _)) = &self.codes {
-            let v = forward
-                .get(text)
-                .ok_or_else(|| Refusal::Enum(text.to_owned()))?;
+            let v = forward.get(text).ok_or_else(|| enum_refused(text))?;
             crate::json::write_str(out, v);
             return Ok(());
         }
         match self.ty {
             ScalarType::String => {
                 if !self.enumeration.is_empty() && !self.enumeration.iter().any(|e| e == text) {
-                    return Err(Refusal::Enum(text.to_owned()));
+                    return Err(enum_refused(text));
                 }
                 crate::json::write_str(out, text);
             }
             ScalarType::Integer => {
                 if !is_integer(text) {
-                    return Err(Refusal::Type(format!("{text:?} is not an integer")));
+                    return Err(type_refused(text, "is not an integer"));
                 }
                 // Up to 18 digits always fit: the JSON number is the digits without sign `+`
                 // and leading zeros.
@@ -416,27 +577,19 @@ impl Scalar {
                     }
                     return Ok(());
                 }
-                let n: i128 = text
-                    .parse()
-                    .map_err(|_| Refusal::Type(format!("{text:?} is out of range")))?;
-                if n < i128::from(i64::MIN) || n > i128::from(u64::MAX) {
-                    return Err(Refusal::Type(format!(
-                        "{text:?} does not fit in 64 bits; map it as a string"
-                    )));
-                }
-                let _ = write!(out, "{n}");
+                return wide_integer(text, out);
             }
             ScalarType::Decimal => {
                 // An xs:decimal was checked just above.
                 if self.xsd.base != Builtin::Decimal && decimal_digits(text).is_none() {
-                    return Err(Refusal::Type(format!("{text:?} is not a decimal")));
+                    return Err(type_refused(text, "is not a decimal"));
                 }
                 crate::json::write_str(out, text.strip_prefix('+').unwrap_or(text));
             }
             ScalarType::Boolean => match text {
                 "true" | "1" => out.push_str("true"),
                 "false" | "0" => out.push_str("false"),
-                _ => return Err(Refusal::Type(format!("{text:?} is not a boolean"))),
+                _ => return Err(type_refused(text, "is not a boolean")),
             },
             ScalarType::Date | ScalarType::Datetime => {
                 // The converted text is a checked ISO date or date-time: nothing to escape.
@@ -452,6 +605,7 @@ impl Scalar {
         Ok(())
     }
 
+    #[inline(never)]
     fn date_convert(&self, text: &str, to_json: bool, out: &mut String) -> Result<(), Refusal> {
         let iso = if self.ty == ScalarType::Date {
             iso_date()
@@ -563,6 +717,52 @@ mod tests {
         assert!(f.read("20230229").is_none());
         assert!(f.read("2023022").is_none());
         assert!(DateFormat::parse("YYYYQ").is_none());
+    }
+
+    #[test]
+    fn common_layouts_read_like_the_generic_reader() {
+        let compact = DateFormat::parse("YYYYMMDD").unwrap();
+        for (f, texts) in [
+            (
+                iso_date(),
+                &[
+                    "2024-02-29",
+                    "2023-02-29",
+                    "2024-13-01",
+                    "2024-1-01",
+                    "2024-01-01x",
+                    "2024/01/01",
+                    "２０２４-01-01",
+                ][..],
+            ),
+            (
+                iso_datetime(),
+                &[
+                    "2026-11-29T09:30:00",
+                    "2026-11-29T24:00:00",
+                    "2026-11-29T23:60:00",
+                    "2026-11-29 09:30:00",
+                    "2026-11-29T09:30",
+                ][..],
+            ),
+            (
+                &compact,
+                &["20240229", "20230229", "2024022", "202402290", "2024-2-9"][..],
+            ),
+        ] {
+            assert_ne!(f.layout, Layout::Other, "{f:?}");
+            for t in texts {
+                assert_eq!(f.read(t), f.read_parts(t.as_bytes()), "{f:?} {t}");
+            }
+        }
+        assert_eq!(
+            DateFormat::parse("YYYY-MM-DD").unwrap().layout,
+            Layout::IsoDate
+        );
+        assert_eq!(
+            DateFormat::parse("DD.MM.YYYY").unwrap().layout,
+            Layout::Other
+        );
     }
 
     #[test]

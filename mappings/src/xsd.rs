@@ -50,7 +50,7 @@ pub(crate) struct SimpleType {
 }
 
 impl SimpleType {
-    fn builtin(base: Builtin, collapse: bool) -> Self {
+    pub(crate) fn builtin(base: Builtin, collapse: bool) -> Self {
         SimpleType {
             base,
             collapse,

@@ -397,3 +397,81 @@ fn throughput() {
         doc.len() as f64 / secs / 1e6
     );
 }
+
+const MIXED_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="Note">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element name="Id" type="xs:string"/>
+        <xs:element name="Remark">
+          <xs:complexType mixed="true">
+            <xs:sequence>
+              <xs:element name="Ref" type="xs:string" minOccurs="0" maxOccurs="unbounded"/>
+            </xs:sequence>
+          </xs:complexType>
+        </xs:element>
+      </xs:sequence>
+    </xs:complexType>
+  </xs:element>
+</xs:schema>"#;
+
+fn mixed_mapping(policy: &str, text_mapped: bool) -> Result<Mapping, mappings::Error> {
+    let text = if text_mapped {
+        "[[fields.fields]]\njson = \"text\"\nxml = \".\"\n"
+    } else {
+        ""
+    };
+    let toml = format!(
+        "name = \"note\"\nversion = 1\nmessage_type = \"note\"\nschema = \"note.xsd\"\nroot = \"Note\"\nmixed_content = \"{policy}\"\n\
+         [[fields]]\njson = \"id\"\nxml = \"Id\"\n\
+         [[fields]]\njson = \"remark\"\nxml = \"Remark\"\n{text}[[fields.fields]]\njson = \"refs\"\nxml = \"Ref\"\n"
+    );
+    let xsd = |f: &str| (f == "note.xsd").then(|| MIXED_XSD.to_owned());
+    Mapping::from_toml("note.toml", &toml, &xsd, &BTreeMap::new())
+}
+
+#[test]
+fn mixed_content_is_refused_or_kept_as_the_mapping_says() {
+    let doc = "<Note><Id>N1</Id><Remark>See <Ref>A-1</Ref> and <Ref>B-2</Ref> for details.</Remark></Note>";
+    // refuse (the default): text beside child elements is an error at the text.
+    let err = mixed_mapping("refuse", false)
+        .unwrap()
+        .xml_to_json(doc.as_bytes())
+        .unwrap_err();
+    assert_eq!(err.code(), "mapping.mixed_content");
+    assert_eq!(err.path(), Some("/Note/Remark"));
+    assert_eq!((err.line(), err.column()), (Some(1), Some(26)));
+    // keep: the text pieces are kept together (the children stay children).
+    let keep = mixed_mapping("keep", true).unwrap();
+    let v = keep.xml_to_json(doc.as_bytes()).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"id": "N1", "remark": {"text": "See  and  for details.", "refs": ["A-1", "B-2"]}})
+    );
+    // And back: the kept text is written before the children.
+    let xml = String::from_utf8(keep.json_to_xml(&v).unwrap()).unwrap();
+    assert!(
+        xml.contains("<Remark>See  and  for details.<Ref>A-1</Ref><Ref>B-2</Ref></Remark>"),
+        "{xml}"
+    );
+    assert_eq!(keep.xml_to_json(xml.as_bytes()).unwrap(), v);
+    // keep, with the text not mapped: accepted, the text dropped.
+    let v = mixed_mapping("keep", false)
+        .unwrap()
+        .xml_to_json(doc.as_bytes())
+        .unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"id": "N1", "remark": {"refs": ["A-1", "B-2"]}})
+    );
+    // Only where the schema says mixed: text beside <Id> is still refused.
+    let err = keep
+        .xml_to_json(b"<Note>stray<Id>N1</Id><Remark/></Note>")
+        .unwrap_err();
+    assert_eq!(err.code(), "mapping.mixed_content");
+    assert_eq!(err.path(), Some("/Note"));
+    // Mapping the text of a mixed element under `refuse` is a definition error, not a trap.
+    let err = mixed_mapping("refuse", true).unwrap_err();
+    assert_eq!(err.code(), "mapping.definition_invalid");
+    assert!(err.to_string().contains("mixed_content"), "{err}");
+}

@@ -146,7 +146,6 @@ impl From<ExchangeError> for ApiError {
 pub async fn receive(
     State(state): State<AppState>,
     ctx: RequestContext,
-    method: Method,
     uri: Uri,
     headers: HeaderMap,
     PathParams((partner, message_type)): PathParams<(String, String)>,
@@ -159,7 +158,8 @@ pub async fn receive(
             Inbound {
                 partner: &partner,
                 message_type: &message_type,
-                method: method.as_str(),
+                // The route takes POST only: the signature covers that method.
+                method: Method::POST.as_str(),
                 path: uri.path(),
                 query: uri.query(),
                 headers: &headers,
