@@ -380,7 +380,9 @@ pub fn mask_fields(v: &mut Value, fields: &[String]) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                if fields.iter().any(|f| f == k) {
+                // Compared as XML names are: ignoring case, `_` and `-` (`idNumber`, `ID_NUMBER`).
+                let key = masking::normalise(k);
+                if fields.iter().any(|f| masking::normalise(f) == key) {
                     match child {
                         Value::String(s) => *s = mask_text(s),
                         Value::Null => {}
@@ -895,14 +897,7 @@ impl Exchange {
             .decrypt(&enc, &aad(id, "payload"))
             .map_err(ExchangeError::Crypto)?;
         let fields = &self.config.masked_fields;
-        let payload = match serde_json::from_slice::<Value>(&raw) {
-            Ok(mut v) if format == "json" => {
-                mask_fields(&mut v, fields);
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            }
-            _ if format == "json" => "（不是有效的 JSON，不显示）".to_owned(),
-            _ => masking::mask_xml(&raw, fields),
-        };
+        let payload = masking::mask_payload(&raw, fields);
         self.audit
             .append(
                 AuditEvent::new("exchange.payload_viewed", Outcome::Success)
