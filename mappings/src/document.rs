@@ -5,10 +5,11 @@
 //! (SM4). Decryption and verification are a [`PayloadCodec`]: the engine decodes the Base64 and
 //! hands the bytes to the codec, which returns the plain document.
 //!
-//! A signed document carries `<SIGN>base64</SIGN>` after BODY: a signature over the HEAD and
-//! BODY blocks as carried — their Base64 text without whitespace, HEAD's, a line feed, BODY's
-//! ([`signed_text`]) — so that it is checked before anything is decrypted or parsed, and
-//! covers exactly what travelled. The codec decides whether a signature is required and how it
+//! A signed document carries `<SIGN>base64</SIGN>` after BODY: a signature over what travelled
+//! — HEAD's Base64 text and BODY's (whitespace removed) and the TITLE element as carried, joined
+//! by line feeds ([`signed_text`]) — checked before anything is decrypted or parsed. TITLE is
+//! covered because it carries the message number, sender and receiver: without it a relayed
+//! document could be re-addressed or replayed under a new number. The codec decides whether a signature is required and how it
 //! is made (SM2 with SM3, HMAC).
 
 use base64::Engine as _;
@@ -54,9 +55,10 @@ pub trait PayloadCodec: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// What a document's signature covers: HEAD's Base64 text and BODY's, whitespace removed,
-/// joined by a line feed.
-pub fn signed_text(head_b64: &str, body_b64: &str) -> Vec<u8> {
+/// What a document's signature covers: HEAD's Base64 text and BODY's (whitespace removed), and
+/// the TITLE element exactly as carried (from `<TITLE` to its end tag, UTF-8; empty when there
+/// is none), joined by line feeds.
+pub fn signed_text(head_b64: &str, body_b64: &str, title: &str) -> Vec<u8> {
     let compact = |s: &str| {
         s.bytes()
             .filter(|b| !b.is_ascii_whitespace())
@@ -65,6 +67,8 @@ pub fn signed_text(head_b64: &str, body_b64: &str) -> Vec<u8> {
     let mut out = compact(head_b64);
     out.push(b'\n');
     out.extend(compact(body_b64));
+    out.push(b'\n');
+    out.extend_from_slice(title.as_bytes());
     out
 }
 
@@ -214,7 +218,10 @@ pub fn unwrap_document(xml: &[u8], codec: &dyn PayloadCodec) -> Result<Unwrapped
             )
         }
     };
-    codec.verify(&signed_text(&head_b64, &body_b64), signature.as_deref())?;
+    codec.verify(
+        &signed_text(&head_b64, &body_b64, &title),
+        signature.as_deref(),
+    )?;
     let open = |part: Part, b64: &str| -> Result<Vec<u8>, Error> {
         let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         if compact.is_empty() {

@@ -210,24 +210,35 @@ impl Writer<'_> {
         Ok(out.into_bytes())
     }
 
-    /// Adds `<SIGN>` before `</DOCUMENT>` when the codec signs (the blocks hold Base64 only, so
-    /// their text is found by their tags).
+    /// Adds `<SIGN>` before `</DOCUMENT>` when the codec signs (the blocks hold Base64 only, and
+    /// the writer names them without prefixes, so they are found by their tags). A codec that
+    /// signs and a document whose parts cannot be found is an error, never an unsigned document.
     fn sign_document(&self, out: &mut String) -> Result<(), Error> {
-        let block = |tag: &str| -> &str {
-            let open = format!("<{tag}>");
-            let close = format!("</{tag}>");
-            out.find(&open)
-                .and_then(|a| {
-                    let from = a + open.len();
-                    out[from..].find(&close).map(|b| &out[from..from + b])
-                })
-                .unwrap_or_default()
+        let span = |open: &str, close: &str, inner: bool| -> Option<(usize, usize)> {
+            let a = out.find(open)?;
+            let from = a + open.len();
+            let b = from + out[from..].find(close)?;
+            Some(if inner {
+                (from, b)
+            } else {
+                (a, b + close.len())
+            })
         };
-        let signed = crate::document::signed_text(block("HEAD"), block("BODY"));
-        let Some(signature) = self.codec.sign(&signed)? else {
+        let head = span("<HEAD>", "</HEAD>", true);
+        let body = span("<BODY>", "</BODY>", true);
+        let title = span("<TITLE>", "</TITLE>", false).or_else(|| span("<TITLE/", ">", false));
+        let end = out.rfind("</DOCUMENT>");
+        let (Some(head), Some(body), Some(end)) = (head, body, end) else {
+            if self.codec.sign(&[])?.is_some() {
+                return Err(Error::SignatureInvalid {
+                    detail: "the document to sign has no HEAD, BODY or DOCUMENT element".into(),
+                });
+            }
             return Ok(());
         };
-        let Some(end) = out.rfind("</DOCUMENT>") else {
+        let text = |(a, b): (usize, usize)| &out[a..b];
+        let signed = crate::document::signed_text(text(head), text(body), title.map_or("", text));
+        let Some(signature) = self.codec.sign(&signed)? else {
             return Ok(());
         };
         use base64::Engine as _;

@@ -449,7 +449,8 @@ async fn gateway_token_partners_get_a_token_and_a_new_one_when_refused(env: Env)
 }
 
 /// What a wrapped document's SIGN covers: HEAD's and BODY's Base64 text, whitespace removed,
-/// joined by a line feed (written here from the documentation, not taken from the hub).
+/// and the TITLE element as carried, joined by line feeds (written here from the
+/// documentation, not taken from the hub).
 fn signed_text(doc: &str) -> Result<Vec<u8>> {
     let block = |tag: &str| -> Result<String> {
         let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
@@ -462,7 +463,11 @@ fn signed_text(doc: &str) -> Result<Vec<u8>> {
             .ok_or_else(|| tests::anyhow::anyhow!("no /{tag}"))?;
         Ok(doc[a..b].split_whitespace().collect())
     };
-    Ok(format!("{}\n{}", block("HEAD")?, block("BODY")?).into_bytes())
+    let title = match (doc.find("<TITLE"), doc.find("</TITLE>")) {
+        (Some(a), Some(b)) => &doc[a..b + "</TITLE>".len()],
+        _ => "",
+    };
+    Ok(format!("{}\n{}\n{title}", block("HEAD")?, block("BODY")?).into_bytes())
 }
 
 fn with_sign(doc: &str, signature: &[u8]) -> String {
@@ -555,7 +560,16 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
         1,
     );
     ensure!(tampered != signed, "the body was not changed");
+    // TITLE carries the message number: a signed document renumbered is not signed.
+    let msg_no = {
+        let a = signed.find("<MsgNo>").unwrap_or(0) + "<MsgNo>".len();
+        let b = signed.find("</MsgNo>").unwrap_or(a);
+        signed[a..b].to_owned()
+    };
+    ensure!(!msg_no.is_empty(), "no MsgNo in the sample");
+    let renumbered = signed.replacen(&msg_no, &format!("{msg_no}9"), 1);
     for (case, body) in [
+        ("renumbered", renumbered),
         ("unsigned", plain.clone()),
         (
             "another key",
@@ -571,6 +585,15 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
         let problem = assert_problem(res, 422, "mapping.signature_invalid").await;
         ensure!(problem.is_ok(), "{case}: {problem:?}");
     }
+    // Its JSON would bypass the signature: refused.
+    let res = hub
+        .http
+        .post(&url)
+        .bearer_auth(token)
+        .json(&expected("receivables-registration-result")?)
+        .send()
+        .await?;
+    assert_problem(res, 422, "mapping.signature_invalid").await?;
     // The hub signs what it sends the partner, with its own key for this partner.
     let message = expected("receivables-registration-result")?;
     let res = post_message(&hub, &sys, "receivables", TYPE, &message).await?;

@@ -91,6 +91,8 @@ pub enum ExchangeError {
     NotRecorded,
     #[error("no partner {0}")]
     PartnerNotFound(String),
+    #[error("the message could not be signed or sealed for the partner: {0}")]
+    Sealing(String),
     #[error("partner {0} has no outbound_url: it receives no messages from the hub")]
     PartnerNotReceiving(String),
     #[error("a partner {0} exists already")]
@@ -535,8 +537,17 @@ impl Exchange {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.trim().to_owned());
         let format = Format::of(req.headers);
+        // A partner whose wrapped documents must be signed or sealed sends the document: its
+        // JSON would bypass both.
+        let guarded = mapping.envelope() == mappings::Envelope::Base64Document
+            && (partner.payload_signature.is_some() || partner.payload_sm4);
         let translated = match format {
             None => Err(ExchangeError::UnsupportedMediaType),
+            Some(Format::Json) if guarded => Err(ExchangeError::Mapping(
+                mappings::Error::SignatureInvalid {
+                    detail: "this partner's documents are signed or encrypted: send the DOCUMENT as XML, not JSON".into(),
+                },
+            )),
             Some(f) => match (&partner.payload_codec, mapping.envelope()) {
                 // The partner seals its HEAD/BODY blocks: open them with its key.
                 (Some(codec), mappings::Envelope::Base64Document) => {

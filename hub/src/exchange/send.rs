@@ -88,7 +88,12 @@ impl Exchange {
             }
             _ => mapping.clone(),
         };
-        let xml = sealed.json_to_xml(&value)?;
+        let xml = sealed.json_to_xml(&value).map_err(|e| match e {
+            // Our key or the partner's settings, not the sender's message.
+            mappings::Error::SignatureInvalid { detail } => ExchangeError::Sealing(detail),
+            mappings::Error::PayloadInvalid { detail, .. } => ExchangeError::Sealing(detail),
+            other => ExchangeError::Mapping(other),
+        })?;
         let receipt_id = uuid::Uuid::now_v7().to_string();
         let ack = serde_json::json!({
             "message_id": message_id,
