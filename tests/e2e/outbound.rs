@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Test> {
         test!(messages_to_partners_are_translated_signed_and_delivered_once),
         test!(gateway_token_partners_get_a_token_and_a_new_one_when_refused),
         test!(signed_documents_are_verified_in_and_signed_out),
+        test!(queued_messages_follow_the_partners_current_settings),
     ]
 }
 
@@ -616,5 +617,104 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
         "the hub's SIGN does not verify"
     );
     ensure!(mapping(TYPE)?.xml_to_json(&got[0].body)? == message);
+    hub.stop().await
+}
+
+/// A message waiting for a retry goes where the partner's settings say *now*: held (no attempt
+/// used) while the partner is disabled, and sent to the new endpoint — never the current
+/// credentials to an old endpoint.
+async fn queued_messages_follow_the_partners_current_settings(env: Env) -> Result<()> {
+    let (old, new) = (PartnerServer::start().await?, PartnerServer::start().await?);
+    let hub = hub_with(&env, &[("HUB_EXCHANGE__MAX_ATTEMPTS", "50")]).await?;
+    let sys = hub.token(Role::SystemAdmin).await?;
+    let admin = |method: reqwest::Method, path: &str| {
+        hub.http.request(method, hub.url(path)).bearer_auth(&sys)
+    };
+    let res = admin(reqwest::Method::POST, "/api/admin/partners")
+        .json(&serde_json::json!({
+            "id": "bank-api",
+            "auth": "token",
+            "message_types": [DEMAND],
+            "outbound_url": old.url("/inbox"),
+            "outbound_message_types": [DEMAND],
+            "outbound_auth": "token",
+            "outbound_token": "hub-to-bank-api-token-0123456789",
+        }))
+        .send()
+        .await?;
+    json(res, 201).await?;
+    old.fail_next.store(usize::MAX, Ordering::SeqCst);
+    let res = post_message(
+        &hub,
+        &sys,
+        "bank-api",
+        DEMAND,
+        &expected("financing-demand-notice")?,
+    )
+    .await?;
+    ensure!(res.status() == 202, "{}", res.text().await?);
+    let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while old.received(&receipt).is_empty() {
+        ensure!(std::time::Instant::now() < deadline, "never attempted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Disabled: held, nothing sent, no attempt used.
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-api")
+        .json(&serde_json::json!({ "enabled": false }))
+        .send()
+        .await?;
+    json(res, 200).await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let held = old.received(&receipt).len();
+    let view = json(
+        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
+            .await?,
+        200,
+    )
+    .await?;
+    let attempts = view["deliveries"][0]["attempts"]
+        .as_i64()
+        .unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let view = json(
+        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
+            .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        old.received(&receipt).len() == held
+            && view["deliveries"][0]["attempts"] == attempts
+            && view["status"] == "accepted",
+        "sent or counted while disabled: {view}"
+    );
+    // Moved to a new endpoint with a new token, and enabled: delivered there, with the new
+    // token, and the old endpoint never sees it.
+    let res = admin(reqwest::Method::PATCH, "/api/admin/partners/bank-api")
+        .json(&serde_json::json!({
+            "enabled": true,
+            "outbound_url": new.url("/inbox"),
+            "outbound_message_types": [DEMAND],
+            "outbound_auth": "token",
+            "outbound_token": "a-new-token-for-the-new-endpoint",
+        }))
+        .send()
+        .await?;
+    json(res, 200).await?;
+    wait_for_status(&hub, &sys, &receipt, "delivered").await?;
+    let got = new.received(&receipt);
+    ensure!(
+        got.len() == 1
+            && got[0].headers["authorization"] == "Bearer a-new-token-for-the-new-endpoint",
+        "{} requests at the new endpoint",
+        got.len()
+    );
+    ensure!(
+        old.received(&receipt)
+            .iter()
+            .all(|r| r.headers["authorization"] == "Bearer hub-to-bank-api-token-0123456789"),
+        "the new token went to the old endpoint"
+    );
     hub.stop().await
 }

@@ -157,30 +157,50 @@ impl Exchange {
         d: &Claimed,
         xml: Vec<u8>,
     ) -> Outcome {
-        // The partner's current settings: credentials may have been rotated since it was sent.
+        // The partner's current settings: its endpoint and credentials may have changed since
+        // the message was accepted, and current credentials only ever go to the current
+        // endpoint.
         let Some(partner) = self.partner(&d.partner) else {
             return Outcome::Refused("the partner no longer exists".into());
         };
+        if !partner.enabled {
+            // Held while an operator has the partner disabled; no attempt is used up.
+            return Outcome::Deferred("the partner is disabled".into());
+        }
         let Some(out) = &partner.outbound else {
             return Outcome::Refused(
                 "the partner no longer receives messages (no outbound_url)".into(),
             );
         };
-        let Ok(url) = url::Url::parse(&d.target) else {
-            return Outcome::Refused("the stored target is not a URL".into());
-        };
+        if !out.message_types.contains(&d.message_type) {
+            return Outcome::Refused(format!(
+                "the partner no longer receives {} messages",
+                d.message_type
+            ));
+        }
+        let url = &out.url;
         let envelope = self
             .config
             .catalog
             .for_message_type(&d.message_type)
             .map_or(mappings::Envelope::None, mappings::Mapping::envelope);
         let credentials = match self
-            .outbound_credentials(client, &partner, &out.auth, &url, &xml)
+            .outbound_credentials(client, &partner, &out.auth, url, &xml)
             .await
         {
             Ok(c) => c,
-            Err(e) => return Outcome::Failed(e),
+            Err(send::CredentialsUnavailable { reason, deferrable }) => {
+                return if deferrable {
+                    Outcome::Deferred(reason)
+                } else {
+                    Outcome::Failed(reason)
+                };
+            }
         };
+        let token = credentials
+            .iter()
+            .find(|(name, _)| *name == "authorization")
+            .map(|(_, v)| v.clone());
         let mut req = client
             .post(url.as_str())
             .header("content-type", send::xml_content_type(&xml, envelope))
@@ -196,10 +216,13 @@ impl Exchange {
         }
         let sent = req.body(xml).send().await;
         if matches!(&sent, Ok(res) if res.status().as_u16() == 401)
-            && matches!(out.auth, crate::config::OutboundAuth::GatewayToken { .. })
+            && let crate::config::OutboundAuth::GatewayToken { .. } = out.auth
         {
-            // The gateway's token expired early or was revoked: the next attempt gets a new one.
-            self.drop_gateway_token(&partner.id);
+            // The gateway's token expired early or was revoked: the next attempt gets a new one
+            // (unless another delivery already did).
+            if let Some(refused) = token.as_deref().and_then(|t| t.strip_prefix("Basic ")) {
+                self.drop_gateway_token(&partner.id, refused);
+            }
             return Outcome::Failed("the partner refused the gateway token (HTTP 401)".into());
         }
         outcome_of(sent, "the partner")
@@ -217,7 +240,7 @@ impl Exchange {
             uncount: i64,
         }
         let now = self.clock.now().0;
-        let plan: Vec<Settlement<'_>> = results
+        let mut plan: Vec<Settlement<'_>> = results
             .iter()
             .map(|(d, outcome)| {
                 let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX);
@@ -244,6 +267,8 @@ impl Exchange {
                 }
             })
             .collect();
+        // Rows are locked in one order by every node, so that two batches cannot deadlock.
+        plan.sort_by(|a, b| a.d.id.cmp(&b.d.id));
         // Fenced by each claim's attempt count: if the lease ran out and another node (or a
         // replay) took the delivery over, a late result changes nothing.
         let settled: Vec<bool> = with_pool!(self.db.write(), |p| {
@@ -347,9 +372,15 @@ impl Exchange {
             while let Some(Some(more)) = attempts.next().now_or_never() {
                 ready.push(more);
             }
-            if let Err(e) = self.settle(&ready).await {
-                let ids: Vec<&str> = ready.iter().map(|(d, _)| d.id.as_str()).collect();
-                tracing::error!(deliveries = ?ids, error = %crate::telemetry::chain(&e), "cannot record delivery attempts; they will be made again after their lease");
+            if ready.len() > 1 && self.settle(&ready).await.is_ok() {
+                continue;
+            }
+            // One at a time (a batch that failed, say on a deadlock, must not take every
+            // result with it): what cannot be recorded is made again after its lease.
+            for one in &ready {
+                if let Err(e) = self.settle(std::slice::from_ref(one)).await {
+                    tracing::error!(delivery = %one.0.id, error = %crate::telemetry::chain(&e), "cannot record a delivery attempt; it will be made again after its lease");
+                }
             }
         }
         Ok(n)

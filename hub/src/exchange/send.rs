@@ -25,9 +25,13 @@ pub struct Outgoing<'a> {
     pub body: axum::body::Bytes,
 }
 
-/// Gateway tokens obtained from partners' `get-token` endpoints, by partner: (token, expiry ms).
+/// Gateway tokens obtained from partners' `get-token` endpoints, by partner and settings:
+/// (partner, token, expiry ms); and the turn to ask a gateway for one.
 #[derive(Default)]
-pub(super) struct GatewayTokens(std::sync::Mutex<HashMap<String, (String, i64)>>);
+pub(super) struct GatewayTokens {
+    tokens: std::sync::Mutex<HashMap<String, (String, String, i64)>>,
+    turn: tokio::sync::Mutex<()>,
+}
 
 /// How long a gateway token is used when the gateway does not say.
 const GATEWAY_TOKEN_TTL_MS: i64 = 20 * 60 * 1000;
@@ -170,7 +174,7 @@ impl Exchange {
         auth: &OutboundAuth,
         url: &url::Url,
         body: &[u8],
-    ) -> Result<Vec<(&'static str, String)>, String> {
+    ) -> Result<Vec<(&'static str, String)>, CredentialsUnavailable> {
         match auth {
             OutboundAuth::None => Ok(Vec::new()),
             OutboundAuth::HmacSha256 { access_key, secret } => {
@@ -207,7 +211,9 @@ impl Exchange {
         }
     }
 
-    /// A token from the gateway's `get-token` (cached until it expires).
+    /// A token from the gateway's `get-token`, kept until it expires. One request at a time
+    /// asks the gateway (gateways that invalidate the previous token on each issue would
+    /// otherwise refuse the deliveries that raced for one); the others then find it cached.
     async fn gateway_token(
         &self,
         client: &outbound::Client,
@@ -215,13 +221,30 @@ impl Exchange {
         token_url: &url::Url,
         app_key: &str,
         app_code: &str,
-    ) -> Result<String, String> {
-        let now = self.clock.now().0;
-        if let Some((token, until)) = self.gateway_tokens.get(partner)
-            && until > now
-        {
-            return Ok(token);
+    ) -> Result<String, CredentialsUnavailable> {
+        // Keyed by the settings too: new settings never use a token obtained with old ones.
+        let key = format!(
+            "{partner}\n{token_url}\n{app_key}\n{}",
+            hex::encode(guomi::sm3(app_code.as_bytes()))
+        );
+        let cached = |now: i64| {
+            self.gateway_tokens
+                .get(&key)
+                .filter(|(_, until)| *until > now)
+                .map(|(t, _)| t)
+        };
+        if let Some(t) = cached(self.clock.now().0) {
+            return Ok(t);
         }
+        let _turn = self.gateway_tokens.turn.lock().await;
+        let now = self.clock.now().0;
+        if let Some(t) = cached(now) {
+            return Ok(t);
+        }
+        let failed = |reason: String| CredentialsUnavailable {
+            reason,
+            deferrable: false,
+        };
         let timestamp = now.to_string();
         let sign = hex::encode(<md5::Md5 as md5::Digest>::digest(
             format!("{app_code}{timestamp}").as_bytes(),
@@ -235,16 +258,22 @@ impl Exchange {
             ])
             .send()
             .await
-            .map_err(|e| format!("the gateway's get-token failed: {e}"))?;
+            .map_err(|e| CredentialsUnavailable {
+                deferrable: matches!(
+                    e,
+                    outbound::Error::CircuitOpen { .. } | outbound::Error::Saturated { .. }
+                ),
+                reason: format!("the gateway's get-token failed: {e}"),
+            })?;
         if !res.status().is_success() {
-            return Err(format!(
+            return Err(failed(format!(
                 "the gateway's get-token answered HTTP {}",
                 res.status().as_u16()
-            ));
+            )));
         }
         let v: Value = res
             .json()
-            .map_err(|_| "the gateway's get-token did not answer JSON".to_owned())?;
+            .map_err(|_| failed("the gateway's get-token did not answer JSON".to_owned()))?;
         let found = |pointers: &[&str]| pointers.iter().find_map(|p| v.pointer(p).cloned());
         let token = found(&[
             "/data/token",
@@ -254,7 +283,7 @@ impl Exchange {
         ])
         .and_then(|t| t.as_str().map(str::to_owned))
         .filter(|t| !t.is_empty() && t.bytes().all(|b| (0x21..0x7f).contains(&b)))
-        .ok_or_else(|| "the gateway's get-token answer holds no token".to_owned())?;
+        .ok_or_else(|| failed("the gateway's get-token answer holds no token".to_owned()))?;
         let ttl_ms = found(&["/data/expires_in", "/expires_in"])
             .and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()))
             .filter(|s| *s > 0)
@@ -263,37 +292,46 @@ impl Exchange {
                 s.saturating_mul(1000).saturating_sub(30_000).max(1_000)
             });
         self.gateway_tokens
-            .put(partner, token.clone(), now.saturating_add(ttl_ms));
+            .put(&key, partner, token.clone(), now.saturating_add(ttl_ms));
         Ok(token)
     }
 
-    /// Forgets a partner's gateway token (the partner refused it).
-    pub(super) fn drop_gateway_token(&self, partner: &str) {
-        self.gateway_tokens.forget(partner);
+    /// Forgets the partner's gateway token `refused` (the partner refused it); a newer one
+    /// that another delivery obtained meanwhile stays.
+    pub(super) fn drop_gateway_token(&self, partner: &str, refused: &str) {
+        self.gateway_tokens.forget(partner, refused);
     }
 }
 
+/// Why the hub cannot authenticate to a partner now.
+pub(super) struct CredentialsUnavailable {
+    pub reason: String,
+    /// Nothing was asked of the gateway (its circuit is open or its calls are saturated): the
+    /// attempt is not used up.
+    pub deferrable: bool,
+}
+
 impl GatewayTokens {
-    fn get(&self, partner: &str) -> Option<(String, i64)> {
-        self.0
+    fn get(&self, key: &str) -> Option<(String, i64)> {
+        self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(partner)
-            .cloned()
+            .get(key)
+            .map(|(_, t, until)| (t.clone(), *until))
     }
 
-    fn put(&self, partner: &str, token: String, until: i64) {
-        self.0
+    fn put(&self, key: &str, partner: &str, token: String, until: i64) {
+        self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(partner.to_owned(), (token, until));
+            .insert(key.to_owned(), (partner.to_owned(), token, until));
     }
 
-    fn forget(&self, partner: &str) {
-        self.0
+    fn forget(&self, partner: &str, refused: &str) {
+        self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(partner);
+            .retain(|_, (p, t, _)| !(p == partner && t == refused));
     }
 }
 
