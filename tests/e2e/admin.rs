@@ -578,6 +578,15 @@ async fn administrator_management_keeps_the_rules(env: Env) -> Result<()> {
         "validation.failed",
     )
     .await?;
+    // The systems' role is for API tokens, not people.
+    let doc = assert_problem(
+        post(serde_json::json!({ "username": "frank", "display_name": "x", "role": "message-sender" }))
+            .await?,
+        422,
+        "validation.failed",
+    )
+    .await?;
+    ensure!(doc["errors"][0]["field"] == "role", "{doc}");
 
     let patch = |id: String, body: serde_json::Value| {
         hub.http

@@ -229,9 +229,18 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
     )
     .await?;
     let sys = hub.token(Role::SystemAdmin).await?;
+    // An internal system holds a token that can send messages and do nothing else.
+    let sender = hub.token(Role::MessageSender).await?;
+    for path in [
+        "/api/admin/messages",
+        "/api/admin/partners",
+        "/api/admin/connectors",
+    ] {
+        assert_problem(hub.get_as(&sender, path).await?, 403, "auth.forbidden").await?;
+    }
     let message = expected("financing-demand-notice")?;
     partner.fail_next.store(1, Ordering::SeqCst);
-    let res = post_message(&hub, &sys, "bank", DEMAND, &message).await?;
+    let res = post_message(&hub, &sender, "bank", DEMAND, &message).await?;
     ensure!(res.status() == 202, "{}", res.text().await?);
     let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
     let ack = json(res, 202).await?;
@@ -285,7 +294,7 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
         );
     }
     // The same message again: the first receipt, nothing sent twice.
-    let res = post_message(&hub, &sys, "bank", DEMAND, &message).await?;
+    let res = post_message(&hub, &sender, "bank", DEMAND, &message).await?;
     ensure!(res.status() == 202 && res.headers()["x-duplicate"] == "true");
     ensure!(res.headers()["x-receipt-id"] == receipt.as_str());
     // The same id with other content is not a resend.
@@ -351,15 +360,23 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
         page["items"].as_array().is_some_and(Vec::is_empty),
         "{page}"
     );
+    // Every request that got as far as being recorded: the first, the resend, the reused id
+    // (newest first); the first names the receipt it was given.
     let sent = json(
-        hub.get_as(&auditor, "/api/admin/audit?event=exchange.message_sent")
-            .await?,
+        hub.get_as(
+            &auditor,
+            "/api/admin/audit?event=exchange.message_submitted",
+        )
+        .await?,
         200,
     )
     .await?;
+    let items = sent["items"].as_array().cloned().unwrap_or_default();
     ensure!(
-        sent["items"].as_array().map(Vec::len) == Some(1)
-            && sent["items"][0]["target"] == format!("message:{receipt}"),
+        items.len() == 3
+            && items.iter().all(|i| i["target"] == "partner:bank"
+                && i["details"]["message_id"] == message["message_id"])
+            && items[2]["details"]["receipt_id"] == receipt.as_str(),
         "{sent}"
     );
     hub.stop().await

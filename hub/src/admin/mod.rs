@@ -288,6 +288,21 @@ fn totp_aad(admin_id: &str) -> Vec<u8> {
     format!("admins.totp_secret:{admin_id}").into_bytes()
 }
 
+/// Refuses a role that only API tokens of systems may hold.
+fn people_role(role: Role) -> AdminResult<()> {
+    if role.for_people() {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid {
+            field: "role",
+            message: format!(
+                "{} is for API tokens of internal systems, not for administrators",
+                role.as_str()
+            ),
+        })
+    }
+}
+
 fn validate_username(u: &str) -> AdminResult<String> {
     let u = u.trim().to_lowercase();
     let ok = (3..=32).contains(&u.len())
@@ -411,6 +426,7 @@ impl Admins {
     ) -> AdminResult<IssuedCredentials> {
         let username = validate_username(username)?;
         let display_name = validate_display_name(display_name)?;
+        people_role(role)?;
         let id = uuid::Uuid::now_v7().to_string();
         let (password, phc, secret) = self.fresh_credentials().await?;
         let enc = self.cipher.encrypt(&secret, &totp_aad(&id))?;
@@ -947,6 +963,9 @@ impl Admins {
             Some(d) => validate_display_name(d)?,
             None => before.display_name.clone(),
         };
+        if let Some(r) = patch.role {
+            people_role(r)?;
+        }
         let role = patch
             .role
             .map_or_else(|| before.role.clone(), |r| r.as_str().to_owned());

@@ -16,6 +16,9 @@ pub enum Role {
     SecurityAdmin,
     /// Reads, analyses and exports the audit trail; changes nothing else.
     AuditAdmin,
+    /// An internal system's API token that sends messages to partners and nothing else (not a
+    /// person: no administrator account has this role).
+    MessageSender,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,13 +39,25 @@ pub enum Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::SystemAdmin, Role::SecurityAdmin, Role::AuditAdmin];
+    pub const ALL: [Role; 4] = [
+        Role::SystemAdmin,
+        Role::SecurityAdmin,
+        Role::AuditAdmin,
+        Role::MessageSender,
+    ];
+
+    /// Whether people (administrator accounts) may hold the role; the others are for API
+    /// tokens of systems only.
+    pub fn for_people(self) -> bool {
+        !matches!(self, Role::MessageSender)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::SystemAdmin => "system-admin",
             Role::SecurityAdmin => "security-admin",
             Role::AuditAdmin => "audit-admin",
+            Role::MessageSender => "message-sender",
         }
     }
 
@@ -52,6 +67,7 @@ impl Role {
             Role::SystemAdmin => "系统管理员",
             Role::SecurityAdmin => "安全管理员",
             Role::AuditAdmin => "审计管理员",
+            Role::MessageSender => "报文发送（系统对接）",
         }
     }
 
@@ -69,6 +85,7 @@ impl Role {
             ],
             Role::SecurityAdmin => &[AccountsManage, AdminsManage, SessionsManage],
             Role::AuditAdmin => &[AuditRead, AuditExport],
+            Role::MessageSender => &[MessagesSend],
         }
     }
 
@@ -91,7 +108,9 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                format!("`{s}` is not a role; use system-admin, security-admin or audit-admin")
+                format!(
+                    "`{s}` is not a role; use system-admin, security-admin, audit-admin or (API tokens only) message-sender"
+                )
             })
     }
 }
@@ -130,6 +149,12 @@ mod tests {
         assert!(Role::AuditAdmin.can(Permission::AuditRead));
         assert!(!Role::SystemAdmin.can(Permission::AuditRead));
         assert!(!Role::SecurityAdmin.can(Permission::AuditRead));
+        // The systems' role sends messages and can do nothing else.
+        assert_eq!(
+            Role::MessageSender.permissions(),
+            [Permission::MessagesSend]
+        );
+        assert!(!Role::MessageSender.for_people());
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl From<ExchangeError> for ApiError {
             }
             ExchangeError::UnsupportedMediaType => ApiError::new(
                 C::UnsupportedMediaType,
-                "send the message as application/xml (or text/xml) or application/json",
+                "send partner messages as XML (application/xml, text/xml) or JSON (application/json); messages to partners are sent to the hub as JSON",
             ),
             ExchangeError::JsonMalformed { line, column, .. } => {
                 ApiError::new(C::JsonMalformed, detail).at(DocumentLocation {

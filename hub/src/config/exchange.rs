@@ -566,7 +566,15 @@ pub fn build_partner(
         },
     };
     let signature = match spec.payload_signature.as_deref() {
-        None => None,
+        None => {
+            if spec.payload_signing_key.is_some() {
+                errors.push((
+                    "payload_signing_key",
+                    "is used only with payload_signature (`sm2` or `hmac-sha256`)".into(),
+                ));
+            }
+            None
+        }
         Some("sm2") => {
             let verifier = spec
                 .public_key
@@ -685,6 +693,11 @@ fn endpoint(
     }
 }
 
+/// Whether `v` can go into an HTTP header as it is: printable ASCII without spaces.
+fn header_safe(v: &str) -> bool {
+    v.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
 /// The partner's outbound endpoint, when `outbound_url` is set (and nothing else outbound is
 /// set without it).
 fn build_outbound(
@@ -693,10 +706,16 @@ fn build_outbound(
     errors: &mut Vec<(&'static str, String)>,
 ) -> Option<PartnerOutbound> {
     let Some(url) = spec.outbound_url.as_deref() else {
-        if !spec.outbound_message_types.is_empty() || spec.outbound_auth.is_some() {
+        if !spec.outbound_message_types.is_empty()
+            || spec.outbound_auth.is_some()
+            || spec.outbound_access_key.is_some()
+            || spec.outbound_secret.is_some()
+            || spec.outbound_token.is_some()
+            || spec.outbound_token_url.is_some()
+        {
             errors.push((
                 "outbound_url",
-                "is required when outbound_message_types or outbound_auth is set".into(),
+                "is required when any other outbound_* setting is given".into(),
             ));
         }
         return None;
@@ -721,9 +740,12 @@ fn build_outbound(
         .as_deref()
         .map(str::trim)
     {
-        Some(k) if !k.is_empty() && k.len() <= 128 => Some(k.to_owned()),
+        Some(k) if !k.is_empty() && k.len() <= 128 && header_safe(k) => Some(k.to_owned()),
         _ => {
-            errors.push(("outbound_access_key", format!("is required: {what}")));
+            errors.push((
+                "outbound_access_key",
+                format!("is required (printable ASCII, no spaces, at most 128): {what}"),
+            ));
             None
         }
     };
@@ -749,11 +771,14 @@ fn build_outbound(
                 .map(|(access_key, secret)| OutboundAuth::HmacSha256 { access_key, secret })
         }
         Some("token") => match &spec.outbound_token {
-            Some(t) if !t.expose().trim().is_empty() => Some(OutboundAuth::Token(t.clone())),
+            Some(t) if !t.expose().trim().is_empty() && header_safe(t.expose().trim()) => {
+                Some(OutboundAuth::Token(t.clone()))
+            }
             _ => {
                 errors.push((
                     "outbound_token",
-                    "is required for `outbound_auth = \"token\"`".into(),
+                    "is required for `outbound_auth = \"token\"` (printable ASCII, no spaces)"
+                        .into(),
                 ));
                 None
             }
@@ -880,4 +905,92 @@ pub(super) fn validate_partners(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields_in_error(spec: &PartnerSpec) -> Vec<&'static str> {
+        let catalog = mappings::Catalog::builtin().unwrap();
+        match build_partner("bank", spec, &catalog) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|(f, _)| f).collect(),
+        }
+    }
+
+    fn base() -> PartnerSpec {
+        PartnerSpec {
+            auth: Some("token".into()),
+            token: Some(Secret::new("a-long-partner-token-0123456789".to_owned())),
+            message_types: vec!["financing.demand_notice".into()],
+            ..PartnerSpec::default()
+        }
+    }
+
+    #[test]
+    fn outbound_settings_are_checked_together() {
+        assert!(fields_in_error(&base()).is_empty());
+        let outbound = |f: &dyn Fn(&mut PartnerSpec)| {
+            let mut s = base();
+            s.outbound_url = Some("https://bank.example.cn/hub".into());
+            s.outbound_message_types = vec!["financing.demand_notice".into()];
+            s.outbound_auth = Some("token".into());
+            s.outbound_token = Some(Secret::new("hub-token-0123456789".to_owned()));
+            f(&mut s);
+            fields_in_error(&s)
+        };
+        assert!(outbound(&|_| {}).is_empty());
+        // Credentials without an endpoint, or an endpoint without credentials.
+        let mut s = base();
+        s.outbound_secret = Some(Secret::new("a-secret-without-an-endpoint".to_owned()));
+        assert_eq!(fields_in_error(&s), ["outbound_url"]);
+        assert_eq!(outbound(&|s| s.outbound_auth = None), ["outbound_auth"]);
+        // Only https (http on loopback), no credentials in the URL.
+        assert_eq!(
+            outbound(&|s| s.outbound_url = Some("http://bank.example.cn/hub".into())),
+            ["outbound_url"]
+        );
+        assert_eq!(
+            outbound(&|s| s.outbound_url = Some("https://u:p@bank.example.cn/hub".into())),
+            ["outbound_url"]
+        );
+        // What goes into a header must be able to.
+        assert_eq!(
+            outbound(&|s| s.outbound_token = Some(Secret::new("two words".to_owned()))),
+            ["outbound_token"]
+        );
+        assert_eq!(
+            outbound(&|s| {
+                s.outbound_auth = Some("hmac-sha256".into());
+                s.outbound_access_key = Some("AK\nX".into());
+                s.outbound_secret = Some(Secret::new("a-long-shared-secret-0123".to_owned()));
+            }),
+            ["outbound_access_key"]
+        );
+        assert_eq!(
+            outbound(&|s| s.outbound_message_types = vec!["no.such_type".into()]),
+            ["outbound_message_types"]
+        );
+        // A signing key without a signature scheme is a mistake, not a no-op.
+        let mut s = base();
+        s.payload_signing_key = Some(Secret::new("payload-signing-key-0123456789".to_owned()));
+        assert_eq!(fields_in_error(&s), ["payload_signing_key"]);
+        // A signing partner that receives messages needs the hub's key.
+        assert_eq!(
+            outbound(&|s| {
+                s.payload_signature = Some("sm2".into());
+                s.public_key = Some(
+                    guomi::Sm2Signer::generate()
+                        .unwrap()
+                        .public_key_pem()
+                        .unwrap(),
+                );
+            }),
+            ["payload_signing_key"]
+        );
+        let mut s = base();
+        s.client_certificates = vec!["not-a-fingerprint".into()];
+        assert_eq!(fields_in_error(&s), ["client_certificates"]);
+    }
 }

@@ -139,6 +139,22 @@ impl Exchange {
             ack_type: "application/json",
             deliver_to: Some(outbound.url.as_str().to_owned()),
         };
+        // Who asked to send what is recorded first: if the audit trail cannot take it, nothing is
+        // stored and nothing goes out (503). Every request that gets this far is recorded, a
+        // resend or a reused id included (the details say which receipt it was given).
+        self.audit
+            .append(
+                AuditEvent::new("exchange.message_submitted", Outcome::Success)
+                    .actor(actor)
+                    .target(format!("partner:{}", partner.id))
+                    .details(serde_json::json!({
+                        "message_type": out.message_type,
+                        "message_id": message_id,
+                        "receipt_id": receipt_id,
+                    }))
+                    .context(ctx),
+            )
+            .await?;
         let receipt = self.intake.store(row).await?;
         if receipt.other_content {
             return Err(ExchangeError::MessageIdReused(receipt.receipt_id));
@@ -149,19 +165,6 @@ impl Exchange {
         }
         self.metrics.exchange(&partner.id, "sent");
         self.wake.notify_one();
-        self.audit
-            .append(
-                AuditEvent::new("exchange.message_sent", Outcome::Success)
-                    .actor(actor)
-                    .target(format!("message:{}", receipt.receipt_id))
-                    .details(serde_json::json!({
-                        "partner": partner.id,
-                        "message_type": out.message_type,
-                        "message_id": message_id,
-                    }))
-                    .context(ctx),
-            )
-            .await?;
         Ok(receipt)
     }
 
@@ -338,8 +341,13 @@ impl GatewayTokens {
 /// The content type of an XML message the hub sends: SOAP 1.1 as `text/xml`, others as
 /// `application/xml`, with the charset of the document's declaration.
 pub(super) fn xml_content_type(xml: &[u8], envelope: mappings::Envelope) -> String {
+    // Only the declaration, which is ASCII whatever the document's encoding.
     let head = &xml[..xml.len().min(200)];
-    let charset = std::str::from_utf8(head)
+    let decl_end = head
+        .windows(2)
+        .position(|w| w == b"?>")
+        .map_or(0, |i| i + 2);
+    let charset = std::str::from_utf8(&head[..decl_end])
         .ok()
         .and_then(|h| {
             let decl = h.strip_prefix("<?xml")?;
@@ -384,6 +392,13 @@ mod tests {
         assert_eq!(
             xml_content_type(b"<a/>", mappings::Envelope::Base64Document),
             "application/xml; charset=UTF-8"
+        );
+        // Chinese text right after the declaration does not hide it.
+        let (gbk, _, _) = encoding_rs::GBK
+            .encode("<?xml version=\"1.0\" encoding=\"GBK\"?><a>龙岩普惠金融平台</a>");
+        assert_eq!(
+            xml_content_type(&gbk, mappings::Envelope::Soap11),
+            "text/xml; charset=GBK"
         );
     }
 }
