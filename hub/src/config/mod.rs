@@ -592,6 +592,19 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
     let outbound = validate_outbound(raw.outbound, l);
     let exchange = exchange::validate_exchange(raw.exchange, l);
     let partners = exchange::validate_partners(raw.partners, &exchange, l);
+    if tls.as_ref().is_none_or(|t| t.client_ca.is_none()) {
+        // Pinned certificates can only be checked where the hub terminates TLS and asks for
+        // them; such a partner could never be let in.
+        for p in partners
+            .iter()
+            .filter(|p| !p.client_certificates.is_empty())
+        {
+            l.problem(
+                &format!("partners.{}.client_certificates", p.id),
+                "needs server.tls with client_ca: the hub checks client certificates only where it terminates TLS",
+            );
+        }
+    }
 
     Config {
         data_dir,
@@ -913,6 +926,20 @@ mod tests {
         assert_eq!(c.audit.retention, MIN_AUDIT_RETENTION);
         assert_eq!(c.admin.lockout_threshold, 5);
         assert_eq!(c.server.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn pinned_client_certificates_need_the_hub_to_ask_for_them() {
+        let partner = "[partners.bank]\nauth = \"token\"\ntoken = \"a-long-partner-token-0123456789\"\nmessage_types = [\"financing.demand_notice\"]\nclient_certificates = [\"".to_owned()
+            + &"ab".repeat(32)
+            + "\"]\n";
+        let err = load(&partner, &[]).unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|p| p.key == "partners.bank.client_certificates"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -20,10 +20,16 @@ pub struct RateLimiter<K> {
 pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
-        },
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            // The well-known NAT64 prefix (RFC 6052) carries an IPv4 client in its last 32 bits.
+            let nat64 = bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000;
+            match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None if nat64 => IpAddr::V4(std::net::Ipv4Addr::from(bits as u32)),
+                None => IpAddr::V6(Ipv6Addr::from(bits & !((1u128 << 64) - 1))),
+            }
+        }
     }
 }
 
@@ -102,6 +108,7 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(client_key(ip("203.0.113.9")), ip("203.0.113.9"));
         assert_eq!(client_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(client_key(ip("64:ff9b::203.0.113.9")), ip("203.0.113.9"));
         assert_eq!(
             client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
             ip("2001:db8:1:2::")
