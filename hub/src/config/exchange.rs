@@ -251,7 +251,7 @@ impl mappings::PayloadCodec for PartnerPayload {
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
 
 /// The keys every message's JSON is masked by, unless configured otherwise.
-pub const DEFAULT_MASKED_FIELDS: [&str; 8] = [
+pub const DEFAULT_MASKED_FIELDS: [&str; 12] = [
     "phone",
     "mobile",
     "id_number",
@@ -260,6 +260,11 @@ pub const DEFAULT_MASKED_FIELDS: [&str; 8] = [
     "certificate_number",
     "card_no",
     "legal_representative",
+    // The pinyin abbreviations of Fujian government XML: 身份证号, 证件号码, 联系电话, 手机号码.
+    "sfzh",
+    "zjhm",
+    "lxdh",
+    "sjhm",
 ];
 
 pub(super) fn validate_exchange(raw: RawExchange, l: &mut Layered) -> ExchangeConfig {
