@@ -374,6 +374,11 @@ impl TestHub {
             .await?)
     }
 
+    /// GET with a bearer token, expecting `200` and JSON.
+    pub async fn get_json(&self, token: &str, path: &str) -> Result<serde_json::Value> {
+        json(self.get_as(token, path).await?, 200).await
+    }
+
     /// An API token for `role`, issued directly in the store.
     pub async fn token(&self, role: hub::admin::Role) -> Result<String> {
         let t = self

@@ -192,15 +192,12 @@ async fn xml_messages_are_translated_recorded_delivered_and_acknowledged(env: En
         .unwrap_or_default();
     ensure!(phone.contains("****"), "{translated}");
     // The log is searchable.
-    let page = json(
-        hub.get_as(
+    let page = hub
+        .get_json(
             &sys,
             "/api/admin/messages?partner=bank&status=delivered&message_id=FDN20261122000001",
         )
-        .await?,
-        200,
-    )
-    .await?;
+        .await?;
     ensure!(page["items"].as_array().map(Vec::len) == Some(1), "{page}");
     ensure!(
         page["items"][0].get("translated").is_none(),
@@ -234,7 +231,7 @@ async fn xml_messages_are_translated_recorded_delivered_and_acknowledged(env: En
 
 /// The string values of `field` in the `items` of the page at `path`.
 async fn item_values(hub: &TestHub, token: &str, path: &str, field: &str) -> Result<Vec<String>> {
-    let page = json(hub.get_as(token, path).await?, 200).await?;
+    let page = hub.get_json(token, path).await?;
     Ok(page["items"]
         .as_array()
         .context("items")?
@@ -251,12 +248,9 @@ pub(crate) async fn wait_for_status(
 ) -> Result<serde_json::Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let view = json(
-            hub.get_as(token, &format!("/api/admin/messages/{receipt}"))
-                .await?,
-            200,
-        )
-        .await?;
+        let view = hub
+            .get_json(token, &format!("/api/admin/messages/{receipt}"))
+            .await?;
         if view["status"] == status {
             return Ok(view);
         }
@@ -608,12 +602,9 @@ async fn failed_deliveries_retry_then_dead_letter_and_replay(env: Env) -> Result
     wait_for_status(&hub, &sys, &receipt, "delivered").await?;
     ensure!(consumer.applied().len() == 1);
     let auditor = hub.token(Role::AuditAdmin).await?;
-    let replays = json(
-        hub.get_as(&auditor, "/api/admin/audit?event=exchange.replayed")
-            .await?,
-        200,
-    )
-    .await?;
+    let replays = hub
+        .get_json(&auditor, "/api/admin/audit?event=exchange.replayed")
+        .await?;
     ensure!(
         replays["items"][0]["target"] == format!("message:{receipt}"),
         "{replays}"
@@ -964,12 +955,9 @@ async fn sm4_sealed_documents_are_opened_with_the_partners_key(env: Env) -> Resu
     ensure!(res.status() == 200, "{}", res.text().await?);
     let sys = hub.token(Role::SystemAdmin).await?;
     let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
-    let view = json(
-        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
-            .await?,
-        200,
-    )
-    .await?;
+    let view = hub
+        .get_json(&sys, &format!("/api/admin/messages/{receipt}"))
+        .await?;
     let expected: serde_json::Value =
         serde_json::from_slice(&fixture("receivables-registration-result/expected.json")?)?;
     // Leading zeros survive, the GBK body is read, and the whole translation is the sample's.
@@ -1338,7 +1326,7 @@ async fn a_mapping_directory_and_ids_from_the_header(env: Env) -> Result<()> {
         ])
         .await?;
     let sys = hub.token(Role::SystemAdmin).await?;
-    let mappings = json(hub.get_as(&sys, "/api/admin/mappings").await?, 200).await?;
+    let mappings = hub.get_json(&sys, "/api/admin/mappings").await?;
     ensure!(
         mappings.as_array().map(Vec::len) == Some(1)
             && mappings[0]["name"] == "financing-demand-notice",
@@ -1559,15 +1547,12 @@ async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result
     for (body, status) in [(input.clone(), 200), (invalid.into_bytes(), 422)] {
         let res = send(&hub.http, &hub.base, TYPE, "application/xml", &body, &[]).await?;
         ensure!(res.status() == status, "{}", res.status());
-        let page = json(
-            hub.get_as(
+        let page = hub
+            .get_json(
                 &hub.token(Role::SystemAdmin).await?,
                 "/api/admin/messages?limit=1",
             )
-            .await?,
-            200,
-        )
-        .await?;
+            .await?;
         receipts.push(
             page["items"][0]["id"]
                 .as_str()
@@ -1577,12 +1562,9 @@ async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result
     }
     let sys = hub.token(Role::SystemAdmin).await?;
     for receipt in &receipts {
-        let view = json(
-            hub.get_as(&sys, &format!("/api/admin/messages/{receipt}/payload"))
-                .await?,
-            200,
-        )
-        .await?;
+        let view = hub
+            .get_json(&sys, &format!("/api/admin/messages/{receipt}/payload"))
+            .await?;
         let payload = view["payload"].as_str().unwrap_or_default();
         ensure!(
             payload.contains("<Phone>138****0000</Phone>") && !payload.contains("13800000000"),
@@ -1602,12 +1584,9 @@ async fn raw_payloads_are_shown_masked_audited_and_forgotten(env: Env) -> Result
         )
         .await?;
     tests::assert_problem(res, 403, "auth.forbidden").await?;
-    let viewed = json(
-        hub.get_as(&auditor, "/api/admin/audit?event=exchange.payload_viewed")
-            .await?,
-        200,
-    )
-    .await?;
+    let viewed = hub
+        .get_json(&auditor, "/api/admin/audit?event=exchange.payload_viewed")
+        .await?;
     ensure!(
         viewed["items"].as_array().map(Vec::len) == Some(2),
         "{viewed}"

@@ -339,38 +339,29 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
     // Nothing else reached the partner; the log tells directions apart; the sending is audited.
     tokio::time::sleep(Duration::from_millis(300)).await;
     ensure!(partner.received.lock().unwrap().len() == 2);
-    let page = json(
-        hub.get_as(&sys, "/api/admin/messages?direction=outbound")
-            .await?,
-        200,
-    )
-    .await?;
+    let page = hub
+        .get_json(&sys, "/api/admin/messages?direction=outbound")
+        .await?;
     ensure!(
         page["items"].as_array().map(Vec::len) == Some(1)
             && page["items"][0]["id"] == receipt.as_str(),
         "{page}"
     );
-    let page = json(
-        hub.get_as(&sys, "/api/admin/messages?direction=inbound")
-            .await?,
-        200,
-    )
-    .await?;
+    let page = hub
+        .get_json(&sys, "/api/admin/messages?direction=inbound")
+        .await?;
     ensure!(
         page["items"].as_array().is_some_and(Vec::is_empty),
         "{page}"
     );
     // Every request that got as far as being recorded: the first, the resend, the reused id
     // (newest first); the first names the receipt it was given.
-    let sent = json(
-        hub.get_as(
+    let sent = hub
+        .get_json(
             &auditor,
             "/api/admin/audit?event=exchange.message_submitted",
         )
-        .await?,
-        200,
-    )
-    .await?;
+        .await?;
     let items = sent["items"].as_array().cloned().unwrap_or_default();
     ensure!(
         items.len() == 3
@@ -548,12 +539,9 @@ async fn signed_documents_are_verified_in_and_signed_out(env: Env) -> Result<()>
     ensure!(res.status() == 200, "{}", res.text().await?);
     let sys = hub.token(Role::SystemAdmin).await?;
     let receipt = res.headers()["x-receipt-id"].to_str()?.to_owned();
-    let view = json(
-        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
-            .await?,
-        200,
-    )
-    .await?;
+    let view = hub
+        .get_json(&sys, &format!("/api/admin/messages/{receipt}"))
+        .await?;
     ensure!(
         view["translated"] == expected("receivables-registration-result")?,
         "{view}"
@@ -684,22 +672,16 @@ async fn queued_messages_follow_the_partners_current_settings(env: Env) -> Resul
     json(res, 200).await?;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let held = old.received(&receipt).len();
-    let view = json(
-        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
-            .await?,
-        200,
-    )
-    .await?;
+    let view = hub
+        .get_json(&sys, &format!("/api/admin/messages/{receipt}"))
+        .await?;
     let attempts = view["deliveries"][0]["attempts"]
         .as_i64()
         .unwrap_or_default();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let view = json(
-        hub.get_as(&sys, &format!("/api/admin/messages/{receipt}"))
-            .await?,
-        200,
-    )
-    .await?;
+    let view = hub
+        .get_json(&sys, &format!("/api/admin/messages/{receipt}"))
+        .await?;
     ensure!(
         old.received(&receipt).len() == held
             && view["deliveries"][0]["attempts"] == attempts
