@@ -704,21 +704,25 @@ impl<'m, 's> State<'m, 's> {
         if is_blank(tok.attrs(e)) {
             return Ok(());
         }
-        let limits = self.s.limits;
         let mut n = 0usize;
         for a in AttrIter::new(tok.content_str(e), tok.name_len(e)) {
             let (key, _) = a.map_err(|err| self.malformed(tok, err.to_string()))?;
             n += 1;
-            if n > limits.max_attributes {
-                return Err(self.limit(
-                    tok,
-                    "attributes per element",
-                    limits.max_attributes as u64,
-                ));
-            }
-            if key.len() > limits.max_name_len {
-                return Err(self.limit(tok, "name length in bytes", limits.max_name_len as u64));
-            }
+            self.attr_within_limits(tok, n, key)?;
+        }
+        Ok(())
+    }
+
+    /// The `n`th attribute of an element, named `key`, within the attribute-count and
+    /// name-length limits.
+    #[inline]
+    fn attr_within_limits(&self, tok: &Tokenizer, n: usize, key: &str) -> Result<(), Error> {
+        let limits = self.s.limits;
+        if n > limits.max_attributes {
+            return Err(self.limit(tok, "attributes per element", limits.max_attributes as u64));
+        }
+        if key.len() > limits.max_name_len {
+            return Err(self.limit(tok, "name length in bytes", limits.max_name_len as u64));
         }
         Ok(())
     }
@@ -744,16 +748,7 @@ impl<'m, 's> State<'m, 's> {
         for a in attrs {
             let (key, value) = a.map_err(|err| self.malformed(tok, err.to_string()))?;
             n += 1;
-            if n > limits.max_attributes {
-                return Err(self.limit(
-                    tok,
-                    "attributes per element",
-                    limits.max_attributes as u64,
-                ));
-            }
-            if key.len() > limits.max_name_len {
-                return Err(self.limit(tok, "name length in bytes", limits.max_name_len as u64));
-            }
+            self.attr_within_limits(tok, n, key)?;
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
             }

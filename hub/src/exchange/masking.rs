@@ -123,18 +123,8 @@ fn mask_xml(text: &str, fields: &[String]) -> String {
                     out.push(Event::Comment(BytesText::new(" 根元素外的内容不显示 ")));
                 }
             }
-            Event::Text(t) if block_at.is_some() => {
-                let n = t.len();
-                out.push(Event::Text(
-                    BytesText::new(&format!("[Base64 块 {n} 字节，不显示]")).into_owned(),
-                ));
-            }
-            Event::CData(c) if block_at.is_some() => {
-                let n = c.len();
-                out.push(Event::Text(
-                    BytesText::new(&format!("[Base64 块 {n} 字节，不显示]")).into_owned(),
-                ));
-            }
+            Event::Text(t) if block_at.is_some() => out.push(withheld_block(t.len())),
+            Event::CData(c) if block_at.is_some() => out.push(withheld_block(c.len())),
             Event::Text(t) if masked_at.is_some() => {
                 pending.push_str(&quick_xml::escape::unescape(&t).unwrap_or_default());
             }
@@ -158,6 +148,11 @@ fn mask_xml(text: &str, fields: &[String]) -> String {
         shown.push_str("\n<!-- 此后内容无法解析，不显示 -->");
     }
     shown
+}
+
+/// What stands for the Base64 text of a HEAD/BODY/SIGN block.
+fn withheld_block(len: usize) -> Event<'static> {
+    Event::Text(BytesText::new(&format!("[Base64 块 {len} 字节，不显示]")).into_owned())
 }
 
 fn mask_attributes(s: &BytesStart<'_>, is_masked: &dyn Fn(&str) -> bool) -> BytesStart<'static> {

@@ -400,6 +400,38 @@ pub fn mask_fields(v: &mut Value, fields: &[String]) {
     }
 }
 
+/// The sender's `X-Message-Id`, if any.
+fn header_message_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-message-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_owned())
+}
+
+/// The sender's `X-Correlation-Id` (at most 128 bytes), else the request id.
+fn correlation_id(headers: &HeaderMap, ctx: &RequestContext) -> Option<String> {
+    headers
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| c.len() <= 128)
+        .map(str::to_owned)
+        .or_else(|| ctx.request_id.clone())
+}
+
+/// `mapping` with the partner's codec when the partner seals or signs its wrapped documents
+/// (its HEAD/BODY blocks are opened, verified, sealed and signed with its keys).
+fn with_partner_codec<'m>(
+    mapping: &'m mappings::Mapping,
+    partner: &PartnerConfig,
+) -> std::borrow::Cow<'m, mappings::Mapping> {
+    match (&partner.payload_codec, mapping.envelope()) {
+        (Some(codec), mappings::Envelope::Base64Document) => {
+            std::borrow::Cow::Owned(mapping.clone().with_codec(codec.clone()))
+        }
+        _ => std::borrow::Cow::Borrowed(mapping),
+    }
+}
+
 fn valid_message_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..0x7f).contains(&b))
 }
@@ -531,11 +563,7 @@ impl Exchange {
                 req.message_type.to_owned(),
             ));
         }
-        let header_id = req
-            .headers
-            .get("x-message-id")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_owned());
+        let header_id = header_message_id(req.headers);
         let format = Format::of(req.headers);
         // A partner whose wrapped documents must be signed or sealed sends the document: its
         // JSON would bypass both.
@@ -548,14 +576,10 @@ impl Exchange {
                     detail: "this partner's documents are signed or encrypted: send the DOCUMENT as XML, not JSON".into(),
                 },
             )),
-            Some(f) => match (&partner.payload_codec, mapping.envelope()) {
-                // The partner seals its HEAD/BODY blocks: open them with its key.
-                (Some(codec), mappings::Envelope::Base64Document) => {
-                    let m = mapping.clone().with_codec(codec.clone());
-                    self.translate(&m, f, req.body.clone()).await
-                }
-                _ => self.translate(mapping, f, req.body.clone()).await,
-            },
+            Some(f) => {
+                let m = with_partner_codec(mapping, &partner);
+                self.translate(&m, f, req.body.clone()).await
+            }
         };
         let translated = translated.and_then(|v| {
             let own = mapping.message_id(&v);
@@ -576,13 +600,7 @@ impl Exchange {
             }
         });
         let mapping_ref = format!("{}@{}", mapping.name(), mapping.version());
-        let correlation = req
-            .headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|c| c.len() <= 128)
-            .map(str::to_owned)
-            .or_else(|| ctx.request_id.clone());
+        let correlation = correlation_id(req.headers, ctx);
         let receipt_id = uuid::Uuid::now_v7().to_string();
         let (value, message_id) = match translated {
             Ok(t) => t,

@@ -134,16 +134,9 @@ impl Exchange {
         if d.direction == "outbound" {
             return self.attempt_partner(client, d, body.to_vec()).await;
         }
-        let sent = client
-            .post(&d.target)
+        let sent = delivery(client, &d.target, d)
             .header("content-type", "application/json")
-            .header("idempotency-key", d.id.as_str())
-            .header("x-message-id", d.message_id.as_str())
-            .header("x-message-type", d.message_type.as_str())
             .header("x-partner", d.partner.as_str())
-            // The outbox retries with its own backoff; the client only retries what was never
-            // sent, so one attempt is one POST.
-            .retry(outbound::Retry::Unsafe)
             .body(body.to_vec())
             .send()
             .await;
@@ -201,13 +194,8 @@ impl Exchange {
             .iter()
             .find(|(name, _)| *name == "authorization")
             .map(|(_, v)| v.clone());
-        let mut req = client
-            .post(url.as_str())
-            .header("content-type", send::xml_content_type(&xml, envelope))
-            .header("idempotency-key", d.id.as_str())
-            .header("x-message-id", d.message_id.as_str())
-            .header("x-message-type", d.message_type.as_str())
-            .retry(outbound::Retry::Unsafe);
+        let mut req = delivery(client, url.as_str(), d)
+            .header("content-type", send::xml_content_type(&xml, envelope));
         if envelope == mappings::Envelope::Soap11 {
             req = req.header("soapaction", "\"\"");
         }
@@ -390,6 +378,19 @@ impl Exchange {
     async fn idle(&self) {
         let _ = tokio::time::timeout(self.config.poll_interval, self.wake.notified()).await;
     }
+}
+
+/// The POST of one delivery attempt to `url`, with what every receiver gets: the idempotency
+/// key (the receipt id), the message id and type.
+fn delivery(client: &outbound::Client, url: &str, d: &Claimed) -> outbound::RequestBuilder {
+    client
+        .post(url)
+        .header("idempotency-key", d.id.as_str())
+        .header("x-message-id", d.message_id.as_str())
+        .header("x-message-type", d.message_type.as_str())
+        // The outbox retries with its own backoff; the client only retries what was never
+        // sent, so one attempt is one POST.
+        .retry(outbound::Retry::Unsafe)
 }
 
 /// How an answer (or its absence) ends an attempt.

@@ -12,7 +12,10 @@ use std::collections::HashMap;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{Exchange, ExchangeError, Format, Receipt, aad, intake, valid_message_id};
+use super::{
+    Exchange, ExchangeError, Format, Receipt, aad, correlation_id, header_message_id, intake,
+    valid_message_id, with_partner_codec,
+};
 use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::config::{OutboundAuth, PartnerConfig};
 use crate::context::RequestContext;
@@ -72,12 +75,7 @@ impl Exchange {
             .translate(mapping, Format::Json, out.body.clone())
             .await?;
         // The sender is authenticated (an administrator's token), so its header is believed.
-        let header_id = out
-            .headers
-            .get("x-message-id")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_owned());
-        let message_id = match (header_id, mapping.message_id(&value)) {
+        let message_id = match (header_message_id(out.headers), mapping.message_id(&value)) {
             (Some(h), Some(o)) if h != o => return Err(ExchangeError::MessageIdMismatch),
             (Some(h), _) => h,
             (None, Some(o)) => o,
@@ -86,18 +84,14 @@ impl Exchange {
         if !valid_message_id(&message_id) {
             return Err(ExchangeError::MessageIdInvalid);
         }
-        let sealed = match (&partner.payload_codec, mapping.envelope()) {
-            (Some(codec), mappings::Envelope::Base64Document) => {
-                mapping.clone().with_codec(codec.clone())
-            }
-            _ => mapping.clone(),
-        };
-        let xml = sealed.json_to_xml(&value).map_err(|e| match e {
-            // Our key or the partner's settings, not the sender's message.
-            mappings::Error::SignatureInvalid { detail } => ExchangeError::Sealing(detail),
-            mappings::Error::PayloadInvalid { detail, .. } => ExchangeError::Sealing(detail),
-            other => ExchangeError::Mapping(other),
-        })?;
+        let xml = with_partner_codec(mapping, &partner)
+            .json_to_xml(&value)
+            .map_err(|e| match e {
+                // Our key or the partner's settings, not the sender's message.
+                mappings::Error::SignatureInvalid { detail } => ExchangeError::Sealing(detail),
+                mappings::Error::PayloadInvalid { detail, .. } => ExchangeError::Sealing(detail),
+                other => ExchangeError::Mapping(other),
+            })?;
         let receipt_id = uuid::Uuid::now_v7().to_string();
         let ack = serde_json::json!({
             "message_id": message_id,
@@ -124,13 +118,7 @@ impl Exchange {
             format: Format::Json.as_str(),
             now: now.0,
             request_id: ctx.request_id.clone(),
-            correlation_id: out
-                .headers
-                .get("x-correlation-id")
-                .and_then(|v| v.to_str().ok())
-                .filter(|c| c.len() <= 128)
-                .map(str::to_owned)
-                .or_else(|| ctx.request_id.clone()),
+            correlation_id: correlation_id(out.headers, ctx),
             size: i64::try_from(out.body.len()).unwrap_or(i64::MAX),
             payload_digest: hex::encode(guomi::sm3(&out.body)),
             payload_enc: encrypt(&out.body, "payload")?,
