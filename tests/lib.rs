@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use hub::{Config, ManualClock};
+use hub::Config;
+use platform::clock::ManualClock;
 
 pub use anyhow;
 
@@ -314,7 +315,7 @@ impl TestHub {
     ) -> Result<TestHub> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let addr = listener.local_addr()?;
-        let scheme = if config.server.tls.is_some() {
+        let scheme = if config.platform.server.tls.is_some() {
             "https"
         } else {
             "http"
@@ -380,9 +381,10 @@ impl TestHub {
     }
 
     /// An API token for `role`, issued directly in the store.
-    pub async fn token(&self, role: hub::admin::Role) -> Result<String> {
+    pub async fn token(&self, role: platform::admin::Role) -> Result<String> {
         let t = self
             .state
+            .platform
             .admins
             .create_token(None, "test", role, None, &Default::default())
             .await?;
@@ -390,9 +392,10 @@ impl TestHub {
     }
 
     /// A signed-in administrator of `role` whose issued password has been changed.
-    pub async fn admin(&self, username: &str, role: hub::admin::Role) -> Result<TestAdmin> {
+    pub async fn admin(&self, username: &str, role: platform::admin::Role) -> Result<TestAdmin> {
         let issued = self
             .state
+            .platform
             .admins
             .create(None, username, username, role, &Default::default())
             .await?;
@@ -426,7 +429,10 @@ impl TestHub {
     /// this moves the clock on by one step first.
     pub fn next_code(&self, admin: &TestAdmin) -> String {
         self.clock.advance(Duration::from_secs(30));
-        hub::admin::totp::code_at(&admin.secret, hub::Clock::now(&*self.clock).as_secs())
+        platform::admin::totp::code_at(
+            &admin.secret,
+            platform::clock::Clock::now(&*self.clock).as_secs(),
+        )
     }
 
     /// Signs in and returns the `Cookie` header value to send.

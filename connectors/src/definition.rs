@@ -260,16 +260,7 @@ impl HostAllowlist {
 /// Longest link accepted; browsers and proxies cope with 2 KiB everywhere.
 pub const MAX_URL_LEN: usize = 2048;
 
-/// Whether `code` is a valid connector code.
-pub fn valid_code(code: &str) -> bool {
-    (2..=40).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_lowercase())
-        && !code.ends_with('-')
-        && !code.contains("--")
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
+pub use platform::code::valid_code;
 
 /// Checks a link: absolute, https (or http when `allow_http`), no user name or password, a
 /// host on the allowlist, no reserved `hub_` parameters. Returns the parsed URL.

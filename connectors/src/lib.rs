@@ -1,14 +1,24 @@
-//! The external platforms users jump to (REQUIREMENTS B1–B10): their definitions and the rules a
-//! definition must pass, the catalog the hub ships with, signed hand-off of the user's identity
-//! to partners that agreed to it, and what users are told about a platform's status.
+//! The external platforms users jump to (REQUIREMENTS B1–B10, D7): their definitions and the
+//! rules a definition must pass, the catalog the hub ships with, signed hand-off of the user's
+//! identity to partners that agreed to it, what users are told about a platform's status — and
+//! the service on the platform: the registry in the store (validated, versioned, audited, with
+//! an in-memory snapshot for jumps), health probes, and the routes `/go/{code}`,
+//! `/api/connectors` and `/api/admin/connectors`.
 //!
-//! It holds no state and does no IO besides a health probe through the caller's outbound client:
-//! the hub stores definitions, versions them, audits jumps and runs the probes.
+//! The definition rules (`definition`, `handoff`, `status`, `catalog`) are pure; the registry
+//! and the routes use the platform's store, audit trail and sessions.
 
 mod catalog;
+pub mod config;
 mod definition;
 mod handoff;
+pub mod health;
+pub mod metrics;
+pub mod pages;
 mod probe;
+pub mod registry;
+pub mod routes;
+pub mod state;
 mod status;
 
 pub use catalog::{allowlist, hosts as catalog_hosts, seed};
@@ -20,5 +30,8 @@ pub use handoff::{
     DEFAULT_WINDOW_SECS, HandoffKey, KeyError, MIN_SECRET_LEN, SM2_DISTID, Subject, Verified,
     VerifyError, canonical, sign, verify,
 };
+pub use health::RoundOutcome;
 pub use probe::probe;
+pub use registry::Connectors;
+pub use state::ConnectorsState;
 pub use status::{Health, Status};

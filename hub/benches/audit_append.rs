@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hub::audit::{Actor, ActorKind, AuditEvent, AuditLog, Outcome};
 use hub::config::Config;
-use hub::store::Db;
+use platform::audit::{Actor, ActorKind, AuditEvent, AuditLog, Outcome};
+use platform::store::Db;
 
 fn event(i: usize) -> AuditEvent {
     AuditEvent::new("connector.jump", Outcome::Success)
@@ -40,12 +40,13 @@ fn main() {
         for concurrency in [1usize, 16, 64, 256] {
             let dir = tempfile::tempdir_in(".").unwrap();
             let config = Config::defaults_in(dir.path()).unwrap();
-            let db = Db::connect(&config.database).await.unwrap();
+            let db = Db::connect(&config.platform.database).await.unwrap();
             db.migrate().await.unwrap();
             let mac: Arc<dyn guomi::Mac> = Arc::new(guomi::HmacSm3::new(&[7u8; 32]).unwrap());
-            let (log, task) = AuditLog::start(db.clone(), mac, Arc::new(hub::SystemClock))
-                .await
-                .unwrap();
+            let (log, task) =
+                AuditLog::start(db.clone(), mac, Arc::new(platform::clock::SystemClock))
+                    .await
+                    .unwrap();
             let n = if concurrency == 1 {
                 total.min(5_000)
             } else {

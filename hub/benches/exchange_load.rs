@@ -35,7 +35,7 @@ async fn send(client: &reqwest::Client, base: &str, body: Vec<u8>) -> bool {
         .unwrap()
         .as_secs()
         .to_string();
-    let sig = hub::exchange::auth::sign_hmac_sha256(
+    let sig = exchange::auth::sign_hmac_sha256(
         hub::demo::DEMO_PARTNER_SECRET,
         "POST",
         &path,

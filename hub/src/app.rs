@@ -1,86 +1,94 @@
-//! Assembly of one hub: keys, store, audit writer, services, background jobs, and the server
-//! with graceful shutdown.
+//! Assembly of one hub: the platform (keys, store, audit writer, core services), the feature
+//! services built on it (sign-in, connectors, exchange, portal), the background jobs, and the
+//! server with graceful shutdown and optional TLS.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use http::HeaderValue;
+use connectors::Connectors;
+use exchange::Exchange;
+use platform::Platform;
+use platform::audit::{Actor, AuditEvent, Outcome};
+use platform::clock::Clock;
+use platform::context::RequestContext;
+use platform::http::metrics::Metrics;
+use platform::state::{OpenError, Readiness};
+use sso::federation::Federation;
 use tokio::task::JoinHandle;
 
-use crate::accounts::Accounts;
-use crate::admin::Admins;
-use crate::audit::{Actor, AuditEvent, AuditLog, Outcome};
-use crate::clock::Clock;
-use crate::config::{Config, KeyBytes, KeySetting};
-use crate::connectors::{ConnectorError, Connectors};
-use crate::context::RequestContext;
-use crate::federation::Federation;
-use crate::http::metrics::Metrics;
-use crate::http::middleware::RequestIds;
-use crate::http::ratelimit::RateLimiter;
-use crate::keys::{KeyCheckError, Keys};
-use crate::replay::ReplayGuard;
-use crate::sessions::Sessions;
-use crate::store::{Db, StoreError};
+use crate::config::Config;
 
-/// Everything a request handler may need. Cheap to clone: each part is shared.
+/// Everything the routes need: the platform and each feature's service. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub keys: Keys,
-    pub accounts: Arc<Accounts>,
-    pub sessions: Arc<Sessions>,
+    pub platform: Platform,
     pub federation: Arc<Federation>,
     pub connectors: Arc<Connectors>,
-    pub exchange: Arc<crate::exchange::Exchange>,
-    /// The resilient client of every outbound call (back channels, probes, delivery).
-    pub outbound: outbound::Client,
-    /// Per client address on `/sso/` endpoints.
-    pub sso_limiter: Arc<RateLimiter<IpAddr>>,
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub audit: AuditLog,
-    pub admins: Arc<Admins>,
-    pub metrics: Arc<Metrics>,
-    pub login_limiter: Arc<RateLimiter<IpAddr>>,
-    pub request_ids: Arc<RequestIds>,
-    /// `Strict-Transport-Security` value, present when the hub terminates TLS.
-    pub hsts: Option<HeaderValue>,
+    pub exchange: Arc<Exchange>,
+}
+
+impl AppState {
+    pub fn sso(&self) -> sso::SsoState {
+        sso::SsoState {
+            platform: self.platform.clone(),
+            federation: self.federation.clone(),
+        }
+    }
+
+    pub fn connector_state(&self) -> connectors::ConnectorsState {
+        connectors::ConnectorsState {
+            platform: self.platform.clone(),
+            connectors: self.connectors.clone(),
+        }
+    }
+
+    pub fn exchange_state(&self) -> exchange::ExchangeState {
+        exchange::ExchangeState {
+            platform: self.platform.clone(),
+            exchange: self.exchange.clone(),
+        }
+    }
+
+    pub fn portal(&self) -> portal::PortalState {
+        portal::PortalState {
+            platform: self.platform.clone(),
+            federation: self.federation.clone(),
+            connectors: self.connectors.clone(),
+            config: Arc::new(self.config.portal.clone()),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    #[error("cannot read or create the key file {path}")]
-    Key {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the key file {path} is not valid: {message}")]
-    KeyInvalid { path: String, message: String },
-    #[error("key material rejected")]
-    Crypto(#[from] guomi::Error),
     #[error(transparent)]
-    KeyCheck(#[from] KeyCheckError),
+    Platform(#[from] OpenError),
     #[error("identity providers cannot be set up")]
     Federation(#[from] sso::Error),
-    #[error("the outbound HTTP client cannot be set up")]
-    Outbound(#[from] outbound::Error),
     #[error("the connector registry cannot be loaded")]
-    Connectors(#[from] ConnectorError),
+    Connectors(#[from] connectors::registry::ConnectorError),
     #[error("the partners cannot be loaded")]
-    Exchange(#[from] crate::exchange::ExchangeError),
+    Exchange(#[from] exchange::service::ExchangeError),
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Audit(#[from] crate::audit::AuditError),
+    Audit(#[from] platform::audit::AuditError),
     #[error("cannot load the TLS certificate or key")]
     Tls(#[source] std::io::Error),
     #[error("the server failed")]
     Serve(#[source] std::io::Error),
+}
+
+/// `/readyz` asks the exchange whether its writer of partner messages still runs.
+struct IntakeReadiness(Arc<Exchange>);
+
+impl Readiness for IntakeReadiness {
+    fn not_ready(&self) -> Option<&'static str> {
+        (!self.0.intake_running())
+            .then_some("the writer of partner messages has stopped: restart this node")
+    }
 }
 
 /// The hub's services without a server or background jobs: what command-line tools use.
@@ -90,116 +98,61 @@ pub struct Services {
 }
 
 impl Services {
-    /// Resolves keys, connects to the store (migrating it when `migrate`), starts the audit
-    /// writer and builds the services.
+    /// Opens the platform (migrating the store when `migrate`) and builds every feature's
+    /// services on it.
     pub async fn open(
         config: Config,
         clock: Arc<dyn Clock>,
         migrate: bool,
     ) -> Result<Services, StartError> {
-        let audit_key = resolve_key(&config.audit.hmac_key)?;
-        let data_key = resolve_key(&config.crypto.data_key)?;
-        let index_key = resolve_key(&config.crypto.index_key)?;
-
-        let db = Db::connect(&config.database).await?;
-        if migrate {
-            db.migrate_pending().await?;
-        }
-
-        let keys = Keys {
-            audit: Arc::new(guomi::HmacSm3::new(audit_key.as_bytes())?),
-            data: Arc::new(guomi::Sm4GcmCipher::new(data_key.as_bytes())?),
-            index: Arc::new(guomi::HmacSm3::new(index_key.as_bytes())?),
-        };
-        keys.check(&db, clock.as_ref()).await?;
-        let (audit, audit_task) =
-            AuditLog::start(db.clone(), keys.audit.clone(), clock.clone()).await?;
-        let admins = Arc::new(Admins::new(
-            db.clone(),
-            keys.data.clone(),
-            clock.clone(),
-            config.admin.clone(),
-            audit.clone(),
-        ));
-        let hsts = config.server.tls.as_ref().and_then(|t| {
-            HeaderValue::from_str(&format!(
-                "max-age={}; includeSubDomains",
-                t.hsts_max_age.as_secs()
-            ))
-            .ok()
-        });
-        let accounts = Arc::new(Accounts::new(
-            db.clone(),
-            keys.clone(),
-            clock.clone(),
-            audit.clone(),
-        ));
-        let sessions = Arc::new(Sessions::new(
-            db.clone(),
-            keys.clone(),
-            clock.clone(),
-            config.sessions.clone(),
-            accounts.clone(),
-        ));
-        let outbound = outbound::Client::new(config.outbound.clone())?;
         let mut metrics = Metrics::new();
-        outbound.register_metrics(metrics.registry_mut());
-        let metrics = Arc::new(metrics);
+        let connector_metrics =
+            connectors::metrics::ConnectorMetrics::register(metrics.registry_mut());
+        let exchange_metrics = exchange::metrics::ExchangeMetrics::register(metrics.registry_mut());
+        let (mut platform, audit_task) =
+            Platform::open(config.platform.clone(), clock.clone(), migrate, metrics).await?;
         let connectors = Arc::new(Connectors::new(
-            db.clone(),
-            keys.clone(),
+            platform.db.clone(),
+            platform.keys.clone(),
             clock.clone(),
-            audit.clone(),
+            platform.audit.clone(),
             config.connectors.clone(),
-            metrics.clone(),
+            connector_metrics,
         ));
-        let exchange = Arc::new(crate::exchange::Exchange::new(
-            db.clone(),
-            keys.clone(),
+        let exchange = Arc::new(Exchange::new(
+            platform.db.clone(),
+            platform.keys.clone(),
             clock.clone(),
-            audit.clone(),
-            config.exchange.clone(),
-            &config.partners,
-            metrics.clone(),
+            platform.audit.clone(),
+            config.exchange.exchange.clone(),
+            &config.exchange.partners,
+            exchange_metrics,
         ));
         let federation = Arc::new(Federation::new(
-            &config,
-            outbound.clone(),
-            keys.clone(),
+            config.sso.clone(),
+            &config.platform.server.public_url,
+            platform.outbound.clone(),
+            platform.keys.clone(),
             clock.clone(),
-            ReplayGuard::new(db.clone(), clock.clone()),
+            platform.replay.clone(),
         )?);
+        platform.readiness = Arc::new(vec![
+            Arc::new(IntakeReadiness(exchange.clone())) as Arc<dyn Readiness>
+        ]);
+        platform.config_summary = Arc::new(config.redacted_summary());
         let state = AppState {
-            keys,
-            accounts,
-            sessions,
+            config: Arc::new(config),
+            platform,
             federation,
             connectors,
             exchange,
-            outbound,
-            sso_limiter: Arc::new(RateLimiter::per_minute(
-                config.sso.login_attempts_per_minute,
-            )),
-            login_limiter: Arc::new(RateLimiter::per_minute(
-                config.admin.login_attempts_per_minute,
-            )),
-            config: Arc::new(config),
-            db,
-            clock,
-            audit,
-            admins,
-            metrics,
-            request_ids: Arc::new(RequestIds::new()),
-            hsts,
         };
         Ok(Services { state, audit_task })
     }
 
     /// Drains the audit writer and closes the store.
     pub async fn close(self) {
-        self.state.audit.shutdown().await;
-        let _ = self.audit_task.await;
-        self.state.db.close().await;
+        self.state.platform.close(self.audit_task).await;
     }
 }
 
@@ -214,31 +167,30 @@ pub struct Hub {
 impl Hub {
     /// Connects, migrates and starts the audit writer and background jobs.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Hub, StartError> {
-        let Services {
-            state, audit_task, ..
-        } = Services::open(config, clock, true).await?;
+        let Services { state, audit_task } = Services::open(config, clock, true).await?;
         state.connectors.start().await?;
         state.exchange.reload_partners().await?;
         let mut jobs = vec![
             tokio::spawn(retention_job(state.clone())),
             tokio::spawn(cleanup_job(state.clone())),
             tokio::spawn(connector_refresh_job(state.clone())),
-            tokio::spawn(crate::exchange::outbox::run(
+            tokio::spawn(exchange::outbox::run(
                 state.exchange.clone(),
-                state.outbound.clone(),
+                state.platform.outbound.clone(),
             )),
         ];
         if state.config.connectors.probes {
             jobs.push(tokio::spawn(probe_job(state.clone())));
         }
         state
+            .platform
             .audit
             .append(
                 AuditEvent::new("system.started", Outcome::Success)
                     .actor(Actor::system())
                     .details(serde_json::json!({
                         "version": env!("CARGO_PKG_VERSION"),
-                        "backend": state.db.backend().as_str(),
+                        "backend": state.platform.db.backend().as_str(),
                     })),
             )
             .await?;
@@ -255,7 +207,7 @@ impl Hub {
     }
 
     pub fn router(&self) -> Router {
-        crate::http::router(self.state.clone(), self.extra.clone())
+        crate::router::router(&self.state, self.extra.clone())
     }
 
     /// Serves `routes` too, behind the same middleware (the demo's sandbox simulators).
@@ -271,7 +223,7 @@ impl Hub {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         listener.set_nonblocking(true).map_err(StartError::Serve)?;
-        let grace = self.state.config.server.shutdown_grace;
+        let grace = self.state.config.platform.server.shutdown_grace;
         let handle = axum_server::Handle::new();
         let trigger = handle.clone();
         tokio::spawn(async move {
@@ -282,7 +234,7 @@ impl Hub {
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
-        let served = match &self.state.config.server.tls {
+        let served = match &self.state.config.platform.server.tls {
             None => {
                 let mut server = axum_server::from_tcp(listener)
                     .map_err(StartError::Serve)?
@@ -292,9 +244,9 @@ impl Hub {
             }
             Some(tls) => {
                 let rustls =
-                    crate::http::tls::server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())
+                    crate::tls::server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())
                         .map_err(StartError::Tls)?;
-                let acceptor = crate::http::tls::ClientCertAcceptor(
+                let acceptor = crate::tls::ClientCertAcceptor(
                     axum_server::tls_rustls::RustlsAcceptor::new(rustls),
                 );
                 let mut server = axum_server::from_tcp(listener)
@@ -316,12 +268,11 @@ impl Hub {
         }
         let _ = self
             .state
+            .platform
             .audit
             .append(AuditEvent::new("system.stopped", Outcome::Success).actor(Actor::system()))
             .await;
-        self.state.audit.shutdown().await;
-        let _ = self.audit_task.await;
-        self.state.db.close().await;
+        self.state.platform.close(self.audit_task).await;
     }
 }
 
@@ -333,82 +284,28 @@ fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::To
         .header_read_timeout(Duration::from_secs(10));
 }
 
-/// Key material from the configuration, or from the data directory, generated on first start
-/// (embedded single-node store only; validation refuses this with PostgreSQL).
-pub fn resolve_key(setting: &KeySetting) -> Result<KeyBytes, StartError> {
-    match setting {
-        KeySetting::Given(k) => Ok(k.clone()),
-        KeySetting::Generated { path, len } => {
-            let err = |source| StartError::Key {
-                path: path.display().to_string(),
-                source,
-            };
-            match std::fs::read_to_string(path) {
-                Ok(text) => {
-                    let k =
-                        KeyBytes::from_hex(&text).map_err(|message| StartError::KeyInvalid {
-                            path: path.display().to_string(),
-                            message,
-                        })?;
-                    if k.as_bytes().len() != *len {
-                        return Err(StartError::KeyInvalid {
-                            path: path.display().to_string(),
-                            message: format!("has {} bytes, expected {len}", k.as_bytes().len()),
-                        });
-                    }
-                    Ok(k)
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let bytes = guomi::random_vec(*len)?;
-                    write_private(path, hex::encode(&bytes).as_bytes()).map_err(err)?;
-                    tracing::info!(path = %path.display(), "generated a key; back it up with the data directory");
-                    Ok(KeyBytes::from_vec(bytes))
-                }
-                Err(e) => Err(err(e)),
-            }
-        }
-    }
-}
-
-/// Writes a new file readable by the owner only.
-fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(contents)?;
-    f.sync_all()
-}
-
 /// Archives and purges expired audit records every `audit.purge_interval`, the first time a few
 /// minutes after start (not at once: a node that restarts in a loop should not purge in a loop).
 async fn retention_job(state: AppState) {
-    let every = state.config.audit.purge_interval;
+    let every = state.config.platform.audit.purge_interval;
     let first = tokio::time::Instant::now() + every.min(Duration::from_secs(300));
     let mut tick = tokio::time::interval_at(first, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         match state
+            .platform
             .audit
             .archive_expired(
-                state.config.audit.retention,
-                &state.config.audit.archive_dir,
+                state.config.platform.audit.retention,
+                &state.config.platform.audit.archive_dir,
             )
             .await
         {
             Ok(done) if !done.is_empty() => {
                 let records: i64 = done.iter().map(|d| d.records).sum();
                 let _ = state
+                    .platform
                     .audit
                     .append(
                         AuditEvent::new("audit.archived", Outcome::Success)
@@ -423,11 +320,11 @@ async fn retention_job(state: AppState) {
                     .await;
             }
             Ok(_) => {}
-            Err(crate::audit::AuditError::ConcurrentArchive) => {
+            Err(platform::audit::AuditError::ConcurrentArchive) => {
                 tracing::info!("another node archived the expired audit records");
             }
             Err(e) => {
-                tracing::error!(error = %crate::telemetry::chain(&e), "audit retention failed; records are kept")
+                tracing::error!(error = %telemetry::chain(&e), "audit retention failed; records are kept")
             }
         }
     }
@@ -442,10 +339,10 @@ async fn connector_refresh_job(state: AppState) {
     loop {
         tick.tick().await;
         if let Err(e) = state.connectors.reload().await {
-            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot reload the connectors; serving the last view");
+            tracing::warn!(error = %telemetry::chain(&e), "cannot reload the connectors; serving the last view");
         }
         if let Err(e) = state.exchange.reload_partners().await {
-            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot reload the partners; serving the last view");
+            tracing::warn!(error = %telemetry::chain(&e), "cannot reload the partners; serving the last view");
         }
     }
 }
@@ -458,10 +355,12 @@ async fn probe_job(state: AppState) {
         tick.tick().await;
         let round = outbound::scope_request_id(
             format!("probe-{}", uuid::Uuid::now_v7().simple()),
-            state.connectors.probe_round(&state.outbound, false),
+            state
+                .connectors
+                .probe_round(&state.platform.outbound, false),
         );
         if let Err(e) = round.await {
-            tracing::warn!(error = %crate::telemetry::chain(&e), "connector probe round failed");
+            tracing::warn!(error = %telemetry::chain(&e), "connector probe round failed");
         }
     }
 }
@@ -472,14 +371,14 @@ async fn cleanup_job(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = state.sessions.purge_expired().await {
-            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge expired sessions");
+        if let Err(e) = state.platform.sessions.purge_expired().await {
+            tracing::warn!(error = %telemetry::chain(&e), "cannot purge expired sessions");
         }
-        if let Err(e) = state.federation.replay.purge_expired().await {
-            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge the replay guard");
+        if let Err(e) = state.platform.replay.purge_expired().await {
+            tracing::warn!(error = %telemetry::chain(&e), "cannot purge the replay guard");
         }
         if let Err(e) = state.exchange.purge_payloads().await {
-            tracing::warn!(error = %crate::telemetry::chain(&e), "cannot purge retained message payloads");
+            tracing::warn!(error = %telemetry::chain(&e), "cannot purge retained message payloads");
         }
     }
 }

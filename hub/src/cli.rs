@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::admin::Role;
 use crate::app::{Hub, Services};
-use crate::clock::SystemClock;
 use crate::config::{Config, HumanDuration, Sources};
-use crate::context::RequestContext;
+use platform::admin::Role;
+use platform::clock::SystemClock;
+use platform::context::RequestContext;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -193,7 +193,7 @@ fn load(file: Option<&Path>, listen: Option<&str>) -> Result<Config, ExitCode> {
 }
 
 fn fail(message: impl std::fmt::Display, e: &(dyn std::error::Error + 'static)) -> ExitCode {
-    eprintln!("error: {message}: {}", crate::telemetry::chain(e));
+    eprintln!("error: {message}: {}", telemetry::chain(e));
     if is_permission_error(e) {
         eprintln!(
             "hint: the database role lacks a privilege; run `hub migrate` as the owner role (deploy/postgres-roles.sql)"
@@ -236,7 +236,7 @@ async fn run(command: Command) -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match crate::store::Db::connect(&config.database).await {
+            match platform::store::Db::connect(&config.platform.database).await {
                 Ok(db) => match db.migrate().await {
                     Ok(()) => {
                         println!("migrations applied ({})", db.backend().as_str());
@@ -274,7 +274,7 @@ async fn run(command: Command) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail("cannot open the store", &e),
             };
-            let result = services.state.audit.verify().await;
+            let result = services.state.platform.audit.verify().await;
             services.close().await;
             match result {
                 Ok(report) if report.intact => {
@@ -387,10 +387,15 @@ fn map(
 }
 
 async fn serve(config: Config) -> ExitCode {
-    crate::telemetry::init(&config.log);
-    let listener = match std::net::TcpListener::bind(config.server.listen) {
+    telemetry::init(&config.platform.log.level, config.platform.log.format);
+    let listener = match std::net::TcpListener::bind(config.platform.server.listen) {
         Ok(l) => l,
-        Err(e) => return fail(format!("cannot listen on {}", config.server.listen), &e),
+        Err(e) => {
+            return fail(
+                format!("cannot listen on {}", config.platform.server.listen),
+                &e,
+            );
+        }
     };
     let hub = match Hub::start(config, Arc::new(SystemClock)).await {
         Ok(h) => h,
@@ -437,8 +442,8 @@ async fn demo(listen: &str, data_dir: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    crate::telemetry::init(&config.log);
-    let public_url = config.server.public_url.clone();
+    telemetry::init(&config.platform.log.level, config.platform.log.format);
+    let public_url = config.platform.server.public_url.clone();
     let mut hub = match Hub::start(config, Arc::new(SystemClock)).await {
         Ok(h) => h,
         Err(e) => return fail("cannot start", &e),
@@ -462,7 +467,7 @@ async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<Pat
         }
         crate::demo::start_demo_partner(hub.state(), &addr);
     }
-    tracing::info!(%addr, backend = hub.state().db.backend().as_str(), "listening");
+    tracing::info!(%addr, backend = hub.state().platform.db.backend().as_str(), "listening");
     match hub.serve(listener, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail("server failed", &e),
@@ -500,7 +505,7 @@ async fn admin(command: AdminCommand) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail("cannot open the store", &e),
     };
-    let admins = services.state.admins.clone();
+    let admins = services.state.platform.admins.clone();
     let ctx = RequestContext::system();
     let code = match command {
         AdminCommand::CreateToken {
@@ -566,7 +571,7 @@ async fn admin(command: AdminCommand) -> ExitCode {
     code
 }
 
-fn print_credentials(c: &crate::admin::IssuedCredentials) {
+fn print_credentials(c: &platform::admin::IssuedCredentials) {
     println!("administrator: {} ({})", c.admin.username, c.admin.role);
     println!(
         "password:      {}   (must be changed at first sign-in)",

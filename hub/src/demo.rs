@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use crate::admin::{AdminError, IssuedCredentials, Role};
 use crate::app::AppState;
-use crate::context::RequestContext;
+use platform::admin::{AdminError, IssuedCredentials, Role};
+use platform::context::RequestContext;
 
 /// Writes the demo configuration (providers wired to the sandbox at `addr`) and returns its path.
 pub fn write_config(
@@ -101,7 +101,7 @@ const DEMO_ADMINS: [(&str, &str, Role); 3] = [
 pub async fn connect_sandbox_platforms(
     state: &AppState,
     addr: &str,
-) -> Result<(), crate::connectors::ConnectorError> {
+) -> Result<(), connectors::registry::ConnectorError> {
     let ctx = RequestContext::system();
     let unconfigured: Vec<String> = state
         .connectors
@@ -132,7 +132,7 @@ pub async fn connect_sandbox_platforms(
                 },
                 signed.then(|| guomi::Secret::new(deploy::DEMO_HANDOFF_SECRET)),
                 None,
-                crate::audit::Actor::system(),
+                platform::audit::Actor::system(),
                 &ctx,
             )
             .await?;
@@ -168,7 +168,7 @@ async fn send_as_partner(
         .map(|d| d.as_secs())
         .unwrap_or_default()
         .to_string();
-    let signature = crate::exchange::auth::sign_hmac_sha256(
+    let signature = exchange::auth::sign_hmac_sha256(
         DEMO_PARTNER_SECRET,
         "POST",
         &path,
@@ -195,7 +195,7 @@ async fn send_as_partner(
 /// 30 seconds, twenty at most — so that a newcomer sees the message log fill. An internal
 /// system also sends the bank one message the other way (JSON → the bank's XML, signed).
 pub fn start_demo_partner(state: &AppState, addr: &str) {
-    let client = state.outbound.clone();
+    let client = state.platform.outbound.clone();
     let exchange = state.exchange.clone();
     let base = format!("http://{addr}");
     tokio::spawn(async move {
@@ -239,13 +239,13 @@ pub fn start_demo_partner(state: &AppState, addr: &str) {
         );
         let sent = exchange
             .send(
-                crate::exchange::Outgoing {
+                exchange::service::Outgoing {
                     partner: "demo-bank",
                     message_type: "financing.demand_notice",
                     headers: &headers,
                     body: axum::body::Bytes::from_static(SAMPLE_NOTICE_JSON),
                 },
-                crate::audit::Actor::system(),
+                platform::audit::Actor::system(),
                 &RequestContext::system(),
             )
             .await;
@@ -270,7 +270,7 @@ pub fn start_demo_partner(state: &AppState, addr: &str) {
 /// fresh credentials, so the banner is always right.
 pub async fn seed(state: &AppState) -> Result<Seeded, AdminError> {
     let ctx = RequestContext::system();
-    let admins = &state.admins;
+    let admins = &state.platform.admins;
     let mut issued = Vec::new();
     let mut tokens = Vec::new();
     for (username, display, role) in DEMO_ADMINS {

@@ -1,32 +1,17 @@
-//! The hub: the gateway process of the Longyan inclusive-finance platform's identity federation
-//! and integration hub. It holds the configuration, the store, the audit trail, the
-//! administrators, the HTTP server and its middleware, the command line — and assembles the
-//! domain crates (`sso`, `connectors`, `mappings`, `portal`) into one service.
+//! The hub: the binary of the Longyan inclusive-finance platform's identity federation and
+//! integration hub, and its wiring. It reads the configuration (every crate's section), opens
+//! the platform, builds the feature services on it (sign-in, connectors, exchange, portal),
+//! assembles their routes behind the platform's middleware, runs the background jobs and the
+//! server, and offers the command line of INTERFACES.md.
 //!
-//! This crate is the only one that knows about HTTP status codes, environment variables and
-//! the process: libraries below it take settings structs and return domain errors.
+//! It holds no business rule of its own: those live in `platform` and the feature crates.
 
-pub mod accounts;
-pub mod admin;
-pub mod api;
 pub mod app;
-pub mod audit;
 pub mod cli;
-pub mod clock;
 pub mod config;
-pub mod connectors;
-pub mod context;
 pub mod demo;
-pub mod exchange;
-pub mod federation;
-pub mod http;
-pub mod keys;
-pub mod pages;
-pub mod replay;
-pub mod sessions;
-pub mod store;
-pub mod telemetry;
+pub mod router;
+pub mod tls;
 
 pub use app::{AppState, Hub, StartError};
-pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use config::Config;

@@ -16,6 +16,8 @@ use crate::host::{Host, HostStatus, Hosts, host_key};
 use crate::metrics::{HostLabels, Metrics};
 use crate::response::{Probe, Response};
 use crate::retry::{self, Failure, Retry};
+use telemetry::chain;
+
 use crate::{Error, Settings, current_request_id};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -542,16 +544,4 @@ fn status_outcome(status: StatusCode) -> &'static str {
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// An error and its causes on one line.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
 }

@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::Error;
-use crate::identity::{CertType, Certificate, Uscc};
-use crate::subject::{Company, Person, VerifiedIdentity};
+use platform::identity::{CertType, Certificate, Uscc};
+use platform::subject::{Company, Person, VerifiedIdentity};
 
 /// Where each subject attribute is found, as dotted JSON paths (`data.user.idcard`; array
 /// elements by index, `roles.0`). Absent paths are absent attributes.
@@ -215,7 +215,7 @@ pub fn text(doc: &Value, path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subject::SubjectKind;
+    use platform::subject::SubjectKind;
     use serde_json::json;
 
     fn provincial_personal() -> Value {

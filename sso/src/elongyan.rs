@@ -12,9 +12,9 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 use crate::claims::ClaimMap;
-use crate::subject::VerifiedIdentity;
 use crate::ticket::TicketExchange;
 use crate::{Error, Secret};
+use platform::subject::VerifiedIdentity;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryMode {

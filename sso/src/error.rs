@@ -1,7 +1,7 @@
 //! Federation failures, named after what went wrong. No variant carries a ticket, token, code,
 //! caller code or certificate number; `hub` maps each to a stable public code.
 
-use crate::identity::InvalidId;
+use platform::identity::InvalidId;
 
 /// What kind of failure, for callers that do not care which one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(o.fault(), outbound::Fault::Theirs);
         assert!(o.retry_safe());
         assert_eq!(e.kind(), ErrorKind::Upstream { retryable: true });
-        let text = crate::chain(&e);
+        let text = telemetry::chain(&e);
         assert!(text.contains("circuit open"), "{text}");
         let described = Error::ProviderUnavailable {
             provider: "corp".into(),

@@ -8,9 +8,9 @@ use std::time::Duration;
 use url::Url;
 
 use crate::claims::ClaimMap;
-use crate::subject::VerifiedIdentity;
 use crate::ticket::TicketExchange;
 use crate::{Error, Secret};
+use platform::subject::VerifiedIdentity;
 
 #[derive(Clone, Debug)]
 pub struct FujianSettings {

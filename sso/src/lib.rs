@@ -1,21 +1,29 @@
-//! Identity federation: provider adapters (the Fujian provincial trust-ticket protocol, the
-//! e-Longyan entry, OpenID Connect, OAuth 2.0), the subject model (personal / legal person and
-//! agent), claim mapping, and the validation of identity numbers and redirect targets.
+//! Identity federation (REQUIREMENTS A1–A6): the provider adapters — the Fujian provincial
+//! trust-ticket protocol, the e-Longyan entry, OpenID Connect, OAuth 2.0 — with their claim
+//! mapping and redirect-target checks, and the sign-in service on top of them: the configured
+//! providers, the browser-bound flow state, single-use checks, the end of every sign-in
+//! (account, session, audit record) and the routes `/sso/...`, `/api/me` and
+//! `/api/admin/providers`.
 //!
-//! Adapters turn what a provider sent into a [`VerifiedIdentity`] and nothing else: they keep
-//! no state between requests beyond cached provider metadata, read no environment variables and
-//! know no HTTP status codes. The hub owns flows, single-use checks, accounts and sessions.
+//! Adapters turn what a provider sent into a `VerifiedIdentity` (the platform's type) and
+//! nothing else: they keep no state between requests beyond cached provider metadata, read no
+//! environment variables and know no HTTP status codes. Accounts, sessions and the replay
+//! guard are the platform's; this crate uses them and never reaches into their tables.
 
 mod claims;
+pub mod config;
 mod elongyan;
 mod error;
+pub mod federation;
 mod fujian;
 pub mod http;
-mod identity;
 mod oauth2;
 mod oidc;
+pub mod pages;
+pub mod providers;
 mod redirect;
-mod subject;
+pub mod routes;
+pub mod state;
 mod ticket;
 
 pub use claims::{ClaimMap, text as claim_text};
@@ -26,23 +34,8 @@ pub use elongyan::{
 pub use error::{Error, ErrorKind};
 pub use fujian::FujianSettings;
 pub use guomi::Secret;
-pub use identity::{
-    CertType, Certificate, CitizenId, InvalidId, Uscc, mask_id, mask_mobile, mask_name,
-};
 pub use oauth2::{ClientAuth, OAuth2Settings, TokenPlacement};
 pub use oidc::{AuthRequest, DEFAULT_ALGORITHMS, LogoutClaims, OidcProvider, OidcSettings};
 pub use redirect::safe_target;
-pub use subject::{Company, Person, SubjectKind, VerifiedIdentity};
+pub use state::SsoState;
 pub use ticket::TicketExchange;
-
-/// An error and its causes on one line, for messages that cross into logs.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
-}

@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::claims::ClaimMap;
 use crate::oidc::AuthRequest;
-use crate::subject::VerifiedIdentity;
 use crate::{Error, Secret};
+use platform::subject::VerifiedIdentity;
 
 /// How the access token is presented to the user-info endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,8 +22,8 @@ use url::Url;
 
 use crate::claims::ClaimMap;
 use crate::http::bridge;
-use crate::subject::VerifiedIdentity;
 use crate::{Error, Secret};
+use platform::subject::VerifiedIdentity;
 
 /// Algorithms accepted by default: asymmetric only. `none` is never accepted, and HMAC only when
 /// configured explicitly (then keyed with the client secret, as the specification says — never
@@ -335,7 +335,7 @@ impl OidcProvider {
     fn discovery_error(&self, e: DiscoveryError<outbound::Error>) -> Error {
         match e {
             DiscoveryError::Request(e) => self.unavailable(e),
-            other => self.unavailable(crate::chain(&other)),
+            other => self.unavailable(telemetry::chain(&other)),
         }
     }
 
@@ -487,7 +487,7 @@ fn id_token_error(e: ClaimsVerificationError) -> Error {
     match e {
         ClaimsVerificationError::InvalidNonce(_) => Error::NonceMismatch,
         other => Error::IdTokenInvalid {
-            reason: crate::chain(&other),
+            reason: telemetry::chain(&other),
         },
     }
 }

@@ -207,7 +207,7 @@ mod tests {
             matches!(upstream, outbound::Error::Status { status: 503, .. }),
             "{upstream}"
         );
-        assert!(!crate::chain(&e).contains("ST-1"));
+        assert!(!telemetry::chain(&e).contains("ST-1"));
         assert_eq!(
             server.bodies.lock().unwrap().len(),
             1,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hub::admin::Role;
+use platform::admin::Role;
 use tests::anyhow::{Result, ensure};
 use tests::{Env, Test, TestAdmin, TestHub, assert_problem, json, test};
 
@@ -48,6 +48,7 @@ async fn get_with_cookie(hub: &TestHub, cookie: &str, path: &str) -> Result<reqw
 async fn issued(hub: &TestHub, username: &str, role: Role) -> Result<TestAdmin> {
     let c = hub
         .state
+        .platform
         .admins
         .create(None, username, username, role, &Default::default())
         .await?;
@@ -395,6 +396,7 @@ async fn api_tokens_are_shown_once_expire_and_can_be_revoked(env: Env) -> Result
     // Revocation.
     let second = hub
         .state
+        .platform
         .admins
         .create_token(None, "second", Role::AuditAdmin, None, &Default::default())
         .await?;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use hub::admin::Role;
-use hub::audit::{Actor, ActorKind, AuditEvent, Outcome};
-use hub::{Clock, ManualClock, Millis};
+use platform::admin::Role;
+use platform::audit::{Actor, ActorKind, AuditEvent, Outcome};
+use platform::clock::{Clock, ManualClock, Millis};
 use tests::anyhow::{Result, ensure};
 use tests::{Backend, Db, Env, Test, TestHub, hub_command, json, test};
 
@@ -36,7 +36,7 @@ fn event(i: usize) -> AuditEvent {
 
 async fn append(hub: &TestHub, n: usize) -> Result<()> {
     for i in 0..n {
-        hub.state.audit.append(event(i)).await?;
+        hub.state.platform.audit.append(event(i)).await?;
     }
     Ok(())
 }
@@ -275,6 +275,7 @@ async fn queries_filter_and_page_through_every_record(env: Env) -> Result<()> {
             "demo.updated"
         };
         hub.state
+            .platform
             .audit
             .append(
                 AuditEvent::new(name, outcome)
@@ -407,11 +408,11 @@ async fn export_streams_json_lines_and_is_itself_audited(env: Env) -> Result<()>
 
 async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: Env) -> Result<()> {
     let store = env.store().await?;
-    let now = hub::SystemClock.now();
+    let now = platform::clock::SystemClock.now();
     let clock = ManualClock::new(now.minus(Duration::from_secs(400 * 86_400)));
     let hub = TestHub::start_with_clock(&store, store.config(&[])?, clock.clone()).await?;
     // What a fresh hub records when it starts (the connector catalog's seeding, the start).
-    let s = hub.state.audit.head_seq();
+    let s = hub.state.platform.audit.head_seq();
     append(&hub, 10).await?;
     clock.set(now.minus(Duration::from_secs(100 * 86_400)));
     append(&hub, 5).await?;
@@ -420,6 +421,7 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
     let dir = store.dir.path().join("archive");
     let done = hub
         .state
+        .platform
         .audit
         .archive_expired(Duration::from_secs(180 * 86_400), &dir)
         .await?;
@@ -458,6 +460,7 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
     // Nothing more to do, and young records stay even with the archive row in place.
     ensure!(
         hub.state
+            .platform
             .audit
             .archive_expired(Duration::from_secs(180 * 86_400), &dir)
             .await?
@@ -474,8 +477,8 @@ async fn retention_archives_before_purging_and_the_chain_stays_verifiable(env: E
 
 async fn concurrent_appends_form_one_unbroken_chain(env: Env) -> Result<()> {
     let hub = env.hub().await?;
-    let start = hub.state.audit.head_seq();
-    let audit = hub.state.audit.clone();
+    let start = hub.state.platform.audit.head_seq();
+    let audit = hub.state.platform.audit.clone();
     let tasks: Vec<_> = (0..400)
         .map(|i| {
             let a = audit.clone();
@@ -503,9 +506,9 @@ async fn two_nodes_append_to_one_chain(env: Env) -> Result<()> {
     let mut tasks = Vec::new();
     for i in 0..300 {
         let log = if i % 2 == 0 {
-            a.state.audit.clone()
+            a.state.platform.audit.clone()
         } else {
-            b.state.audit.clone()
+            b.state.platform.audit.clone()
         };
         tasks.push(tokio::spawn(async move { log.append(event(i)).await }));
     }
@@ -606,14 +609,14 @@ async fn the_application_role_runs_the_hub_but_cannot_touch_the_trail(env: Env) 
 /// and records what it archived.
 async fn retention_runs_on_schedule_with_the_configured_period(env: Env) -> Result<()> {
     let store = env.store().await?;
-    let now = hub::SystemClock.now();
+    let now = platform::clock::SystemClock.now();
     let clock = ManualClock::new(now.minus(Duration::from_secs(400 * 86_400)));
     let config = store.config(&[
         ("HUB_AUDIT__RETENTION", "200d"),
         ("HUB_AUDIT__PURGE_INTERVAL", "1s"),
     ])?;
     let hub = TestHub::start_with_clock(&store, config, clock.clone()).await?;
-    let s = hub.state.audit.head_seq();
+    let s = hub.state.platform.audit.head_seq();
     append(&hub, 4).await?;
     // 190 days old: inside a 200-day retention, so kept.
     clock.set(now.minus(Duration::from_secs(190 * 86_400)));
@@ -659,7 +662,7 @@ async fn retention_runs_on_schedule_with_the_configured_period(env: Env) -> Resu
         "{archived}"
     );
     ensure!(
-        std::path::Path::new(hub.state.config.audit.archive_dir.as_path())
+        std::path::Path::new(hub.state.config.platform.audit.archive_dir.as_path())
             .join(format!("audit-000000000001-{:012}.jsonl", s + 4))
             .is_file()
     );

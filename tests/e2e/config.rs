@@ -55,7 +55,7 @@ async fn the_configuration_view_withholds_secrets(env: Env) -> Result<()> {
         }
     }
     let hub = tests::TestHub::start(&store, &[]).await?;
-    let sys = hub.token(hub::admin::Role::SystemAdmin).await?;
+    let sys = hub.token(platform::admin::Role::SystemAdmin).await?;
     let res = hub.get_as(&sys, "/api/admin/config").await?;
     let text = res.text().await?;
     let doc: serde_json::Value = serde_json::from_str(&text)?;
@@ -78,7 +78,7 @@ async fn the_configuration_view_withholds_secrets(env: Env) -> Result<()> {
         "{text}"
     );
     // Only system administrators may read it.
-    let audit = hub.token(hub::admin::Role::AuditAdmin).await?;
+    let audit = hub.token(platform::admin::Role::AuditAdmin).await?;
     ensure!(hub.get_as(&audit, "/api/admin/config").await?.status() == 403);
     let _ = json(hub.get("/healthz").await?, 200).await?;
     hub.stop().await
@@ -90,10 +90,11 @@ async fn a_node_with_other_keys_refuses_to_start(env: Env) -> Result<()> {
     let store = env.store().await?;
     let hub = tests::TestHub::start(&store, &[]).await?;
     hub.state
+        .platform
         .audit
-        .append(hub::audit::AuditEvent::new(
+        .append(platform::audit::AuditEvent::new(
             "test.event",
-            hub::audit::Outcome::Success,
+            platform::audit::Outcome::Success,
         ))
         .await?;
     hub.stop().await?;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hub::admin::Role;
+use platform::admin::Role;
 use serde_json::{Value, json};
 use tests::anyhow::{Context, Result, ensure};
 use tests::{

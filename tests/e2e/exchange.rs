@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hub::admin::Role;
+use platform::admin::Role;
 use tests::anyhow::{Context, Result, ensure};
 use tests::{Consumer, Env, Test, TestHub, json, test};
 
@@ -97,8 +97,7 @@ fn signed(
     body: &[u8],
 ) -> reqwest::RequestBuilder {
     let path = format!("/exchange/{partner}/{message_type}");
-    let sig =
-        hub::exchange::auth::sign_hmac_sha256(secret, "POST", &path, None, access_key, date, body);
+    let sig = exchange::auth::sign_hmac_sha256(secret, "POST", &path, None, access_key, date, body);
     http.post(format!("{base}{path}"))
         .header("x-access-key", access_key)
         .header("x-date", date)
@@ -875,10 +874,10 @@ async fn json_and_sm2_and_token_partners(env: Env) -> Result<()> {
     // SM2: the same gateway string, with the body's SM3 digest, signed with the partner's key.
     let path = format!("/exchange/registry/{TYPE}");
     let date = "2026-01-01T00:00:00Z".to_owned();
-    let now = hub::Clock::now(&*hub.clock).to_rfc3339();
+    let now = platform::clock::Clock::now(&*hub.clock).to_rfc3339();
     for (date, expect) in [(now.as_str(), 200u16), (date.as_str(), 401)] {
         let digest = hex::encode(guomi::sm3(body.as_bytes()));
-        let s = hub::exchange::auth::string_to_sign("POST", &path, None, "AK-SM2", date, &digest);
+        let s = exchange::auth::string_to_sign("POST", &path, None, "AK-SM2", date, &digest);
         let sig = hex::encode(signer.sign_der(s.as_bytes())?);
         let res = hub
             .http

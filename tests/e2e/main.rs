@@ -26,10 +26,7 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     // HUB_TEST_LOG=debug (or any filter) shows the hubs' logs while the tests run.
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
-        hub::telemetry::init(&hub::config::LogConfig {
-            level: filter,
-            format: hub::config::LogFormat::Text,
-        });
+        telemetry::init(&filter, telemetry::LogFormat::Text);
     }
     let groups: [(&str, Vec<Test>); 10] = [
         ("ops", ops::tests()),

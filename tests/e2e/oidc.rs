@@ -224,7 +224,7 @@ async fn oidc_sign_in_rotation_and_logout(env: Env) -> Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let auditor = p.hub.token(hub::admin::Role::AuditAdmin).await?;
+    let auditor = p.hub.token(platform::admin::Role::AuditAdmin).await?;
     let bcl = tests::json(
         p.hub
             .get_as(&auditor, "/api/admin/audit?event=sso.backchannel_logout")
@@ -488,7 +488,7 @@ async fn identities_without_certificates_link_on_request(env: Env) -> Result<()>
         "{linked}"
     );
     // The empty account is gone; Bob's next sign-in lands in the real-name account.
-    let sec = p.hub.token(hub::admin::Role::SecurityAdmin).await?;
+    let sec = p.hub.token(platform::admin::Role::SecurityAdmin).await?;
     tests::assert_problem(
         p.hub
             .get_as(
@@ -536,7 +536,7 @@ async fn identities_without_certificates_link_on_request(env: Env) -> Result<()>
         after["identities"].as_array().map(Vec::len) == Some(1),
         "{after}"
     );
-    let auditor = p.hub.token(hub::admin::Role::AuditAdmin).await?;
+    let auditor = p.hub.token(platform::admin::Role::AuditAdmin).await?;
     let links = tests::json(
         p.hub
             .get_as(&auditor, "/api/admin/audit?event=identity.*&limit=100")

@@ -85,7 +85,7 @@ async fn metrics_count_requests_by_route_and_show_the_audit_chain(env: Env) -> R
     );
     ensure!(text.contains("hub_db_connections{"), "{text}");
     // The start of the hub is the first audit record.
-    let seq = hub.state.audit.head_seq();
+    let seq = hub.state.platform.audit.head_seq();
     ensure!(seq >= 1);
     ensure!(
         text.contains(&format!("hub_audit_chain_length {seq}")),
@@ -185,7 +185,7 @@ async fn errors_are_problem_documents_with_stable_codes(env: Env) -> Result<()> 
         "request.body_too_large",
     )
     .await?;
-    let token = hub.token(hub::admin::Role::AuditAdmin).await?;
+    let token = hub.token(platform::admin::Role::AuditAdmin).await?;
     assert_problem(
         hub.get_as(&token, "/api/admin/audit?bogus=1").await?,
         400,
@@ -520,7 +520,7 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies(env: Env) ->
             .send()
             .await?;
         ensure!(res.status() == 401);
-        let token = hub.token(hub::admin::Role::AuditAdmin).await?;
+        let token = hub.token(platform::admin::Role::AuditAdmin).await?;
         let page = json(
             hub.get_as(&token, "/api/admin/audit?event=admin.login")
                 .await?,

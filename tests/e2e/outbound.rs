@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hub::admin::Role;
+use platform::admin::Role;
 use tests::anyhow::{Result, ensure};
 use tests::{Env, Test, TestHub, assert_problem, json, test};
 
@@ -284,7 +284,7 @@ async fn messages_to_partners_are_translated_signed_and_delivered_once(env: Env)
             (date.parse::<i64>()? - i64::try_from(now.as_secs())?).abs() < 60,
             "date {date}"
         );
-        let signature = hub::exchange::auth::sign_hmac_sha256(
+        let signature = exchange::auth::sign_hmac_sha256(
             HUB_SECRET, "POST", "/inbox", None, HUB_AK, &date, &r.body,
         );
         ensure!(h("x-signature") == signature, "signature does not verify");

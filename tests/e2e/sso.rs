@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hub::admin::Role;
+use platform::admin::Role;
 use tests::anyhow::{Result, ensure};
 use tests::{Browser, Env, Test, federated_hub, json, test};
 

@@ -1,0 +1,123 @@
+//! HTTP assembly: the router with every feature's routes and their OpenAPI description, and
+//! the middleware stack in the order requests meet it.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use tower::ServiceBuilder;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use platform::http::{middleware, problem};
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Longyan inclusive-finance identity federation and integration hub",
+        description = "The hub's JSON interface: operations, administration and audit. Errors are application/problem+json with a stable `code` (see docs/ERRORS.md).",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(problem::ProblemDocument, problem::FieldError)),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "admin_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                platform::admin::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// Every route, each group with its state. The administration and account APIs refuse
+/// cross-site state changes (`csrf`); the sign-in endpoints cannot — providers' callbacks,
+/// e-Longyan's form posts and back-channel logouts come from other sites by design — and rely
+/// on state, signatures and tokens instead.
+fn routes(state: &AppState, csrf: tower_http::csrf::CsrfLayer) -> OpenApiRouter {
+    let platform = state.platform.clone();
+    let protected = OpenApiRouter::new()
+        .merge(platform::api::admin::routes().with_state(platform.clone()))
+        .merge(platform::api::audit::routes().with_state(platform.clone()))
+        .merge(platform::api::accounts::routes().with_state(platform.clone()))
+        .merge(platform::api::me::routes().with_state(platform.clone()))
+        .merge(sso::providers::routes().with_state(state.sso()))
+        .merge(connectors::routes::admin_routes().with_state(state.connector_state()))
+        .merge(exchange::routes::admin_routes().with_state(state.exchange_state()))
+        .layer(csrf);
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(platform::api::ops::routes().with_state(platform))
+        .merge(protected)
+        .merge(sso::routes::routes().with_state(state.sso()))
+        .merge(connectors::routes::public_routes().with_state(state.connector_state()))
+        .merge(exchange::routes::public_routes().with_state(state.exchange_state()))
+}
+
+/// The whole service: every route behind the middleware stack. `extra` (the demo's sandbox
+/// simulators) is served behind the same middleware.
+pub fn router(state: &AppState, extra: Option<Router>) -> Router {
+    let server = &state.config.platform.server;
+    let csrf = csrf_layer(&server.public_url);
+    let (router, doc) = routes(state, csrf).split_for_parts();
+    let doc_json = doc.to_json().unwrap_or_default();
+    let body_limit = server.body_limit;
+    let timeout = server.request_timeout;
+
+    let router = match extra {
+        Some(x) => router.merge(x),
+        None => router,
+    };
+    let platform = state.platform.clone();
+    router
+        .merge(portal::routes(state.portal()))
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move {
+                ([(http::header::CONTENT_TYPE, "application/json")], doc_json).into_response()
+            }),
+        )
+        .fallback(|| async { http::StatusCode::NOT_FOUND })
+        // Outermost first: observe (request id, span, problem rendering, metrics, access log),
+        // security headers, the time limit, the body limit, cross-origin protection.
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    platform.clone(),
+                    middleware::observe,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    platform,
+                    middleware::security_headers,
+                ))
+                .layer(tower_http::catch_panic::CatchPanicLayer::new())
+                .layer(axum::middleware::from_fn_with_state(
+                    timeout,
+                    middleware::time_limit,
+                ))
+                .layer(DefaultBodyLimit::disable())
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+        )
+}
+
+fn csrf_layer(public_url: &str) -> tower_http::csrf::CsrfLayer {
+    let layer = tower_http::csrf::CsrfLayer::new();
+    match layer.clone().add_trusted_origin(public_url) {
+        Ok(l) => l,
+        Err(_) => layer,
+    }
+}
