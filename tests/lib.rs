@@ -582,7 +582,7 @@ pub async fn federated_hub(env: &Env, settings: &[(&str, &str)]) -> Result<TestH
 pub async fn federated_hub_on(
     store: &Store,
     settings: &[(&str, &str)],
-    sandbox: impl FnOnce(&mut deploy::SandboxConfig),
+    sandbox: impl FnOnce(&mut sandbox::SandboxConfig),
 ) -> Result<TestHub> {
     federated_hub_listening(
         store,
@@ -599,10 +599,10 @@ pub async fn federated_hub_listening(
     store: &Store,
     listener: std::net::TcpListener,
     settings: &[(&str, &str)],
-    sandbox: impl FnOnce(&mut deploy::SandboxConfig),
+    sandbox: impl FnOnce(&mut sandbox::SandboxConfig),
 ) -> Result<TestHub> {
     let base = format!("http://{}", listener.local_addr()?);
-    let sm4 = hex::encode(deploy::DEMO_ELONGYAN_SM4_KEY);
+    let sm4 = hex::encode(sandbox::DEMO_ELONGYAN_SM4_KEY);
     let fujian_base = format!("{base}/sandbox/fujian/dataset");
     let exchange = format!("{base}/sandbox/elongyan/AppSerController/invokeservice.do");
     let mut vars: Vec<(&str, &str)> = vec![
@@ -611,35 +611,35 @@ pub async fn federated_hub_listening(
         ("HUB_PROVIDERS__FUJIAN__BASE_URL", fujian_base.as_str()),
         (
             "HUB_PROVIDERS__FUJIAN__CALLER_CODE",
-            deploy::DEMO_FUJIAN_CALLER_CODE,
+            sandbox::DEMO_FUJIAN_CALLER_CODE,
         ),
         ("HUB_PROVIDERS__ELONGYAN__KIND", "elongyan"),
         (
             "HUB_PROVIDERS__ELONGYAN__APP_ID",
-            deploy::DEMO_ELONGYAN_APP_ID,
+            sandbox::DEMO_ELONGYAN_APP_ID,
         ),
         ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "hmac-sm3"),
         (
             "HUB_PROVIDERS__ELONGYAN__SECRET",
-            deploy::DEMO_ELONGYAN_SECRET,
+            sandbox::DEMO_ELONGYAN_SECRET,
         ),
         ("HUB_PROVIDERS__ELONGYAN__SM4_KEY", sm4.as_str()),
         ("HUB_PROVIDERS__ELONGYAN__EXCHANGE_URL", exchange.as_str()),
         (
             "HUB_PROVIDERS__ELONGYAN__EXCHANGE_CALLER_CODE",
-            deploy::DEMO_ELONGYAN_EXCHANGE_CALLER_CODE,
+            sandbox::DEMO_ELONGYAN_EXCHANGE_CALLER_CODE,
         ),
     ];
     vars.extend_from_slice(settings);
     let config = store.config(&vars)?;
-    let mut sandbox_config = deploy::SandboxConfig::demo(&base);
+    let mut sandbox_config = sandbox::SandboxConfig::demo(&base);
     sandbox(&mut sandbox_config);
     TestHub::start_on(
         store,
         config,
         ManualClock::at_system_now(),
         listener,
-        Some(deploy::router(sandbox_config)),
+        Some(sandbox::router(sandbox_config)),
     )
     .await
 }

@@ -17,8 +17,8 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::PartnerAuth;
 use platform::clock::Millis;
+use platform::config::Secret;
 
 /// Why a request is not the partner's. Said to the partner only as "authentication failed",
 /// recorded in full in the audit trail.
@@ -202,6 +202,36 @@ fn signed_headers<'a>(
         return Err(AuthFailure::DateOutOfWindow);
     }
     Ok((date, signature))
+}
+
+/// How a partner proves who it is.
+#[derive(Clone)]
+pub enum PartnerAuth {
+    /// The gateway signature (PROTOCOLS.md §4) with a shared secret.
+    HmacSha256 { access_key: String, secret: Secret },
+    /// `Authorization: Bearer <token>`; only the token's SM3 digest is kept.
+    Token { digest: [u8; 32] },
+    /// The gateway string signed with the partner's SM2 key.
+    Sm2 {
+        access_key: String,
+        verifier: std::sync::Arc<guomi::Sm2Verifier>,
+    },
+}
+
+impl PartnerAuth {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PartnerAuth::HmacSha256 { .. } => "hmac-sha256",
+            PartnerAuth::Token { .. } => "token",
+            PartnerAuth::Sm2 { .. } => "sm2",
+        }
+    }
+}
+
+impl std::fmt::Debug for PartnerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PartnerAuth({}, [redacted])", self.kind())
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! `[exchange]` and `[partners.<id>]`: the message catalog, delivery and retention, and the
 //! partner systems allowed to send messages, each with its credentials and message types.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform::config::{HumanDuration, Layered, Secret, check_endpoint, secret_or_file};
+use platform::config::{HumanDuration, Layered, Secret, check_endpoint};
 use serde::Deserialize;
+
+pub use crate::auth::PartnerAuth;
 
 /// Message exchange with partner systems.
 #[derive(Clone, Debug)]
@@ -29,36 +31,6 @@ pub struct ExchangeConfig {
     pub poll_interval: Duration,
     /// JSON keys whose values are masked wherever a message is shown to administrators.
     pub masked_fields: Vec<String>,
-}
-
-/// How a partner proves who it is.
-#[derive(Clone)]
-pub enum PartnerAuth {
-    /// The gateway signature (PROTOCOLS.md §4) with a shared secret.
-    HmacSha256 { access_key: String, secret: Secret },
-    /// `Authorization: Bearer <token>`; only the token's SM3 digest is kept.
-    Token { digest: [u8; 32] },
-    /// The gateway string signed with the partner's SM2 key.
-    Sm2 {
-        access_key: String,
-        verifier: Arc<guomi::Sm2Verifier>,
-    },
-}
-
-impl PartnerAuth {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            PartnerAuth::HmacSha256 { .. } => "hmac-sha256",
-            PartnerAuth::Token { .. } => "token",
-            PartnerAuth::Sm2 { .. } => "sm2",
-        }
-    }
-}
-
-impl std::fmt::Debug for PartnerAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PartnerAuth({}, [redacted])", self.kind())
-    }
 }
 
 /// A partner system.
@@ -346,70 +318,137 @@ fn validate_exchange(raw: RawExchange, l: &mut Layered) -> ExchangeConfig {
     c
 }
 
-/// A partner's settings with every secret given inline (files already read): what the
-/// configuration file and the administration API both turn into a [`PartnerConfig`].
-#[derive(Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerSpec {
-    #[serde(default)]
+/// A partner's settings, secrets included: the one shape of them everywhere.
+///
+/// - The configuration file's `[partners.<id>]` table is one (secrets may instead be given as
+///   `<name>_file`, read in before this is deserialised).
+/// - The administration API's create and change body is one: given fields replace, absent ones
+///   are kept; `""` removes an optional setting, `[]` empties a list (see `partners::apply`).
+///   `id` is given on creation only.
+/// - The store keeps it split in two: the settings without secrets as JSON (secrets are never
+///   serialised), and [`PartnerSettings::secrets_json`] encrypted.
+///
+/// [`build_partner`] turns it into a [`PartnerConfig`], reporting every problem by field.
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnerSettings {
+    /// Creation through the API: lower-case letters, digits and single hyphens, the
+    /// `{partner}` of `/exchange/{partner}/…`. Otherwise absent (the file's table name, the
+    /// path's id).
+    #[serde(skip_serializing)]
+    pub id: Option<String>,
     pub display_name: Option<String>,
-    #[serde(default)]
     pub enabled: Option<bool>,
     /// `hmac-sha256`, `token` or `sm2`.
-    #[serde(default)]
     pub auth: Option<String>,
-    #[serde(default)]
     pub access_key: Option<String>,
-    #[serde(default)]
+    /// HMAC-SHA256 shared secret (≥ 16 bytes); generated and shown once on creation when absent.
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub secret: Option<Secret>,
-    #[serde(default)]
+    /// Bearer token (≥ 24 characters); generated and shown once on creation when absent.
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub token: Option<Secret>,
-    /// SM2 public key, PEM or hex.
-    #[serde(default)]
+    /// SM2 public key, PEM or hex (not a secret).
     pub public_key: Option<String>,
-    #[serde(default)]
-    pub message_types: Vec<String>,
-    #[serde(default)]
+    pub message_types: Option<Vec<String>>,
+    /// The consumer's URL.
     pub deliver_to: Option<String>,
-    #[serde(default)]
+    /// SM4 key (32 hex digits) of the HEAD/BODY blocks of Base64-wrapped documents.
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub payload_sm4_key: Option<Secret>,
-    #[serde(default)]
+    /// `ecb` (default) or `cbc` (IV first).
     pub payload_sm4_mode: Option<String>,
     /// Its Base64-wrapped documents are signed (`SIGN`): `sm2` or `hmac-sha256`.
-    #[serde(default)]
     pub payload_signature: Option<String>,
     /// `sm2`: the hub's SM2 private key for the documents it sends; `hmac-sha256`: the shared key.
-    #[serde(default)]
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub payload_signing_key: Option<Secret>,
-    /// SHA-256 fingerprints (hex, colons allowed) of the TLS client certificates it presents.
-    #[serde(default)]
-    pub client_certificates: Vec<String>,
+    /// SHA-256 fingerprints (hex, colons allowed) of the TLS client certificates it must present.
+    pub client_certificates: Option<Vec<String>>,
     /// The partner's endpoint for messages the hub sends it (XML, POST).
-    #[serde(default)]
     pub outbound_url: Option<String>,
     /// The message types the hub may send it.
-    #[serde(default)]
-    pub outbound_message_types: Vec<String>,
+    pub outbound_message_types: Option<Vec<String>>,
     /// `hmac-sha256`, `token`, `gateway-token` or `none`.
-    #[serde(default)]
     pub outbound_auth: Option<String>,
     /// `hmac-sha256`: the hub's access key; `gateway-token`: the app key.
-    #[serde(default)]
     pub outbound_access_key: Option<String>,
     /// `hmac-sha256`: the shared secret; `gateway-token`: the app code.
-    #[serde(default)]
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub outbound_secret: Option<Secret>,
     /// `token`: the bearer token.
-    #[serde(default)]
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub outbound_token: Option<Secret>,
     /// `gateway-token`: the gateway's `get-token` URL.
-    #[serde(default)]
     pub outbound_token_url: Option<String>,
 }
 
-impl std::fmt::Debug for PartnerSpec {
+/// The settings that are secrets, by name: write-only, kept encrypted, and in the file also
+/// readable from `<name>_file` (with `public_key`, which is not secret but often a file).
+pub const SECRET_SETTINGS: [&str; 6] = [
+    "secret",
+    "token",
+    "payload_sm4_key",
+    "payload_signing_key",
+    "outbound_secret",
+    "outbound_token",
+];
+
+impl PartnerSettings {
+    /// The secrets alone, as the JSON object the store keeps encrypted (absent ones left out).
+    pub fn secrets_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (name, v) in [
+            ("secret", &self.secret),
+            ("token", &self.token),
+            ("payload_sm4_key", &self.payload_sm4_key),
+            ("payload_signing_key", &self.payload_signing_key),
+            ("outbound_secret", &self.outbound_secret),
+            ("outbound_token", &self.outbound_token),
+        ] {
+            if let Some(s) = v {
+                m.insert(name.to_owned(), serde_json::Value::from(s.expose()));
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// Takes the secrets of `other` (read back from [`PartnerSettings::secrets_json`]).
+    pub fn with_secrets_of(mut self, other: PartnerSettings) -> Self {
+        self.secret = other.secret;
+        self.token = other.token;
+        self.payload_sm4_key = other.payload_sm4_key;
+        self.payload_signing_key = other.payload_signing_key;
+        self.outbound_secret = other.outbound_secret;
+        self.outbound_token = other.outbound_token;
+        self
+    }
+
+    /// The names of the secrets this change sets (for the audit record: which, never what).
+    pub fn secrets_given(&self) -> Vec<&'static str> {
+        [
+            ("secret", self.secret.is_some()),
+            ("token", self.token.is_some()),
+            ("payload_sm4_key", self.payload_sm4_key.is_some()),
+            ("payload_signing_key", self.payload_signing_key.is_some()),
+            ("outbound_secret", self.outbound_secret.is_some()),
+            ("outbound_token", self.outbound_token.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, given)| given.then_some(k))
+        .collect()
+    }
+}
+
+impl std::fmt::Debug for PartnerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PartnerSpec")
+        f.debug_struct("PartnerSettings")
             .field("auth", &self.auth)
             .field("message_types", &self.message_types)
             .finish_non_exhaustive()
@@ -419,10 +458,12 @@ impl std::fmt::Debug for PartnerSpec {
 /// Checks `spec` and builds the partner; every problem is returned, by field name.
 pub fn build_partner(
     id: &str,
-    spec: &PartnerSpec,
+    spec: &PartnerSettings,
     catalog: &mappings::Catalog,
 ) -> Result<PartnerConfig, Vec<(&'static str, String)>> {
     let mut errors: Vec<(&'static str, String)> = Vec::new();
+    let message_types = spec.message_types.as_deref().unwrap_or_default();
+    let pins = spec.client_certificates.as_deref().unwrap_or_default();
     if !platform::code::valid_code(id) {
         errors.push((
             "id",
@@ -516,13 +557,13 @@ pub fn build_partner(
             None
         }
     };
-    if spec.message_types.is_empty() {
+    if message_types.is_empty() {
         errors.push((
             "message_types",
             "list the message types the partner may send".into(),
         ));
     }
-    for t in &spec.message_types {
+    for t in message_types {
         if catalog.for_message_type(t).is_none() {
             let known: Vec<&str> = catalog
                 .iter()
@@ -647,7 +688,7 @@ pub fn build_partner(
         .then(|| Arc::new(PartnerPayload { sm4, signature }) as Arc<dyn mappings::PayloadCodec>);
     let outbound = build_outbound(spec, catalog, &mut errors);
     let mut client_certificates = Vec::new();
-    for f in &spec.client_certificates {
+    for f in pins {
         let hexed: String = f.chars().filter(|c| *c != ':').collect();
         match hex::decode(hexed.trim())
             .ok()
@@ -666,7 +707,7 @@ pub fn build_partner(
             display_name: spec.display_name.clone().unwrap_or_else(|| id.to_owned()),
             enabled: spec.enabled.unwrap_or(true),
             auth,
-            message_types: spec.message_types.clone(),
+            message_types: spec.message_types.clone().unwrap_or_default(),
             deliver_to,
             payload_codec,
             payload_sm4,
@@ -705,12 +746,13 @@ fn header_safe(v: &str) -> bool {
 /// The partner's outbound endpoint, when `outbound_url` is set (and nothing else outbound is
 /// set without it).
 fn build_outbound(
-    spec: &PartnerSpec,
+    spec: &PartnerSettings,
     catalog: &mappings::Catalog,
     errors: &mut Vec<(&'static str, String)>,
 ) -> Option<PartnerOutbound> {
+    let outbound_types = spec.outbound_message_types.as_deref().unwrap_or_default();
     let Some(url) = spec.outbound_url.as_deref() else {
-        if !spec.outbound_message_types.is_empty()
+        if !outbound_types.is_empty()
             || spec.outbound_auth.is_some()
             || spec.outbound_access_key.is_some()
             || spec.outbound_secret.is_some()
@@ -725,13 +767,13 @@ fn build_outbound(
         return None;
     };
     let url = endpoint("outbound_url", url, errors);
-    if spec.outbound_message_types.is_empty() {
+    if outbound_types.is_empty() {
         errors.push((
             "outbound_message_types",
             "list the message types the hub may send the partner".into(),
         ));
     }
-    for t in &spec.outbound_message_types {
+    for t in outbound_types {
         if catalog.for_message_type(t).is_none() {
             errors.push((
                 "outbound_message_types",
@@ -829,71 +871,31 @@ fn build_outbound(
     };
     Some(PartnerOutbound {
         url: url?,
-        message_types: spec.outbound_message_types.clone(),
+        message_types: outbound_types.to_vec(),
         auth: auth?,
     })
 }
 
 fn validate_partners(
-    raw: BTreeMap<String, RawPartner>,
+    ids: Vec<String>,
     exchange: &ExchangeConfig,
     l: &mut Layered,
 ) -> Vec<PartnerConfig> {
     let mut out = Vec::new();
-    for (id, r) in raw {
+    for id in ids {
         let p = format!("partners.{id}");
-        let file_secret = |l: &mut Layered, key: &str, inline, file| {
-            secret_or_file(l, &format!("{p}.{key}"), inline, file).map(|(s, _)| s)
+        for name in SECRET_SETTINGS.iter().chain(&["public_key"]) {
+            l.inline_file(&format!("{p}.{name}"));
+        }
+        let Some(spec) = l.deserialize_at::<PartnerSettings>(&p) else {
+            continue;
         };
-        let spec = PartnerSpec {
-            display_name: r.display_name,
-            enabled: r.enabled,
-            auth: r.auth,
-            access_key: r.access_key,
-            secret: file_secret(l, "secret", r.secret, r.secret_file),
-            token: file_secret(l, "token", r.token, r.token_file),
-            public_key: file_secret(
-                l,
-                "public_key",
-                r.public_key.map(Secret::new),
-                r.public_key_file,
-            )
-            .map(|s| s.expose().to_owned()),
-            message_types: r.message_types,
-            deliver_to: r.deliver_to,
-            payload_sm4_key: file_secret(
-                l,
-                "payload_sm4_key",
-                r.payload_sm4_key,
-                r.payload_sm4_key_file,
-            ),
-            payload_sm4_mode: r.payload_sm4_mode,
-            payload_signature: r.payload_signature,
-            client_certificates: r.client_certificates,
-            payload_signing_key: file_secret(
-                l,
-                "payload_signing_key",
-                r.payload_signing_key,
-                r.payload_signing_key_file,
-            ),
-            outbound_url: r.outbound_url,
-            outbound_message_types: r.outbound_message_types,
-            outbound_auth: r.outbound_auth,
-            outbound_access_key: r.outbound_access_key,
-            outbound_secret: file_secret(
-                l,
-                "outbound_secret",
-                r.outbound_secret,
-                r.outbound_secret_file,
-            ),
-            outbound_token: file_secret(
-                l,
-                "outbound_token",
-                r.outbound_token,
-                r.outbound_token_file,
-            ),
-            outbound_token_url: r.outbound_token_url,
-        };
+        if spec.id.is_some() {
+            l.problem(
+                &format!("{p}.id"),
+                "a partner's id is its table name ([partners.<id>])",
+            );
+        }
         match build_partner(&id, &spec, &exchange.catalog) {
             Ok(partner) => out.push(partner),
             Err(errors) => {
@@ -911,6 +913,25 @@ fn validate_partners(
     out
 }
 
+/// Where a partner is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    File,
+    Store,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::File => "file",
+            Source::Store => "store",
+        }
+    }
+}
+
+/// A node's partners by id, with where each is defined.
+pub type PartnerView = HashMap<String, (Arc<PartnerConfig>, Source)>;
+
 /// The validated exchange sections.
 #[derive(Clone, Debug)]
 pub struct ExchangeSettings {
@@ -918,17 +939,18 @@ pub struct ExchangeSettings {
     pub partners: Vec<PartnerConfig>,
 }
 
-/// Validates `[exchange]` and `[partners.*]`. `client_ca` tells whether the hub terminates TLS
+/// Validates `[exchange]` and `[partners.*]` (the tables of `partners` are read from the
+/// layered settings by their ids). `client_ca` tells whether the hub terminates TLS
 /// and asks for client certificates (`server.tls.client_ca`): pinned certificates can only be
 /// checked then.
 pub fn validate(
     raw: RawExchange,
-    partners: BTreeMap<String, RawPartner>,
+    partners: BTreeMap<String, toml::Value>,
     client_ca: bool,
     l: &mut Layered,
 ) -> ExchangeSettings {
     let exchange = validate_exchange(raw, l);
-    let partners = validate_partners(partners, &exchange, l);
+    let partners = validate_partners(partners.into_keys().collect(), &exchange, l);
     if !client_ca {
         // Pinned certificates can only be checked where the hub terminates TLS and asks for
         // them; such a partner could never be let in.
@@ -986,51 +1008,11 @@ pub struct RawExchange {
     pub masked_fields: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawPartner {
-    pub display_name: Option<String>,
-    pub enabled: Option<bool>,
-    /// `hmac-sha256`, `token` or `sm2`.
-    pub auth: Option<String>,
-    pub access_key: Option<String>,
-    pub secret: Option<Secret>,
-    pub secret_file: Option<PathBuf>,
-    pub token: Option<Secret>,
-    pub token_file: Option<PathBuf>,
-    pub public_key: Option<String>,
-    pub public_key_file: Option<PathBuf>,
-    pub message_types: Vec<String>,
-    pub deliver_to: Option<String>,
-    /// SM4 key (32 hex digits) of the HEAD/BODY blocks of Base64-wrapped documents.
-    pub payload_sm4_key: Option<Secret>,
-    pub payload_sm4_key_file: Option<PathBuf>,
-    /// `ecb` (default) or `cbc` (IV first).
-    pub payload_sm4_mode: Option<String>,
-    /// `sm2` or `hmac-sha256`: its Base64-wrapped documents carry a signature (SIGN).
-    pub payload_signature: Option<String>,
-    pub payload_signing_key: Option<Secret>,
-    pub payload_signing_key_file: Option<PathBuf>,
-    /// SHA-256 fingerprints of the TLS client certificates it must present.
-    pub client_certificates: Vec<String>,
-    /// The partner's endpoint for messages the hub sends it.
-    pub outbound_url: Option<String>,
-    pub outbound_message_types: Vec<String>,
-    /// `hmac-sha256`, `token`, `gateway-token` or `none`.
-    pub outbound_auth: Option<String>,
-    pub outbound_access_key: Option<String>,
-    pub outbound_secret: Option<Secret>,
-    pub outbound_secret_file: Option<PathBuf>,
-    pub outbound_token: Option<Secret>,
-    pub outbound_token_file: Option<PathBuf>,
-    pub outbound_token_url: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fields_in_error(spec: &PartnerSpec) -> Vec<&'static str> {
+    fn fields_in_error(spec: &PartnerSettings) -> Vec<&'static str> {
         let catalog = mappings::Catalog::builtin().unwrap();
         match build_partner("bank", spec, &catalog) {
             Ok(_) => Vec::new(),
@@ -1038,22 +1020,22 @@ mod tests {
         }
     }
 
-    fn base() -> PartnerSpec {
-        PartnerSpec {
+    fn base() -> PartnerSettings {
+        PartnerSettings {
             auth: Some("token".into()),
             token: Some(Secret::new("a-long-partner-token-0123456789".to_owned())),
-            message_types: vec!["financing.demand_notice".into()],
-            ..PartnerSpec::default()
+            message_types: Some(vec!["financing.demand_notice".into()]),
+            ..PartnerSettings::default()
         }
     }
 
     #[test]
     fn outbound_settings_are_checked_together() {
         assert!(fields_in_error(&base()).is_empty());
-        let outbound = |f: &dyn Fn(&mut PartnerSpec)| {
+        let outbound = |f: &dyn Fn(&mut PartnerSettings)| {
             let mut s = base();
             s.outbound_url = Some("https://bank.example.cn/hub".into());
-            s.outbound_message_types = vec!["financing.demand_notice".into()];
+            s.outbound_message_types = Some(vec!["financing.demand_notice".into()]);
             s.outbound_auth = Some("token".into());
             s.outbound_token = Some(Secret::new("hub-token-0123456789".to_owned()));
             f(&mut s);
@@ -1088,7 +1070,7 @@ mod tests {
             ["outbound_access_key"]
         );
         assert_eq!(
-            outbound(&|s| s.outbound_message_types = vec!["no.such_type".into()]),
+            outbound(&|s| s.outbound_message_types = Some(vec!["no.such_type".into()])),
             ["outbound_message_types"]
         );
         // A signing key without a signature scheme is a mistake, not a no-op.
@@ -1109,7 +1091,7 @@ mod tests {
             ["payload_signing_key"]
         );
         let mut s = base();
-        s.client_certificates = vec!["not-a-fingerprint".into()];
+        s.client_certificates = Some(vec!["not-a-fingerprint".into()]);
         assert_eq!(fields_in_error(&s), ["client_certificates"]);
     }
 }

@@ -9,7 +9,8 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::service::{ExchangeError, Receipt};
+use crate::error::ExchangeError;
+use crate::message::Receipt;
 use platform::store::{Db, Pool};
 
 /// Messages committed together at most.

@@ -10,15 +10,19 @@
 
 pub mod auth;
 pub mod config;
+pub mod error;
+mod gateway;
 mod intake;
 mod masking;
+pub mod message;
 pub mod metrics;
 pub mod outbox;
 pub mod partners;
 pub mod routes;
-mod send;
+pub mod send;
 pub mod service;
 pub mod state;
 
+pub use send::Outgoing;
 pub use service::Exchange;
 pub use state::ExchangeState;

@@ -7,7 +7,7 @@
 
 use quick_xml::events::{BytesStart, BytesText, Event};
 
-use crate::service::mask_text;
+use serde_json::Value;
 
 /// `name` as compared: alphanumerics (any script), lower case.
 pub(super) fn normalise(name: &str) -> String {
@@ -39,7 +39,7 @@ pub(super) const WITHHELD: &str = "（既不是 XML 也不是 JSON，不显示�
 /// attribute name; anything else is withheld.
 pub(super) fn mask_payload(raw: &[u8], fields: &[String]) -> String {
     if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(raw) {
-        crate::service::mask_fields(&mut v, fields);
+        mask_fields(&mut v, fields);
         return serde_json::to_string_pretty(&v).unwrap_or_default();
     }
     let text = decode(raw);
@@ -171,6 +171,45 @@ fn mask_attributes(s: &BytesStart<'_>, is_masked: &dyn Fn(&str) -> bool) -> Byte
         out.push_attribute((key.as_str(), value.as_str()));
     }
     out
+}
+
+/// Masks a value for display: `138****1234`, `张*`.
+pub(crate) fn mask_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    // Never more than about half of a value shows.
+    let (head, tail) = match chars.len() {
+        0 => return String::new(),
+        1..=7 => (1, 0),
+        8..=10 => (2, 2),
+        _ => (3, 4),
+    };
+    let n = chars.len();
+    let shown_head: String = chars[..head].iter().collect();
+    let shown_tail: String = chars[n - tail..].iter().collect();
+    format!("{shown_head}{}{shown_tail}", "*".repeat(n - head - tail))
+}
+
+/// Masks the values of `fields` anywhere in `v`.
+pub fn mask_fields(v: &mut Value, fields: &[String]) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                // Compared as XML names are: ignoring case, `_` and `-` (`idNumber`, `ID_NUMBER`).
+                let key = normalise(k);
+                if fields.iter().any(|f| normalise(f) == key) {
+                    match child {
+                        Value::String(s) => *s = mask_text(s),
+                        Value::Null => {}
+                        other => *other = Value::String(mask_text(&other.to_string())),
+                    }
+                } else {
+                    mask_fields(child, fields);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| mask_fields(i, fields)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

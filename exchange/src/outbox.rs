@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
 
+use crate::error::ExchangeError;
+use crate::message::aad;
 use crate::send;
-use crate::service::{Exchange, ExchangeError, aad};
+use crate::service::Exchange;
 use platform::store::{Pool, with_pool};
 
 /// Deliveries claimed per round.
@@ -183,7 +185,7 @@ impl Exchange {
             .await
         {
             Ok(c) => c,
-            Err(send::CredentialsUnavailable { reason, deferrable }) => {
+            Err(crate::gateway::CredentialsUnavailable { reason, deferrable }) => {
                 return if deferrable {
                     Outcome::Deferred(reason)
                 } else {

@@ -10,8 +10,11 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::partners::{PartnerChange, Source};
-use crate::service::{ExchangeError, Inbound, MessageQuery, MessageView, Outgoing, Receipt};
+use crate::config::PartnerSettings;
+use crate::config::Source;
+use crate::error::ExchangeError;
+use crate::message::{Inbound, MessageQuery, MessageView, PayloadView, Receipt};
+use crate::send::Outgoing;
 use crate::state::ExchangeState;
 use platform::admin::Permission;
 use platform::clock::Millis;
@@ -352,7 +355,7 @@ pub async fn get_partner(
 /// Adds a partner system (validated like the configuration file's; audited without secrets).
 /// A missing HMAC secret or token is generated and returned once in `generated_secret`.
 #[utoipa::path(post, path = "/api/admin/partners", tag = "exchange",
-    security(("admin_session" = []), ("bearer" = [])), request_body = PartnerChange,
+    security(("admin_session" = []), ("bearer" = [])), request_body = PartnerSettings,
     responses(
         (status = 201, body = PartnerView),
         (status = 409, description = "exchange.partner_exists, exchange.partner_read_only", body = ProblemDocument, content_type = "application/problem+json"),
@@ -362,7 +365,7 @@ pub async fn create_partner(
     State(state): State<ExchangeState>,
     ctx: RequestContext,
     auth: AdminAuth,
-    JsonBody(mut req): JsonBody<PartnerChange>,
+    JsonBody(mut req): JsonBody<PartnerSettings>,
 ) -> Result<(StatusCode, axum::Json<PartnerView>), ApiError> {
     authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
     let Some(id) = req.id.take() else {
@@ -385,7 +388,7 @@ pub async fn create_partner(
 /// Changes a partner added through this API (the file's partners are changed in the file).
 #[utoipa::path(patch, path = "/api/admin/partners/{id}", tag = "exchange",
     security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path)),
-    request_body = PartnerChange,
+    request_body = PartnerSettings,
     responses(
         (status = 200, body = PartnerView),
         (status = 404, description = "exchange.partner_not_found", body = ProblemDocument, content_type = "application/problem+json"),
@@ -397,7 +400,7 @@ pub async fn update_partner(
     ctx: RequestContext,
     auth: AdminAuth,
     PathParams(id): PathParams<String>,
-    JsonBody(change): JsonBody<PartnerChange>,
+    JsonBody(change): JsonBody<PartnerSettings>,
 ) -> Result<axum::Json<PartnerView>, ApiError> {
     authorize(&state, &auth, Permission::PartnersManage, &ctx).await?;
     if change.id.as_ref().is_some_and(|given| *given != id) {
@@ -626,7 +629,7 @@ pub async fn get_message(
 #[utoipa::path(get, path = "/api/admin/messages/{id}/payload", tag = "exchange",
     security(("admin_session" = []), ("bearer" = [])), params(("id" = String, Path, description = "the receipt id")),
     responses(
-        (status = 200, body = crate::service::PayloadView),
+        (status = 200, body = PayloadView),
         (status = 404, description = "exchange.message_not_found", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 410, description = "exchange.payload_not_retained", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
@@ -635,7 +638,7 @@ pub async fn get_payload(
     ctx: RequestContext,
     auth: AdminAuth,
     PathParams(id): PathParams<String>,
-) -> Result<axum::Json<crate::service::PayloadView>, ApiError> {
+) -> Result<axum::Json<PayloadView>, ApiError> {
     authorize(&state, &auth, Permission::MessagesRead, &ctx).await?;
     Ok(axum::Json(
         state.exchange.payload(&id, auth.0.actor(), &ctx).await?,

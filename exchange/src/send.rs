@@ -7,17 +7,17 @@
 //! to a partner that honours the key. Idempotent by message id like intake: the same message
 //! again gets the first receipt.
 
-use std::collections::HashMap;
-
 use http::HeaderMap;
 use serde_json::Value;
 
 use crate::config::{OutboundAuth, PartnerConfig};
+use crate::error::ExchangeError;
+use crate::gateway::{CredentialsUnavailable, GATEWAY_TOKEN_TTL_MS};
 use crate::intake;
-use crate::service::{
-    Exchange, ExchangeError, Format, Receipt, aad, correlation_id, header_message_id,
-    valid_message_id, with_partner_codec,
+use crate::message::{
+    Format, Receipt, aad, correlation_id, header_message_id, valid_message_id, with_partner_codec,
 };
+use crate::service::Exchange;
 use platform::audit::{Actor, AuditEvent, Outcome};
 use platform::context::RequestContext;
 
@@ -28,17 +28,6 @@ pub struct Outgoing<'a> {
     pub headers: &'a HeaderMap,
     pub body: axum::body::Bytes,
 }
-
-/// Gateway tokens obtained from partners' `get-token` endpoints, by partner and settings:
-/// (partner, token, expiry ms); and the turn to ask a gateway for one.
-#[derive(Default)]
-pub(super) struct GatewayTokens {
-    tokens: std::sync::Mutex<HashMap<String, (String, String, i64)>>,
-    turn: tokio::sync::Mutex<()>,
-}
-
-/// How long a gateway token is used when the gateway does not say.
-const GATEWAY_TOKEN_TTL_MS: i64 = 20 * 60 * 1000;
 
 impl Exchange {
     /// Accepts a message for a partner: validated, translated to its XML, recorded with its
@@ -292,38 +281,6 @@ impl Exchange {
     /// that another delivery obtained meanwhile stays.
     pub(super) fn drop_gateway_token(&self, partner: &str, refused: &str) {
         self.gateway_tokens.forget(partner, refused);
-    }
-}
-
-/// Why the hub cannot authenticate to a partner now.
-pub(super) struct CredentialsUnavailable {
-    pub reason: String,
-    /// Nothing was asked of the gateway (its circuit is open or its calls are saturated): the
-    /// attempt is not used up.
-    pub deferrable: bool,
-}
-
-impl GatewayTokens {
-    fn get(&self, key: &str) -> Option<(String, i64)> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .map(|(_, t, until)| (t.clone(), *until))
-    }
-
-    fn put(&self, key: &str, partner: &str, token: String, until: i64) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key.to_owned(), (partner.to_owned(), token, until));
-    }
-
-    fn forget(&self, partner: &str, refused: &str) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, (p, t, _)| !(p == partner && t == refused));
     }
 }
 

@@ -12,306 +12,30 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::HeaderMap;
 use serde_json::Value;
 
 use crate::config::{ExchangeConfig, PartnerConfig};
 use crate::metrics::ExchangeMetrics;
-use platform::audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome};
+use platform::audit::{Actor, AuditEvent, AuditLog, Outcome};
 use platform::clock::{Clock, Millis};
 use platform::context::RequestContext;
 use platform::keys::Keys;
-use platform::store::{Backend, Db, StoreError, begin_write, with_pool};
+use platform::store::{Backend, Db, begin_write, with_pool};
 
 pub use crate::auth::AuthFailure;
-pub use crate::send::Outgoing;
+pub use crate::error::ExchangeError;
+pub use crate::message::{DeliveryView, Inbound, MessageQuery, MessageView, PayloadView, Receipt};
+
+use crate::masking::mask_fields;
+use crate::message::{
+    Format, MESSAGE_COLUMNS, MessageRow, aad, correlation_id, header_message_id, valid_message_id,
+    with_partner_codec,
+};
 
 /// Largest body translated on the request's own task; larger ones go to a blocking thread.
 const INLINE_TRANSLATION_BYTES: usize = 256 * 1024;
 
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExchangeError {
-    #[error("partner authentication failed ({})", .0.as_str())]
-    Unauthenticated(AuthFailure),
-    #[error("too many failed authentications from this address")]
-    TooManyFailures(std::time::Duration),
-    #[error("partner {0} is disabled")]
-    PartnerDisabled(String),
-    #[error("no mapping is installed for message type {0}")]
-    UnknownMessageType(String),
-    #[error("the partner may not send message type {0}")]
-    MessageTypeNotAllowed(String),
-    #[error("the content type is not XML or JSON")]
-    UnsupportedMediaType,
-    #[error("the body is not JSON: {detail} (line {line}, column {column})")]
-    JsonMalformed {
-        detail: String,
-        line: u64,
-        column: u64,
-    },
-    #[error(transparent)]
-    Mapping(#[from] mappings::Error),
-    #[error("the message has no message id (X-Message-Id header or the mapping's message_id)")]
-    MessageIdMissing,
-    #[error(
-        "a signed message must carry its id inside the message (the mapping's message_id): the signature does not cover X-Message-Id"
-    )]
-    MessageIdUnsigned,
-    #[error("the message id must be 1–128 printable ASCII characters")]
-    MessageIdInvalid,
-    #[error("the X-Message-Id header and the message's own id differ")]
-    MessageIdMismatch,
-    #[error(
-        "this message id was used for another message (receipt {0}); a resend must be byte for byte the same, a new message needs a new id"
-    )]
-    MessageIdReused(String),
-    #[error("no message {0}")]
-    NotFound(String),
-    #[error("the payload of message {0} is no longer retained (exchange.payload_retention)")]
-    PayloadNotRetained(String),
-    #[error("message {0} has no delivery that can be replayed")]
-    NothingToReplay(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("cryptographic failure")]
-    Crypto(#[source] guomi::Error),
-    #[error("translation failed to run")]
-    Join(#[source] tokio::task::JoinError),
-    #[error("the message could not be recorded; nothing was acknowledged, send it again")]
-    NotRecorded,
-    #[error("no partner {0}")]
-    PartnerNotFound(String),
-    #[error("the message could not be signed or sealed for the partner: {0}")]
-    Sealing(String),
-    #[error("partner {0} has no outbound_url: it receives no messages from the hub")]
-    PartnerNotReceiving(String),
-    #[error("a partner {0} exists already")]
-    PartnerExists(String),
-    #[error("partner {0} is defined in the configuration file; change it there")]
-    PartnerReadOnly(String),
-    #[error("the partner is invalid: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
-    PartnerInvalid(Vec<(String, String)>),
-    #[error("a stored partner cannot be read: {0}")]
-    Corrupt(String),
-}
-
-impl From<sqlx::Error> for ExchangeError {
-    fn from(e: sqlx::Error) -> Self {
-        ExchangeError::Store(e.into())
-    }
-}
-
-impl ExchangeError {
-    /// The stable code recorded in the message log for a rejected message.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ExchangeError::Unauthenticated(_) => "exchange.unauthenticated",
-            ExchangeError::PartnerDisabled(_) => "exchange.partner_disabled",
-            ExchangeError::UnknownMessageType(_) => "exchange.message_type_unknown",
-            ExchangeError::MessageTypeNotAllowed(_) => "exchange.message_type_not_allowed",
-            ExchangeError::UnsupportedMediaType => "request.unsupported_media_type",
-            ExchangeError::JsonMalformed { .. } => "exchange.json_malformed",
-            ExchangeError::Mapping(e) => e.code(),
-            ExchangeError::MessageIdMissing | ExchangeError::MessageIdUnsigned => {
-                "exchange.message_id_missing"
-            }
-            ExchangeError::MessageIdInvalid => "exchange.message_id_invalid",
-            ExchangeError::MessageIdMismatch => "exchange.message_id_mismatch",
-            ExchangeError::MessageIdReused(_) => "exchange.message_id_reused",
-            ExchangeError::NotFound(_) => "exchange.message_not_found",
-            ExchangeError::PayloadNotRetained(_) => "exchange.payload_not_retained",
-            ExchangeError::NothingToReplay(_) => "exchange.nothing_to_replay",
-            _ => "internal",
-        }
-    }
-}
-
-/// What the partner sent, as the intake sees it.
-pub struct Inbound<'a> {
-    pub partner: &'a str,
-    pub message_type: &'a str,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    pub body: axum::body::Bytes,
-    /// The TLS client certificate of the connection, when the hub terminates TLS.
-    pub client_cert: Option<platform::context::ClientCert>,
-}
-
-/// The acknowledgement to send back.
-#[derive(Debug, Clone)]
-pub struct Receipt {
-    pub receipt_id: String,
-    pub body: String,
-    pub content_type: String,
-    /// The message was received before: this is the first acknowledgement again.
-    pub duplicate: bool,
-    /// The id was used before for a message with other content (not a resend).
-    pub other_content: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
-    Xml,
-    Json,
-}
-
-impl Format {
-    pub(crate) fn of(headers: &HeaderMap) -> Option<Format> {
-        let ct = headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())?
-            .split(';')
-            .next()?
-            .trim()
-            .to_ascii_lowercase();
-        match ct.as_str() {
-            "application/xml" | "text/xml" | "application/soap+xml" => Some(Format::Xml),
-            "application/json" => Some(Format::Json),
-            t if t.ends_with("+xml") => Some(Format::Xml),
-            t if t.ends_with("+json") => Some(Format::Json),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Format::Xml => "xml",
-            Format::Json => "json",
-        }
-    }
-}
-
-/// One message in the log, as administrators see it (personal fields masked).
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct MessageView {
-    /// The hub's receipt id.
-    pub id: String,
-    pub partner: String,
-    /// `inbound` (the partner sent it) or `outbound` (the hub sends it to the partner).
-    pub direction: String,
-    /// The sender's message id.
-    pub message_id: String,
-    pub message_type: String,
-    /// `name@version` of the mapping that translated it.
-    pub mapping: String,
-    /// `xml` or `json`: what the sender sent.
-    pub format: String,
-    /// `accepted`, `delivered`, `failed` or `rejected`.
-    pub status: String,
-    pub received_at: String,
-    pub updated_at: String,
-    pub request_id: Option<String>,
-    pub correlation_id: Option<String>,
-    pub size_bytes: i64,
-    pub error_code: Option<String>,
-    pub error_detail: Option<String>,
-    /// Whether the raw payload is still retained (encrypted; never shown).
-    pub payload_retained: bool,
-    /// The translated message with personal fields masked (detail view only; inbound: the
-    /// JSON delivered; outbound: the JSON sent).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub translated: Option<Value>,
-    /// Deliveries to consumers (detail view only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub deliveries: Vec<DeliveryView>,
-}
-
-/// A message's raw payload with personal fields masked.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct PayloadView {
-    pub id: String,
-    /// `xml` or `json` (`unknown` when the content type was not supported).
-    pub format: String,
-    pub size_bytes: i64,
-    /// The field names masked (`exchange.masked_fields`), matched against XML element and
-    /// attribute names ignoring case, `_` and `-`.
-    pub masked_fields: Vec<String>,
-    /// The payload as UTF-8 text, masked; Base64 HEAD/BODY blocks and DOCTYPEs are withheld.
-    pub payload: String,
-}
-
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct DeliveryView {
-    /// The `Idempotency-Key` the consumer sees.
-    pub id: String,
-    /// The consumer's origin (no path or query).
-    pub target: String,
-    /// `pending`, `delivered` or `dead`.
-    pub status: String,
-    pub attempts: i64,
-    pub next_at: String,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct MessageRow {
-    id: String,
-    partner: String,
-    direction: String,
-    message_id: String,
-    message_type: String,
-    mapping: String,
-    format: String,
-    status: String,
-    received_at: i64,
-    updated_at: i64,
-    request_id: Option<String>,
-    correlation_id: Option<String>,
-    size_bytes: i64,
-    payload_retained: bool,
-    error_code: Option<String>,
-    error_detail: Option<String>,
-}
-
-impl MessageRow {
-    fn view(self) -> MessageView {
-        MessageView {
-            id: self.id,
-            partner: self.partner,
-            direction: self.direction,
-            message_id: self.message_id,
-            message_type: self.message_type,
-            mapping: self.mapping,
-            format: self.format,
-            status: self.status,
-            received_at: Millis(self.received_at).to_rfc3339(),
-            updated_at: Millis(self.updated_at).to_rfc3339(),
-            request_id: self.request_id,
-            correlation_id: self.correlation_id,
-            size_bytes: self.size_bytes,
-            error_code: self.error_code,
-            error_detail: self.error_detail,
-            payload_retained: self.payload_retained,
-            translated: None,
-            deliveries: Vec::new(),
-        }
-    }
-}
-
-const MESSAGE_COLUMNS: &str = "id, partner, direction, message_id, message_type, mapping, format, status, received_at, updated_at, request_id, correlation_id, size_bytes, (payload_enc IS NOT NULL) AS payload_retained, error_code, error_detail";
-
-/// Filters of the message log.
-#[derive(Debug, Default, Clone)]
-pub struct MessageQuery {
-    pub partner: Option<String>,
-    pub direction: Option<String>,
-    pub message_type: Option<String>,
-    pub status: Option<String>,
-    pub message_id: Option<String>,
-    pub correlation_id: Option<String>,
-    pub from: Option<Millis>,
-    pub to: Option<Millis>,
-    /// Receipt ids are time-ordered (UUIDv7): page backwards from this one.
-    pub before: Option<String>,
-    pub limit: u32,
-}
-
+/// The exchange service: intake, the message log, partners, delivery.
 pub struct Exchange {
     pub(crate) db: Db,
     pub(crate) keys: Keys,
@@ -321,7 +45,7 @@ pub struct Exchange {
     /// The configuration file's partners (read-only).
     pub(crate) file_partners: HashMap<String, Arc<PartnerConfig>>,
     /// The node's view: the file's partners and the stored ones (`partners.rs`).
-    pub(crate) partners: std::sync::RwLock<Arc<crate::partners::PartnerView>>,
+    pub(crate) partners: std::sync::RwLock<Arc<crate::config::PartnerView>>,
     pub(crate) metrics: ExchangeMetrics,
     pub(crate) wake: tokio::sync::Notify,
     pub(crate) intake: crate::intake::Intake,
@@ -330,7 +54,7 @@ pub struct Exchange {
     /// Partner reloads take turns (`partners.rs`).
     pub(crate) reload_turn: tokio::sync::Mutex<()>,
     /// Tokens from partners' gateways (`send.rs`).
-    pub(crate) gateway_tokens: crate::send::GatewayTokens,
+    pub(crate) gateway_tokens: crate::gateway::GatewayTokens,
     /// Failed authentications per client address: past the limit a request is refused before
     /// any check, and no longer recorded one by one (the audit trail cannot be flooded).
     pub(crate) failures: platform::http::ratelimit::RateLimiter<std::net::IpAddr>,
@@ -348,85 +72,6 @@ impl std::fmt::Debug for Exchange {
             )
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn aad(id: &str, what: &str) -> Vec<u8> {
-    format!("exchange.{what}:{id}").into_bytes()
-}
-
-/// Masks a value for display: `138****1234`, `张*`.
-pub(crate) fn mask_text(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    // Never more than about half of a value shows.
-    let (head, tail) = match chars.len() {
-        0 => return String::new(),
-        1..=7 => (1, 0),
-        8..=10 => (2, 2),
-        _ => (3, 4),
-    };
-    let n = chars.len();
-    let shown_head: String = chars[..head].iter().collect();
-    let shown_tail: String = chars[n - tail..].iter().collect();
-    format!("{shown_head}{}{shown_tail}", "*".repeat(n - head - tail))
-}
-
-/// Masks the values of `fields` anywhere in `v`.
-pub fn mask_fields(v: &mut Value, fields: &[String]) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map.iter_mut() {
-                // Compared as XML names are: ignoring case, `_` and `-` (`idNumber`, `ID_NUMBER`).
-                let key = crate::masking::normalise(k);
-                if fields.iter().any(|f| crate::masking::normalise(f) == key) {
-                    match child {
-                        Value::String(s) => *s = mask_text(s),
-                        Value::Null => {}
-                        other => *other = Value::String(mask_text(&other.to_string())),
-                    }
-                } else {
-                    mask_fields(child, fields);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| mask_fields(i, fields)),
-        _ => {}
-    }
-}
-
-/// The sender's `X-Message-Id`, if any.
-pub(crate) fn header_message_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-message-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_owned())
-}
-
-/// The sender's `X-Correlation-Id` (at most 128 bytes), else the request id.
-pub(crate) fn correlation_id(headers: &HeaderMap, ctx: &RequestContext) -> Option<String> {
-    headers
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|c| c.len() <= 128)
-        .map(str::to_owned)
-        .or_else(|| ctx.request_id.clone())
-}
-
-/// `mapping` with the partner's codec when the partner seals or signs its wrapped documents
-/// (its HEAD/BODY blocks are opened, verified, sealed and signed with its keys).
-pub(crate) fn with_partner_codec<'m>(
-    mapping: &'m mappings::Mapping,
-    partner: &PartnerConfig,
-) -> std::borrow::Cow<'m, mappings::Mapping> {
-    match (&partner.payload_codec, mapping.envelope()) {
-        (Some(codec), mappings::Envelope::Base64Document) => {
-            std::borrow::Cow::Owned(mapping.clone().with_codec(codec.clone()))
-        }
-        _ => std::borrow::Cow::Borrowed(mapping),
-    }
-}
-
-pub(crate) fn valid_message_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..0x7f).contains(&b))
 }
 
 impl Exchange {
@@ -455,7 +100,7 @@ impl Exchange {
                     .map(|p| {
                         (
                             p.id.clone(),
-                            (Arc::new(p.clone()), crate::partners::Source::File),
+                            (Arc::new(p.clone()), crate::config::Source::File),
                         )
                     })
                     .collect(),
@@ -466,7 +111,7 @@ impl Exchange {
             failures: platform::http::ratelimit::RateLimiter::per_minute(AUTH_FAILURES_PER_MINUTE),
             reload_turn: tokio::sync::Mutex::new(()),
             last_sweep: std::sync::atomic::AtomicI64::new(0),
-            gateway_tokens: crate::send::GatewayTokens::default(),
+            gateway_tokens: crate::gateway::GatewayTokens::default(),
         }
     }
 
@@ -581,7 +226,7 @@ impl Exchange {
         };
         let translated = translated.and_then(|v| {
             let own = mapping.message_id(&v);
-            let signed = !matches!(partner.auth, crate::config::PartnerAuth::Token { .. });
+            let signed = !matches!(partner.auth, crate::auth::PartnerAuth::Token { .. });
             let id = match (&header_id, own) {
                 (Some(h), Some(o)) if *h != o => return Err(ExchangeError::MessageIdMismatch),
                 // The signature covers the body, not the header: an id only in the header could
@@ -1041,6 +686,7 @@ struct DeliveryRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::masking::mask_text;
 
     #[test]
     fn masking_keeps_a_recognisable_shape() {

@@ -448,7 +448,7 @@ async fn demo(listen: &str, data_dir: PathBuf) -> ExitCode {
         Ok(h) => h,
         Err(e) => return fail("cannot start", &e),
     };
-    hub.mount(deploy::router(deploy::SandboxConfig::demo(&public_url)));
+    hub.mount(sandbox::router(sandbox::SandboxConfig::demo(&public_url)));
     run_hub(hub, listener, Some(data_dir)).await
 }
 

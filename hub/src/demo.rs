@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use platform::admin::{AdminError, IssuedCredentials, Role};
 use platform::context::RequestContext;
 
@@ -14,7 +14,7 @@ pub fn write_config(
 ) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(data_dir)?;
     let dir = data_dir.canonicalize()?;
-    let sm4 = hex::encode(deploy::DEMO_ELONGYAN_SM4_KEY);
+    let sm4 = hex::encode(sandbox::DEMO_ELONGYAN_SM4_KEY);
     let text = format!(
         r#"# Written by `hub demo` at each start: the demonstration settings, for reading.
 # The sandbox simulators of the provincial platform and e-Longyan answer on the same port
@@ -68,16 +68,16 @@ outbound_auth = "hmac-sha256"
 outbound_access_key = "{outbound_key}"
 outbound_secret = "{outbound_secret}"
 "#,
-        outbound_key = deploy::DEMO_OUTBOUND_KEY,
-        outbound_secret = deploy::DEMO_OUTBOUND_SECRET,
+        outbound_key = sandbox::DEMO_OUTBOUND_KEY,
+        outbound_secret = sandbox::DEMO_OUTBOUND_SECRET,
         partner_key = DEMO_PARTNER_KEY,
         partner_secret = DEMO_PARTNER_SECRET,
         host = addr.ip(),
         dir = dir.display(),
-        caller = deploy::DEMO_FUJIAN_CALLER_CODE,
-        app_id = deploy::DEMO_ELONGYAN_APP_ID,
-        secret = deploy::DEMO_ELONGYAN_SECRET,
-        exchange = deploy::DEMO_ELONGYAN_EXCHANGE_CALLER_CODE,
+        caller = sandbox::DEMO_FUJIAN_CALLER_CODE,
+        app_id = sandbox::DEMO_ELONGYAN_APP_ID,
+        secret = sandbox::DEMO_ELONGYAN_SECRET,
+        exchange = sandbox::DEMO_ELONGYAN_EXCHANGE_CALLER_CODE,
     );
     let path = dir.join("hub.demo.toml");
     std::fs::write(&path, text)?;
@@ -113,7 +113,7 @@ pub async fn connect_sandbox_platforms(
         .collect();
     for code in unconfigured {
         let signed = code == "mediation";
-        let url = format!("http://{addr}{}/{code}", deploy::PLATFORMS_BASE);
+        let url = format!("http://{addr}{}/{code}", sandbox::PLATFORMS_BASE);
         state
             .connectors
             .update(
@@ -130,7 +130,7 @@ pub async fn connect_sandbox_platforms(
                         };
                     }
                 },
-                signed.then(|| guomi::Secret::new(deploy::DEMO_HANDOFF_SECRET)),
+                signed.then(|| guomi::Secret::new(sandbox::DEMO_HANDOFF_SECRET)),
                 None,
                 platform::audit::Actor::system(),
                 &ctx,
@@ -239,7 +239,7 @@ pub fn start_demo_partner(state: &AppState, addr: &str) {
         );
         let sent = exchange
             .send(
-                exchange::service::Outgoing {
+                exchange::send::Outgoing {
                     partner: "demo-bank",
                     message_type: "financing.demand_notice",
                     headers: &headers,

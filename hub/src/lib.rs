@@ -11,7 +11,9 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod router;
+pub mod state;
 pub mod tls;
 
-pub use app::{AppState, Hub, StartError};
+pub use app::{Hub, StartError};
 pub use config::Config;
+pub use state::AppState;

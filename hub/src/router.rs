@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use platform::http::{middleware, problem};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -3,10 +3,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::extract::ConnectInfo;
 use http::request::Parts;
-
-use crate::state::Platform;
 
 #[derive(Clone, Debug, Default)]
 pub struct RequestContext {
@@ -33,30 +31,14 @@ pub type PeerCertificate = Option<ClientCert>;
 /// The longest user agent kept; the rest is cut so that a client cannot bloat the audit log.
 const MAX_USER_AGENT: usize = 256;
 
-impl<S> FromRequestParts<S> for RequestContext
-where
-    Platform: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestContext::from_parts(
-            parts,
-            &Platform::from_ref(state),
-        ))
-    }
-}
-
 impl RequestContext {
     /// The context of a request, from its parts.
-    pub fn from_parts(parts: &Parts, state: &Platform) -> RequestContext {
+    pub fn from_parts(parts: &Parts, trusted_proxies: &[ipnet::IpNet]) -> RequestContext {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let client_ip =
-            peer.map(|p| client_ip(p, &parts.headers, &state.config.server.trusted_proxies));
+        let client_ip = peer.map(|p| client_ip(p, &parts.headers, trusted_proxies));
         let user_agent = parts
             .headers
             .get(http::header::USER_AGENT)

@@ -914,7 +914,7 @@ async fn administrators_see_and_revoke_sessions_and_links(env: Env) -> Result<()
             && providers[1]["id"] == "fujian"
             && !providers
                 .to_string()
-                .contains(deploy::DEMO_FUJIAN_CALLER_CODE),
+                .contains(sandbox::DEMO_FUJIAN_CALLER_CODE),
         "{providers}"
     );
     let one = json(hub.get_as(&sys, "/api/admin/providers/fujian").await?, 200).await?;
@@ -978,8 +978,8 @@ async fn failures_show_a_chinese_page_to_browsers(env: Env) -> Result<()> {
 /// Hub settings (as environment), the simulator's signature scheme and its field cipher mode.
 type ElongyanCase = (
     Vec<(&'static str, String)>,
-    deploy::SignatureScheme,
-    deploy::Sm4Mode,
+    sandbox::SignatureScheme,
+    sandbox::Sm4Mode,
 );
 
 /// e-Longyan signing with HMAC-SHA256, and with SM2 (its private key at e-Longyan, the public
@@ -994,10 +994,10 @@ async fn elongyan_signature_schemes_and_cbc_fields(env: Env) -> Result<()> {
                 ("HUB_PROVIDERS__ELONGYAN__SIGNATURE", "hmac-sha256".into()),
                 ("HUB_PROVIDERS__ELONGYAN__SECRET", sha_secret.into()),
             ],
-            deploy::SignatureScheme::HmacSha256 {
+            sandbox::SignatureScheme::HmacSha256 {
                 secret: sha_secret.into(),
             },
-            deploy::Sm4Mode::Ecb,
+            sandbox::Sm4Mode::Ecb,
         ),
         (
             vec![
@@ -1005,10 +1005,10 @@ async fn elongyan_signature_schemes_and_cbc_fields(env: Env) -> Result<()> {
                 ("HUB_PROVIDERS__ELONGYAN__PUBLIC_KEY", public.clone()),
                 ("HUB_PROVIDERS__ELONGYAN__SM4_MODE", "cbc".into()),
             ],
-            deploy::SignatureScheme::Sm2 {
+            sandbox::SignatureScheme::Sm2 {
                 private_key_pem: private.clone(),
             },
-            deploy::Sm4Mode::Cbc,
+            sandbox::Sm4Mode::Cbc,
         ),
     ];
     for (settings, scheme, mode) in cases {
@@ -1042,7 +1042,7 @@ async fn elongyan_signature_schemes_and_cbc_fields(env: Env) -> Result<()> {
             ("HUB_PROVIDERS__ELONGYAN__PUBLIC_KEY", other.as_str()),
         ],
         |c| {
-            c.elongyan.signature = deploy::SignatureScheme::Sm2 {
+            c.elongyan.signature = sandbox::SignatureScheme::Sm2 {
                 private_key_pem: private.clone(),
             }
         },

@@ -190,6 +190,47 @@ mod tests {
     }
 
     #[test]
+    fn partner_secrets_may_come_from_files_and_unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "a-long-partner-token-0123456789\n").unwrap();
+        let text = format!(
+            "[partners.bank]\nauth = \"token\"\ntoken_file = \"{}\"\nmessage_types = [\"financing.demand_notice\"]\n",
+            token.display()
+        );
+        let c = load(&text, &[]).unwrap();
+        let bank = c.exchange.partners.iter().find(|p| p.id == "bank").unwrap();
+        assert_eq!(bank.auth.kind(), "token");
+
+        // Both forms, an unreadable file and an unknown key: each named where it was written.
+        let err = load(
+            &format!("{text}token = \"inline-token-0123456789abcdef\"\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|p| p.key == "partners.bank.token" && p.message.contains("not both")),
+            "{err}"
+        );
+        let err = load(
+            "[partners.bank]\nauth = \"token\"\ntoken_file = \"/nonexistent/t\"\nmessage_types = [\"financing.demand_notice\"]\ncolour = \"red\"\n",
+            &[],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"partners.bank.token_file"), "{err}");
+        assert!(keys.contains(&"partners.bank.colour"), "{err}");
+        let colour = err
+            .0
+            .iter()
+            .find(|p| p.key == "partners.bank.colour")
+            .unwrap();
+        assert!(colour.location.ends_with("hub.toml:5"), "{colour}");
+    }
+
+    #[test]
     fn outbound_settings_are_configurable_and_checked() {
         let c = load(
             "[outbound]\nconnect_timeout = \"2s\"\ntimeout = \"3s\"\nmax_attempts = 2\nbreaker_threshold = 7\nmax_concurrency_per_host = 4\n",

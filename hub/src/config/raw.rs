@@ -26,7 +26,7 @@ pub struct RawConfig {
     pub outbound: RawOutbound,
     pub exchange: exchange::config::RawExchange,
     /// `[partners.<id>]`: partner systems that exchange messages with the hub.
-    pub partners: std::collections::BTreeMap<String, exchange::config::RawPartner>,
+    pub partners: std::collections::BTreeMap<String, toml::Value>,
     /// `[providers.<id>]`: each is deserialised by its `kind` (see `sso::config`).
     pub providers: std::collections::BTreeMap<String, toml::Value>,
     pub portal: portal::config::RawPortal,

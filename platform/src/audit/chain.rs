@@ -3,7 +3,7 @@
 
 use guomi::Mac;
 
-use super::AuditRecord;
+use super::record::AuditRecord;
 
 pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
 
@@ -243,6 +243,44 @@ impl<'m> Verifier<'m> {
     }
 }
 
+/// Whether the sealed head `(seq, hash, mac)` was sealed with `mac`'s key.
+pub fn head_seal_matches(mac: &dyn guomi::Mac, seq: i64, hash: &[u8], tag: &[u8]) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        head_mac(mac, seq, hash).as_slice(),
+        tag,
+    ))
+}
+
+/// The result of checking the chain.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VerifyReport {
+    /// Records checked.
+    pub records: u64,
+    /// The first position checked (after the newest archive anchor).
+    pub from_seq: i64,
+    /// The sealed head position.
+    pub head_seq: i64,
+    /// `true` when nothing is broken.
+    pub intact: bool,
+    /// The first broken link, when there is one.
+    pub first_break: Option<ChainBreak>,
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.first_break {
+            None => write!(
+                f,
+                "audit chain intact: {} records checked (positions {} to {})",
+                self.records, self.from_seq, self.head_seq
+            ),
+            Some(b) => write!(f, "audit chain BROKEN at {b}"),
+        }
+    }
+}
+
+/// An audit record as administrators and archive files see it: times in RFC 3339, hashes in
+/// hex, details as JSON.
 #[cfg(test)]
 mod tests {
     use super::*;

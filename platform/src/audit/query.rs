@@ -3,9 +3,10 @@
 use futures_util::TryStreamExt;
 use sqlx::QueryBuilder;
 
+use super::chain::VerifyReport;
 use super::chain::{GENESIS_HASH, Verifier};
+use super::record::{AuditRecord, COLUMNS};
 use super::writer::AuditLog;
-use super::{AuditRecord, COLUMNS, VerifyReport};
 use crate::store::{StoreError, StoreResult, with_pool};
 
 /// Filters of `GET /api/admin/audit`. Every field narrows the result; absent fields do not.
@@ -187,9 +188,9 @@ impl AuditLog {
                     from_seq: anchor_seq + 1,
                     head_seq,
                     intact: false,
-                    first_break: Some(super::ChainBreak {
+                    first_break: Some(super::chain::ChainBreak {
                         seq: a.from_seq,
-                        kind: super::BreakKind::AnchorForged,
+                        kind: super::chain::BreakKind::AnchorForged,
                         detail: format!(
                             "the archive anchor for records {} to {} is not genuine",
                             a.from_seq, a.up_to_seq
@@ -202,11 +203,11 @@ impl AuditLog {
         }
 
         let mut v = Verifier::new(mac, anchor_seq, &anchor_hash);
-        let outcome: Result<Result<(), super::ChainBreak>, sqlx::Error> =
+        let outcome: Result<Result<(), super::chain::ChainBreak>, sqlx::Error> =
             with_pool!(db.read(), |p| {
                 let mut rows = sqlx::query_as::<_, AuditRecord>(concat!(
                     "SELECT ",
-                    super::audit_columns!(),
+                    super::record::audit_columns!(),
                     " FROM audit_log WHERE seq > $1 ORDER BY seq"
                 ))
                 .bind(anchor_seq)

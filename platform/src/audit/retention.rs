@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::chain::ArchiveSeal;
 use super::query::AuditFilter;
+use super::record::{AuditError, AuditRecordView};
 use super::writer::AuditLog;
-use super::{AuditError, AuditRecordView};
 use crate::store::{Backend, StoreError, begin_write, with_pool};
 
 /// Records per archive file.

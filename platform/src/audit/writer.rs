@@ -8,7 +8,7 @@ use sqlx::QueryBuilder;
 use tokio::sync::{mpsc, oneshot};
 
 use super::chain::{Sealed, head_mac};
-use super::{AuditError, AuditEvent, AuditRecord};
+use super::record::{AuditError, AuditEvent, AuditRecord};
 use crate::clock::Clock;
 use crate::store::{Backend, Db, StoreError, with_pool};
 
@@ -219,8 +219,10 @@ async fn write_batch(db: &Db, mac: &dyn Mac, batch: &mut [AuditRecord]) -> Resul
                 r.prev_hash = std::mem::replace(&mut prev, r.hash.clone());
             }
             for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-                let mut q =
-                    QueryBuilder::new(format!("INSERT INTO audit_log ({}) ", super::COLUMNS));
+                let mut q = QueryBuilder::new(format!(
+                    "INSERT INTO audit_log ({}) ",
+                    super::record::COLUMNS
+                ));
                 q.push_values(chunk, |mut b, r| {
                     b.push_bind(r.seq)
                         .push_bind(r.ts)

@@ -285,6 +285,44 @@ impl Layered {
         }
     }
 
+    /// Reads the file named by `{key}_file`, when set, into `key` (its text, trimmed), so that a
+    /// section's struct needs no `_file` twin of each secret. Setting both is a problem, as is
+    /// an unreadable file; either way `{key}_file` is gone afterwards. Problems with the value
+    /// then point where `{key}_file` was set.
+    pub fn inline_file(&mut self, key: &str) {
+        let file_key = format!("{key}_file");
+        let Some(v) = self.value_at(&file_key) else {
+            return;
+        };
+        let origin = self.origin(&file_key).cloned();
+        self.remove(&file_key);
+        if self.value_at(key).is_some() {
+            self.problem(key, format!("set either `{key}` or `{key}_file`, not both"));
+            return;
+        }
+        let Some(path) = v.as_str() else {
+            self.problem(&file_key, "must be a file path");
+            return;
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                if let Some(o) = origin {
+                    self.set(key, Value::String(text.trim().to_owned()), o);
+                }
+            }
+            Err(e) => {
+                let location = origin
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| self.location(&file_key));
+                self.problems.push(Problem {
+                    location,
+                    key: file_key,
+                    message: format!("cannot read `{path}`: {e}"),
+                });
+            }
+        }
+    }
+
     fn remove(&mut self, key: &str) -> bool {
         // serde reports the path of a problem in an array element as `key[3]`; remove the array.
         let key = key.split('[').next().unwrap_or(key).to_owned();

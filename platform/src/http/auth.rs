@@ -40,7 +40,7 @@ where
             else {
                 return Err(AdminError::TokenInvalid.into());
             };
-            let ctx = RequestContext::from_parts(parts, &platform);
+            let ctx = RequestContext::from_parts(parts, &platform.config.server.trusted_proxies);
             return Ok(AdminAuth(platform.admins.token(token.trim(), &ctx).await?));
         }
         match cookie(&parts.headers, ADMIN_COOKIE) {

@@ -2,11 +2,13 @@
 //! input is a 400/413/415/422 that says what to fix — never a bare framework message.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::problem::{ApiError, ErrorCode};
+use crate::context::RequestContext;
+use crate::state::Platform;
 
 /// A JSON request body.
 #[derive(Debug)]
@@ -103,5 +105,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
                     format!("invalid path parameter: {}", strip_prefix(&r.body_text())),
                 )
             })
+    }
+}
+
+/// The request's context ([`RequestContext`]): id, client address (after the platform's
+/// trusted proxies) and user agent. Never fails.
+impl<S> FromRequestParts<S> for RequestContext
+where
+    Platform: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let platform = Platform::from_ref(state);
+        Ok(RequestContext::from_parts(
+            parts,
+            &platform.config.server.trusted_proxies,
+        ))
     }
 }

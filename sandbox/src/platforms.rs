@@ -12,8 +12,8 @@ use axum::response::Response;
 use guomi::Mac;
 use http::StatusCode;
 
-use crate::app::{Sandbox, clock};
 use crate::page::{self, escape};
+use crate::state::{Sandbox, clock};
 
 /// How long a nonce is remembered: twice the accepted window.
 const NONCE_MEMORY: Duration = Duration::from_secs(2 * connectors::DEFAULT_WINDOW_SECS as u64);

@@ -8,8 +8,9 @@ use ecb::cipher::block_padding::Pkcs7;
 use ecb::cipher::{BlockModeEncrypt, KeyInit, KeyIvInit};
 use hmac::Mac as _;
 
+use std::fmt;
+
 use crate::Error;
-use crate::config::{SignatureScheme, Sm4Mode};
 
 /// The distinguishing ID of SM2 signatures (GM/T 0009 default).
 pub(crate) const SM2_DISTID: &str = "1234567812345678";
@@ -131,6 +132,38 @@ fn sm4_encrypt_with_iv(key: &[u8; 16], mode: Sm4Mode, iv: &[u8; 16], plaintext: 
             );
             out
         }
+    }
+}
+
+/// How e-Longyan signs an entry (the hub's `signature` setting).
+#[derive(Clone)]
+pub enum SignatureScheme {
+    /// `hmac-sha256`: lower-case hex of HMAC-SHA256 keyed with the secret's UTF-8 bytes.
+    HmacSha256 { secret: String },
+    /// `hmac-sm3`: lower-case hex of HMAC-SM3 keyed with the secret's UTF-8 bytes (at least
+    /// 16 bytes, the minimum of `guomi::HmacSm3`).
+    HmacSm3 { secret: String },
+    /// `sm2-sm3`: base64 of the DER SM2 signature (distinguishing ID `1234567812345678`) by this
+    /// private key: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`, `SM2 PRIVATE KEY`) PEM.
+    Sm2 { private_key_pem: String },
+}
+
+/// Block mode of the encrypted entry fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sm4Mode {
+    /// Each value is `base64(SM4-ECB(key, value, PKCS#7))`.
+    Ecb,
+    /// Each value is `base64(IV ‖ SM4-CBC(key, IV, value, PKCS#7))` with a random IV.
+    Cbc,
+}
+
+impl fmt::Debug for SignatureScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::HmacSha256 { .. } => "HmacSha256([redacted])",
+            Self::HmacSm3 { .. } => "HmacSm3([redacted])",
+            Self::Sm2 { .. } => "Sm2([redacted])",
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! The sandbox simulators as their own server (see the `deploy` crate documentation):
+//! The sandbox simulators as their own server (see the `sandbox` crate documentation):
 //!
 //! ```text
 //! sandbox --listen 127.0.0.1:9000 --hub http://127.0.0.1:8080
@@ -41,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
 
-    let mut config = deploy::SandboxConfig::demo(&args.hub);
+    let mut config = sandbox::SandboxConfig::demo(&args.hub);
     config.slow_delay = Duration::from_millis(args.slow_delay_ms);
     config.validate().context("invalid sandbox configuration")?;
 
@@ -52,18 +52,18 @@ async fn main() -> anyhow::Result<()> {
     println!("沙箱已启动 / sandbox listening on http://{local}");
     println!(
         "  福建省统一身份认证平台: http://{local}{}",
-        deploy::FUJIAN_BASE
+        sandbox::FUJIAN_BASE
     );
     println!(
         "  e龙岩 门户:             http://{local}{}/",
-        deploy::ELONGYAN_BASE
+        sandbox::ELONGYAN_BASE
     );
     println!(
         "  e龙岩 跳转目标 hub:     {}",
         args.hub.trim_end_matches('/')
     );
 
-    axum::serve(listener, deploy::router(config))
+    axum::serve(listener, sandbox::router(config))
         .with_graceful_shutdown(shutdown())
         .await
         .context("server failed")?;

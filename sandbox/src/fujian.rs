@@ -13,11 +13,11 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 
-use crate::app::{FUJIAN_BASE, FUJIAN_SESSION_COOKIE, SESSION_TTL, Sandbox, clock};
 use crate::fault::Fault;
 use crate::page::{self, Refusal, escape, masked};
 use crate::personas::{self, PERSONAS, Persona};
 use crate::query;
+use crate::state::{FUJIAN_BASE, FUJIAN_SESSION_COOKIE, SESSION_TTL, Sandbox, clock};
 use crate::store::TOKEN_BYTES;
 
 const TITLE_LOGIN: &str = "福建省统一身份认证平台（沙箱）";

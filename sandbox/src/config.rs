@@ -1,6 +1,7 @@
 //! The simulators' settings: one struct per simulated platform, and the demo defaults that the
 //! hub's demo configuration and tests pair with.
 
+pub use crate::signature::{SignatureScheme, Sm4Mode};
 use std::fmt;
 use std::time::Duration;
 
@@ -95,28 +96,6 @@ pub struct ElongyanConfig {
     pub ticket_ttl: Duration,
 }
 
-/// How e-Longyan signs an entry (the hub's `signature` setting).
-#[derive(Clone)]
-pub enum SignatureScheme {
-    /// `hmac-sha256`: lower-case hex of HMAC-SHA256 keyed with the secret's UTF-8 bytes.
-    HmacSha256 { secret: String },
-    /// `hmac-sm3`: lower-case hex of HMAC-SM3 keyed with the secret's UTF-8 bytes (at least
-    /// 16 bytes, the minimum of `guomi::HmacSm3`).
-    HmacSm3 { secret: String },
-    /// `sm2-sm3`: base64 of the DER SM2 signature (distinguishing ID `1234567812345678`) by this
-    /// private key: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`, `SM2 PRIVATE KEY`) PEM.
-    Sm2 { private_key_pem: String },
-}
-
-/// Block mode of the encrypted entry fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sm4Mode {
-    /// Each value is `base64(SM4-ECB(key, value, PKCS#7))`.
-    Ecb,
-    /// Each value is `base64(IV ‖ SM4-CBC(key, IV, value, PKCS#7))` with a random IV.
-    Cbc,
-}
-
 impl SandboxConfig {
     /// The demo defaults, pointing e-Longyan jumps at the hub at `hub_url`.
     pub fn demo(hub_url: &str) -> Self {
@@ -185,16 +164,6 @@ impl fmt::Debug for ElongyanConfig {
             .field("exchange_caller_code", &"[redacted]")
             .field("ticket_ttl", &self.ticket_ttl)
             .finish()
-    }
-}
-
-impl fmt::Debug for SignatureScheme {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::HmacSha256 { .. } => "HmacSha256([redacted])",
-            Self::HmacSm3 { .. } => "HmacSm3([redacted])",
-            Self::Sm2 { .. } => "Sm2([redacted])",
-        })
     }
 }
 

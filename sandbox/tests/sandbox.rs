@@ -9,13 +9,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use deploy::personas::{LEGAL_1, PERSONAL_1, PERSONAL_2, PERSONAS, Persona};
-use deploy::{
+use hmac::{KeyInit as _, Mac as _};
+use sandbox::personas::{LEGAL_1, PERSONAL_1, PERSONAL_2, PERSONAS, Persona};
+use sandbox::{
     DEMO_ELONGYAN_EXCHANGE_CALLER_CODE, DEMO_ELONGYAN_SECRET, DEMO_ELONGYAN_SM4_KEY,
     DEMO_FUJIAN_CALLER_CODE as CODE, ELONGYAN_EXCHANGE_PATH, FUJIAN_EXCHANGE_PATH, SandboxConfig,
     SignatureScheme, Sm4Mode,
 };
-use hmac::{KeyInit as _, Mac as _};
 use serde_json::{Value, json};
 
 const HUB: &str = "http://hub.test:8080";
@@ -30,7 +30,9 @@ async fn start(config: SandboxConfig) -> Sandbox {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, deploy::router(config)).await.unwrap();
+        axum::serve(listener, sandbox::router(config))
+            .await
+            .unwrap();
     });
     Sandbox {
         base: format!("http://{addr}"),
@@ -1021,7 +1023,7 @@ async fn elongyan_portal_links_every_persona_and_mode() {
 async fn the_router_merges_into_another_app() {
     let app = axum::Router::new()
         .route("/", axum::routing::get(|| async { "hub" }))
-        .merge(deploy::router(SandboxConfig::demo(HUB)));
+        .merge(sandbox::router(SandboxConfig::demo(HUB)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

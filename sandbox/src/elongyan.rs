@@ -10,13 +10,13 @@ use axum::response::Response;
 use http::StatusCode;
 
 use crate::Error;
-use crate::app::{ELONGYAN_BASE, Sandbox, clock};
 use crate::config::{ElongyanConfig, SandboxConfig};
 use crate::fault::Fault;
 use crate::page::{self, Refusal, escape};
 use crate::personas::{self, PERSONAS, Persona};
 use crate::query;
 use crate::signature::{Signer, signing_string, sm4_encrypt};
+use crate::state::{ELONGYAN_BASE, Sandbox, clock};
 
 /// How old a `stale-timestamp` entry is: twice the hub's default window.
 const STALE_BY_MILLIS: u128 = 10 * 60 * 1000;

@@ -2,10 +2,10 @@
 //! pages and the 103/033 back channel, under `/sandbox/fujian/dataset`) and of e-Longyan
 //! (PROTOCOLS.md §2 and docs/ELONGYAN.md: a portal whose jumps enter the hub in ticket or
 //! signed-assertion mode, and its ticket exchange, under `/sandbox/elongyan`), signing in the
-//! fictional [`personas`] and misbehaving on request ([`Fault`]). [`router`] is served by the
-//! `sandbox` binary and mounted by `hub demo`; state lives in memory only. Next to the crate
-//! are the deployment files: example configurations, the systemd unit, the container build file
-//! and the compose file.
+//! fictional [`personas`] and misbehaving on request ([`Fault`]). It also plays the demo's partner
+//! systems (a bank's consumer and inbox) and the external platforms behind connectors that have
+//! no public address yet. [`router`] is served by the `sandbox` binary and mounted by
+//! `hub demo` (never by `hub serve`); state lives in memory only.
 //!
 //! The simulators never log tickets, tokens, caller codes or certificate numbers. They do not
 //! validate return URLs or targets: refusing bad ones is the hub's job, and tests need to send
@@ -20,15 +20,13 @@ mod fault;
 mod fujian;
 mod page;
 pub mod personas;
-mod platform;
+mod platforms;
 mod query;
 mod signature;
+mod state;
 mod store;
 
-pub use app::{
-    ELONGYAN_BASE, ELONGYAN_EXCHANGE_PATH, FUJIAN_BASE, FUJIAN_EXCHANGE_PATH,
-    FUJIAN_SESSION_COOKIE, PLATFORMS_BASE, router,
-};
+pub use app::router;
 pub use config::{
     DEFAULT_ENCRYPTED_FIELDS, DEFAULT_SIGNED_FIELDS, DEFAULT_TICKET_FIELDS, DEMO_ELONGYAN_APP_ID,
     DEMO_ELONGYAN_EXCHANGE_CALLER_CODE, DEMO_ELONGYAN_PROVIDER, DEMO_ELONGYAN_SECRET,
@@ -37,6 +35,10 @@ pub use config::{
 };
 pub use consumer::CONSUMER_BASE;
 pub use fault::Fault;
+pub use state::{
+    ELONGYAN_BASE, ELONGYAN_EXCHANGE_PATH, FUJIAN_BASE, FUJIAN_EXCHANGE_PATH,
+    FUJIAN_SESSION_COOKIE, PLATFORMS_BASE,
+};
 
 /// Why the simulators cannot do what their configuration asks. No variant carries key material.
 #[derive(Debug, thiserror::Error)]
