@@ -34,7 +34,7 @@ pub struct Catalog {
 }
 
 fn parse_codes(source: &str, text: &str) -> Result<Codes, Error> {
-    toml::from_str(text).map_err(|e| Error::definition(source, e.to_string()))
+    toml::from_str(text).map_err(|e| crate::definition::toml_error(source, text, e))
 }
 
 impl Catalog {

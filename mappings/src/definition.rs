@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::value::{DateFormat, Scalar, ScalarType};
 use crate::xsd::{self, Builtin, ElemDecl, Model, SimpleType};
 
@@ -399,165 +399,183 @@ impl Compiler<'_> {
         })
     }
 
+    /// Compiles the fields at TOML key `key` (`fields`, `fields[2].fields` …); an error about a
+    /// field names it by its key (`fields[2].fields[0]`).
     fn group(
         &mut self,
         root: &mut Node,
         base: &[usize],
         fields: &[RawField],
         gid: usize,
+        key: &str,
     ) -> Result<(), Error> {
-        for f in fields {
-            let keys: Vec<String> = f.json.split('.').map(str::to_owned).collect();
-            if keys.iter().any(|k| k.is_empty()) {
-                return Err(self.err(format!("json key {:?} is not a dotted name", f.json)));
+        for (i, f) in fields.iter().enumerate() {
+            let here = format!("{key}[{i}]");
+            self.field(root, base, f, gid, &here)
+                .map_err(|e| e.at_definition_key(&here))?;
+        }
+        Ok(())
+    }
+
+    /// Compiles one field, at TOML key `key`.
+    fn field(
+        &mut self,
+        root: &mut Node,
+        base: &[usize],
+        f: &RawField,
+        gid: usize,
+        key: &str,
+    ) -> Result<(), Error> {
+        let keys: Vec<String> = f.json.split('.').map(str::to_owned).collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(self.err(format!("json key {:?} is not a dotted name", f.json)));
+        }
+        let (target, schema_required, min, max) = self.resolve(root, base, &f.xml)?;
+        let slot_idx = self.groups[gid].slots.len();
+        let explicit_array = f.array;
+        let (kind, array) = match (&f.fields, &target) {
+            (Some(_), Target::Attr(..)) => {
+                return Err(self.err(format!("{}: an attribute cannot hold fields", f.xml)));
             }
-            let (target, schema_required, min, max) = self.resolve(root, base, &f.xml)?;
-            let slot_idx = self.groups[gid].slots.len();
-            let explicit_array = f.array;
-            let (kind, array) = match (&f.fields, &target) {
-                (Some(_), Target::Attr(..)) => {
-                    return Err(self.err(format!("{}: an attribute cannot hold fields", f.xml)));
+            (Some(sub), Target::Elem(path)) => {
+                let node = node_at(root, path);
+                if node.children.is_empty() && node.attrs.is_empty() {
+                    return Err(self.err(format!(
+                        "{}: {} has no child elements or attributes to map",
+                        f.xml, node.name
+                    )));
                 }
-                (Some(sub), Target::Elem(path)) => {
-                    let node = node_at(root, path);
-                    if node.children.is_empty() && node.attrs.is_empty() {
+                if node.mapped || node.group.is_some() || path.as_slice() == base {
+                    return Err(self.err(format!(
+                        "{}: this element is already mapped by another field",
+                        f.xml
+                    )));
+                }
+                for key in ["type", "codes", "format", "default"] {
+                    let set = match key {
+                        "type" => f.ty.is_some(),
+                        "codes" => f.codes.is_some(),
+                        "format" => f.format.is_some(),
+                        _ => f.default.is_some(),
+                    };
+                    if set {
                         return Err(self.err(format!(
-                            "{}: {} has no child elements or attributes to map",
-                            f.xml, node.name
-                        )));
-                    }
-                    if node.mapped || node.group.is_some() || path.as_slice() == base {
-                        return Err(self.err(format!(
-                            "{}: this element is already mapped by another field",
+                            "{}: {key} does not apply to a field with nested fields",
                             f.xml
                         )));
                     }
-                    for key in ["type", "codes", "format", "default"] {
-                        let set = match key {
-                            "type" => f.ty.is_some(),
-                            "codes" => f.codes.is_some(),
-                            "format" => f.format.is_some(),
-                            _ => f.default.is_some(),
-                        };
-                        if set {
-                            return Err(self.err(format!(
-                                "{}: {key} does not apply to a field with nested fields",
-                                f.xml
-                            )));
-                        }
-                    }
-                    let new_gid = self.groups.len();
-                    self.groups.push(Group::default());
-                    node.group = Some((slot_idx, new_gid));
-                    let array = explicit_array.unwrap_or(node.max > 1);
-                    let path = path.clone();
-                    self.groups[gid].slots.push(Slot {
-                        json: keys.clone(),
-                        xml: f.xml.clone(),
-                        array,
-                        required: f.required.unwrap_or(false) || schema_required,
-                        default: None,
-                        kind: SlotKind::Group(new_gid),
-                        top: 0,
-                        min,
-                        max,
-                    });
-                    self.group(root, &path, sub, new_gid)?;
-                    mark_mapped(root, &path);
-                    (None, array)
                 }
-                (None, Target::Elem(path)) => {
-                    let node = node_at(root, path);
-                    let text_ty = match node.text.clone() {
-                        Some(t) => t,
-                        // The text pieces of a mixed element, kept together as a string.
-                        None if node.mixed && self.keep_mixed => {
-                            crate::xsd::SimpleType::builtin(crate::xsd::Builtin::String, false)
-                        }
-                        None if node.mixed => {
-                            return Err(self.err(format!(
-                                "{}: {} has mixed content: its text can be mapped only with mixed_content = \"keep\"",
-                                f.xml, node.name
-                            )));
-                        }
-                        None => {
-                            return Err(self.err(format!(
-                                "{}: {} has element-only content; map its children",
-                                f.xml, node.name
-                            )));
-                        }
-                    };
-                    if node.text_bind.is_some() {
-                        return Err(self.err(format!("{}: mapped twice", f.xml)));
-                    }
-                    node.text_bind = Some(slot_idx);
-                    let array = explicit_array.unwrap_or(node.max > 1);
-                    let path = path.clone();
-                    mark_mapped(root, &path);
-                    (Some(self.scalar(f, &text_ty)?), array)
-                }
-                (None, Target::Attr(path, idx)) => {
-                    let node = node_at(root, path);
-                    let attr = &mut node.attrs[*idx];
-                    if attr.bind.is_some() {
-                        return Err(self.err(format!("{}: mapped twice", f.xml)));
-                    }
-                    attr.bind = Some(slot_idx);
-                    let ty = attr.ty.clone();
-                    let xsd_default = attr.default.clone();
-                    let path = path.clone();
-                    mark_mapped(root, &path);
-                    if explicit_array == Some(true) {
-                        return Err(self.err(format!("{}: an attribute cannot be an array", f.xml)));
-                    }
-                    let mut scalar = self.scalar(f, &ty)?;
-                    if f.default.is_none()
-                        && let Some(d) = xsd_default
-                    {
-                        {
-                            scalar.trim = scalar.trim || ty.collapse;
-                            self.push_scalar(
-                                gid,
-                                keys,
-                                f,
-                                scalar,
-                                false,
-                                schema_required,
-                                Some(d),
-                                (0, 1),
-                            )?;
-                            continue;
-                        }
-                    }
-                    (Some(scalar), false)
-                }
-            };
-            if array && max <= 1 {
-                return Err(self.err(format!(
-                    "{}: declared as an array but the schema allows one occurrence (maxOccurs=1)",
-                    f.xml
-                )));
-            }
-            if !array && max > 1 {
-                return Err(self.err(format!(
-                    "{}: the schema allows several occurrences (maxOccurs>1) but the field is not an array",
-                    f.xml
-                )));
-            }
-            if let Some(scalar) = kind {
-                self.push_scalar(
-                    gid,
-                    keys,
-                    f,
-                    scalar,
+                let new_gid = self.groups.len();
+                self.groups.push(Group::default());
+                node.group = Some((slot_idx, new_gid));
+                let array = explicit_array.unwrap_or(node.max > 1);
+                let path = path.clone();
+                self.groups[gid].slots.push(Slot {
+                    json: keys.clone(),
+                    xml: f.xml.clone(),
                     array,
-                    schema_required,
-                    f.default.clone(),
-                    (min, max),
-                )?;
-            } else {
-                self.shape_insert(gid, &keys, slot_idx)?;
+                    required: f.required.unwrap_or(false) || schema_required,
+                    default: None,
+                    kind: SlotKind::Group(new_gid),
+                    top: 0,
+                    min,
+                    max,
+                });
+                self.group(root, &path, sub, new_gid, &format!("{key}.fields"))?;
+                mark_mapped(root, &path);
+                (None, array)
             }
+            (None, Target::Elem(path)) => {
+                let node = node_at(root, path);
+                let text_ty = match node.text.clone() {
+                    Some(t) => t,
+                    // The text pieces of a mixed element, kept together as a string.
+                    None if node.mixed && self.keep_mixed => {
+                        crate::xsd::SimpleType::builtin(crate::xsd::Builtin::String, false)
+                    }
+                    None if node.mixed => {
+                        return Err(self.err(format!(
+                            "{}: {} has mixed content: its text can be mapped only with mixed_content = \"keep\"",
+                            f.xml, node.name
+                        )));
+                    }
+                    None => {
+                        return Err(self.err(format!(
+                            "{}: {} has element-only content; map its children",
+                            f.xml, node.name
+                        )));
+                    }
+                };
+                if node.text_bind.is_some() {
+                    return Err(self.err(format!("{}: mapped twice", f.xml)));
+                }
+                node.text_bind = Some(slot_idx);
+                let array = explicit_array.unwrap_or(node.max > 1);
+                let path = path.clone();
+                mark_mapped(root, &path);
+                (Some(self.scalar(f, &text_ty)?), array)
+            }
+            (None, Target::Attr(path, idx)) => {
+                let node = node_at(root, path);
+                let attr = &mut node.attrs[*idx];
+                if attr.bind.is_some() {
+                    return Err(self.err(format!("{}: mapped twice", f.xml)));
+                }
+                attr.bind = Some(slot_idx);
+                let ty = attr.ty.clone();
+                let xsd_default = attr.default.clone();
+                let path = path.clone();
+                mark_mapped(root, &path);
+                if explicit_array == Some(true) {
+                    return Err(self.err(format!("{}: an attribute cannot be an array", f.xml)));
+                }
+                let mut scalar = self.scalar(f, &ty)?;
+                if f.default.is_none()
+                    && let Some(d) = xsd_default
+                {
+                    {
+                        scalar.trim = scalar.trim || ty.collapse;
+                        self.push_scalar(
+                            gid,
+                            keys,
+                            f,
+                            scalar,
+                            false,
+                            schema_required,
+                            Some(d),
+                            (0, 1),
+                        )?;
+                        return Ok(());
+                    }
+                }
+                (Some(scalar), false)
+            }
+        };
+        if array && max <= 1 {
+            return Err(self.err(format!(
+                "{}: declared as an array but the schema allows one occurrence (maxOccurs=1)",
+                f.xml
+            )));
+        }
+        if !array && max > 1 {
+            return Err(self.err(format!(
+                "{}: the schema allows several occurrences (maxOccurs>1) but the field is not an array",
+                f.xml
+            )));
+        }
+        if let Some(scalar) = kind {
+            self.push_scalar(
+                gid,
+                keys,
+                f,
+                scalar,
+                array,
+                schema_required,
+                f.default.clone(),
+                (min, max),
+            )?;
+        } else {
+            self.shape_insert(gid, &keys, slot_idx)?;
         }
         Ok(())
     }
@@ -681,6 +699,71 @@ fn check_producible(source: &str, node: &Node, path: &str) -> Result<(), Error> 
     Ok(())
 }
 
+/// A TOML syntax or shape error of the definition `source`, at its line and column in `text`.
+pub(crate) fn toml_error(source: &str, text: &str, e: toml::de::Error) -> Error {
+    let at = match e.span() {
+        Some(span) => Location::at(crate::input::line_col(text.as_bytes(), span.start), ""),
+        None => Location::default(),
+    };
+    Error::DefinitionInvalid {
+        at,
+        source_name: source.to_owned(),
+        detail: e.message().trim_end().to_owned(),
+    }
+}
+
+/// `e` with the line and column of the entry its key names in the definition `source`, whose
+/// text is `text` (errors of other files, a schema's say, are returned as they are).
+#[cold]
+pub(crate) fn locate(source: &str, text: &str, mut e: Error) -> Error {
+    if let Error::DefinitionInvalid {
+        at, source_name, ..
+    } = &mut e
+        && source_name == source
+        && at.line.is_none()
+        && !at.path.is_empty()
+        && let Some(offset) = key_offset(text, &at.path)
+    {
+        let (line, column) = crate::input::line_col(text.as_bytes(), offset);
+        at.line = Some(line);
+        at.column = Some(column);
+    }
+    e
+}
+
+/// Where the value at key path `key` (`fields[2].fields[0]`, `version`) is written in TOML
+/// `text` (for a table of an array of tables, its `[[…]]` header).
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut table = doc.get_ref();
+    let mut span = None;
+    for step in key.split('.') {
+        let (name, indexes) = match step.find('[') {
+            Some(b) => (&step[..b], &step[b..]),
+            None => (step, ""),
+        };
+        let table_now = table;
+        let (_, value) = table_now
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == name)?;
+        let mut value = value;
+        for index in indexes.split('[').skip(1) {
+            let n: usize = index.strip_suffix(']')?.parse().ok()?;
+            let DeValue::Array(items) = value.get_ref() else {
+                return None;
+            };
+            value = items.get(n)?;
+        }
+        span = Some(value.span().start);
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => table = table_now,
+        }
+    }
+    span
+}
+
 pub(crate) fn compile(source: &str, raw: &RawMapping, xsd_text: &str) -> Result<Compiled, Error> {
     let schema = xsd::load(&raw.schema, xsd_text, &raw.root)?;
     let mut root = node_from(schema.root);
@@ -691,9 +774,13 @@ pub(crate) fn compile(source: &str, raw: &RawMapping, xsd_text: &str) -> Result<
         keep_mixed: raw.mixed_content == MixedContent::Keep,
     };
     if raw.fields.is_empty() {
-        return Err(c.err("a mapping needs at least one field"));
+        return Err(Error::definition_key(
+            source,
+            "fields",
+            "a mapping needs at least one field",
+        ));
     }
-    c.group(&mut root, &[], &raw.fields, 0)?;
+    c.group(&mut root, &[], &raw.fields, 0, "fields")?;
     root.mapped = true;
     check_producible(source, &root, "")?;
     Ok(Compiled {

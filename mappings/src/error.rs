@@ -2,28 +2,54 @@
 
 use std::fmt;
 
+use crate::document::Part;
+
 /// Where an invalid-input error was found.
 ///
-/// On the XML side `line` and `column` are 1-based (the column counts bytes of the UTF-8 text
-/// from the start of the line) and `path` is an element path such as
-/// `/Notice/Contacts/Contact[2]/Phone`; on the JSON side `line` and `column` are absent and
-/// `path` is a JSON path such as `$.contacts[1].phone`.
+/// `line` and `column` are 1-based; the column counts bytes of the UTF-8 text (a GBK document's
+/// after transcoding; a byte-order mark does not count) from the start of the line.
+///
+/// - XML: `path` is an element path such as `/Notice/Contacts/Contact[2]/Phone` (errors in a
+///   SOAP envelope's own elements: `/Envelope/Body`). In a Base64 `DOCUMENT`, an error inside
+///   the decoded HEAD or BODY document has `block` set: `line` and `column` count in that
+///   decoded document, and `path` starts with the block (`/DOCUMENT/BODY/Body/Status`);
+///   otherwise they count in the `DOCUMENT` as received.
+/// - JSON: `path` is a JSON path such as `$.contacts[1].phone`; `line` and `column` are those
+///   of the JSON text when the engine was given the text ([`Mapping::read_json`],
+///   [`Mapping::json_text_to_xml`]) and absent when it was given a parsed value.
+/// - Definitions: `line` and `column` are those of the TOML definition (or of the XSD, for a
+///   schema error) named by the error, `path` the definition's key, e.g. `fields[2].fields[0]`.
+///
+/// [`Mapping::read_json`]: crate::Mapping::read_json
+/// [`Mapping::json_text_to_xml`]: crate::Mapping::json_text_to_xml
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Location {
     /// 1-based line, when the input is a text document.
     pub line: Option<u64>,
     /// 1-based column (bytes), when the input is a text document.
     pub column: Option<u64>,
-    /// Element or JSON path; empty when the failure precedes the first element.
+    /// Element, JSON or definition key path; empty when the failure precedes the first element.
     pub path: String,
+    /// The Base64 block of a wrapped `DOCUMENT` whose decoded document `line` and `column`
+    /// count in; `None`: they count in the document as received.
+    pub block: Option<Part>,
 }
 
 impl Location {
     pub(crate) fn json(path: impl Into<String>) -> Self {
         Location {
-            line: None,
-            column: None,
             path: path.into(),
+            ..Location::default()
+        }
+    }
+
+    /// A position in a text document.
+    pub(crate) fn at((line, column): (u64, u64), path: impl Into<String>) -> Self {
+        Location {
+            line: Some(line),
+            column: Some(column),
+            path: path.into(),
+            block: None,
         }
     }
 }
@@ -34,7 +60,11 @@ impl fmt::Display for Location {
             write!(f, " at {}", self.path)?;
         }
         if let (Some(l), Some(c)) = (self.line, self.column) {
-            write!(f, " (line {l}, column {c})")?;
+            write!(f, " (line {l}, column {c}")?;
+            if let Some(b) = self.block {
+                write!(f, " of the decoded {}", b.name())?;
+            }
+            f.write_str(")")?;
         }
         Ok(())
     }
@@ -73,8 +103,8 @@ pub enum Error {
         max: u64,
     },
     /// The declared encoding is not one the engine reads.
-    #[error("unsupported encoding {encoding:?} (UTF-8, GBK and GB18030 are supported)")]
-    EncodingUnsupported { encoding: String },
+    #[error("unsupported encoding {encoding:?} (UTF-8, GBK and GB18030 are supported){at}")]
+    EncodingUnsupported { at: Location, encoding: String },
     /// The bytes are not valid in the declared encoding.
     #[error("the document is not valid {encoding}{at}")]
     EncodingInvalid { at: Location, encoding: String },
@@ -96,21 +126,40 @@ pub enum Error {
     /// A JSON field that the mapping does not know.
     #[error("unknown field{at}")]
     Unknown { at: Location },
+    /// JSON text given to the engine is not JSON.
+    #[error("malformed JSON: {detail}{at}")]
+    JsonMalformed { at: Location, detail: String },
     /// The SOAP body carried a fault instead of the message.
-    #[error("SOAP fault {code}: {message}")]
-    SoapFault { code: String, message: String },
+    #[error("SOAP fault {code}: {message}{at}")]
+    SoapFault {
+        at: Location,
+        code: String,
+        message: String,
+    },
     /// A Base64 HEAD/BODY block could not be decoded, decrypted or verified.
     #[error("payload block {part} is invalid: {detail}")]
     PayloadInvalid { part: &'static str, detail: String },
     /// A Base64-wrapped document's signature (SIGN) is missing, malformed or does not verify.
     #[error("the document's signature is invalid: {detail}")]
     SignatureInvalid { detail: String },
-    /// A mapping definition or its schema is wrong or inconsistent; refused when loaded.
-    #[error("mapping definition {source_name} is invalid: {detail}")]
-    DefinitionInvalid { source_name: String, detail: String },
+    /// A mapping definition or its schema is wrong or inconsistent; refused when loaded. The
+    /// location is in the file `source_name`.
+    #[error("mapping definition {source_name} is invalid: {detail}{at}")]
+    DefinitionInvalid {
+        at: Location,
+        source_name: String,
+        detail: String,
+    },
     /// Reading the input or writing the output failed.
     #[error("I/O failure while translating")]
     Io(#[source] std::io::Error),
+    /// An error that carries no position of its own (a [`PayloadCodec`]'s, a signature's, a
+    /// Base64 block's), with the position in the document it came from. [`code`](Error::code)
+    /// and [`kind`](Error::kind) are those of `error`; [`bare`](Error::bare) gives it back.
+    ///
+    /// [`PayloadCodec`]: crate::PayloadCodec
+    #[error("{error}{at}")]
+    Located { at: Location, error: Box<Error> },
 }
 
 impl Error {
@@ -129,11 +178,13 @@ impl Error {
             Error::EnumUnknown { .. } => "mapping.enum_unknown",
             Error::MixedContent { .. } => "mapping.mixed_content",
             Error::Unknown { .. } => "mapping.unknown",
+            Error::JsonMalformed { .. } => "mapping.json_malformed",
             Error::SoapFault { .. } => "mapping.soap_fault",
             Error::PayloadInvalid { .. } => "mapping.payload_invalid",
             Error::SignatureInvalid { .. } => "mapping.signature_invalid",
             Error::DefinitionInvalid { .. } => "mapping.definition_invalid",
             Error::Io(_) => "mapping.io",
+            Error::Located { error, .. } => error.code(),
         }
     }
 
@@ -141,6 +192,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Io(_) => ErrorKind::Internal,
+            Error::Located { error, .. } => error.kind(),
             _ => ErrorKind::Invalid,
         }
     }
@@ -152,15 +204,77 @@ impl Error {
             | Error::DtdForbidden { at }
             | Error::EntityForbidden { at, .. }
             | Error::LimitExceeded { at, .. }
+            | Error::EncodingUnsupported { at, .. }
             | Error::EncodingInvalid { at, .. }
             | Error::SchemaInvalid { at, .. }
             | Error::RequiredMissing { at, .. }
             | Error::TypeInvalid { at, .. }
             | Error::EnumUnknown { at, .. }
             | Error::MixedContent { at }
-            | Error::Unknown { at } => Some(at),
-            _ => None,
+            | Error::Unknown { at }
+            | Error::JsonMalformed { at, .. }
+            | Error::SoapFault { at, .. }
+            | Error::DefinitionInvalid { at, .. }
+            | Error::Located { at, .. } => Some(at),
+            Error::PayloadInvalid { .. } | Error::SignatureInvalid { .. } | Error::Io(_) => None,
         }
+    }
+
+    pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
+        match self {
+            Error::XmlMalformed { at, .. }
+            | Error::DtdForbidden { at }
+            | Error::EntityForbidden { at, .. }
+            | Error::LimitExceeded { at, .. }
+            | Error::EncodingUnsupported { at, .. }
+            | Error::EncodingInvalid { at, .. }
+            | Error::SchemaInvalid { at, .. }
+            | Error::RequiredMissing { at, .. }
+            | Error::TypeInvalid { at, .. }
+            | Error::EnumUnknown { at, .. }
+            | Error::MixedContent { at }
+            | Error::Unknown { at }
+            | Error::JsonMalformed { at, .. }
+            | Error::SoapFault { at, .. }
+            | Error::DefinitionInvalid { at, .. }
+            | Error::Located { at, .. } => Some(at),
+            Error::PayloadInvalid { .. } | Error::SignatureInvalid { .. } | Error::Io(_) => None,
+        }
+    }
+
+    /// The error itself, without the position the engine added ([`Error::Located`]): what a
+    /// [`PayloadCodec`](crate::PayloadCodec) returned, for matching on its variant.
+    pub fn bare(&self) -> &Error {
+        match self {
+            Error::Located { error, .. } => error.bare(),
+            other => other,
+        }
+    }
+
+    /// Gives the error the position `at` when it has none: an empty location is replaced, an
+    /// error without a location field is wrapped in [`Error::Located`]. An error that has a
+    /// line already, and a failure to read or write, are returned as they are.
+    pub(crate) fn or_at(mut self, at: Location) -> Error {
+        if matches!(self, Error::Io(_)) {
+            return self;
+        }
+        match self.location_mut() {
+            Some(l) if l.line.is_some() => {}
+            Some(l) => {
+                let path = std::mem::take(&mut l.path);
+                *l = at;
+                if l.path.is_empty() {
+                    l.path = path;
+                }
+            }
+            None => {
+                return Error::Located {
+                    at,
+                    error: Box::new(self),
+                };
+            }
+        }
+        self
     }
 
     /// 1-based line of the offending XML, if known.
@@ -180,8 +294,33 @@ impl Error {
             .filter(|p| !p.is_empty())
     }
 
+    /// A definition error about the entry at TOML key `key` (`version`, `fields[2]`); its line
+    /// and column are found when the definition's loading ends ([`crate::definition::locate`]).
+    pub(crate) fn definition_key(source_name: &str, key: &str, detail: impl Into<String>) -> Self {
+        Error::DefinitionInvalid {
+            at: Location {
+                path: key.to_owned(),
+                ..Location::default()
+            },
+            source_name: source_name.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A definition error about the entry at TOML key `key`, unless it names one already.
+    pub(crate) fn at_definition_key(mut self, key: &str) -> Self {
+        if let Error::DefinitionInvalid { at, .. } = &mut self
+            && at.path.is_empty()
+            && at.line.is_none()
+        {
+            at.path = key.to_owned();
+        }
+        self
+    }
+
     pub(crate) fn definition(source_name: &str, detail: impl Into<String>) -> Self {
         Error::DefinitionInvalid {
+            at: Location::default(),
             source_name: source_name.to_owned(),
             detail: detail.into(),
         }

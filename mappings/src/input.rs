@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use crate::error::Error;
+use crate::error::{Error, Location};
 
 /// Limits against hostile input. Every limit is checked while reading, so an oversized document
 /// is refused as soon as the limit is crossed, without reading the rest.
@@ -49,18 +49,22 @@ impl Charset {
     }
 }
 
+/// The charset of an encoding label; the error has no position (the caller knows where the
+/// declaration is).
 pub(crate) fn charset_by_label(label: &str) -> Result<Charset, Error> {
     match label.trim().to_ascii_lowercase().as_str() {
         "utf-8" | "utf8" => Ok(Charset::Utf8),
         "gbk" | "gb2312" | "gb18030" | "cp936" | "x-gbk" => Ok(Charset::Gb18030),
         _ => Err(Error::EncodingUnsupported {
+            at: Location::default(),
             encoding: label.to_owned(),
         }),
     }
 }
 
 /// Finds the declared encoding in the first bytes of a document. Returns the charset and how
-/// many bytes of byte-order mark to skip.
+/// many bytes of byte-order mark to skip. An unsupported encoding is reported at the start of
+/// the document (where the byte-order mark or the XML declaration is).
 pub(crate) fn sniff(head: &[u8]) -> Result<(Charset, usize), Error> {
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Ok((Charset::Utf8, 3));
@@ -71,6 +75,7 @@ pub(crate) fn sniff(head: &[u8]) -> Result<(Charset, usize), Error> {
         || head.starts_with(&[b'<', 0])
     {
         return Err(Error::EncodingUnsupported {
+            at: Location::at((1, 1), ""),
             encoding: "UTF-16".to_owned(),
         });
     }
@@ -98,7 +103,23 @@ pub(crate) fn sniff(head: &[u8]) -> Result<(Charset, usize), Error> {
         .position(|b| *b == quote)
         .unwrap_or(value.len());
     let label = String::from_utf8_lossy(&value[..len]);
-    Ok((charset_by_label(&label)?, 0))
+    let charset = charset_by_label(&label).map_err(|e| e.or_at(Location::at((1, 1), "")))?;
+    Ok((charset, 0))
+}
+
+/// The 1-based (line, column) of byte offset `at` of `text`, the column in bytes. For error
+/// paths only: it scans `text` up to `at`.
+#[cold]
+pub(crate) fn line_col(text: &[u8], at: usize) -> (u64, u64) {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    match memchr::memrchr(b'\n', before) {
+        Some(i) => (
+            memchr::memchr_iter(b'\n', before).count() as u64 + 1,
+            (at - i) as u64,
+        ),
+        None => (1, at as u64 + 1),
+    }
 }
 
 /// Reads up to 1 KiB (or the end of the XML declaration) without losing it.

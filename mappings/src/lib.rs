@@ -15,6 +15,7 @@ mod error;
 mod input;
 mod json;
 mod json_schema;
+mod json_text;
 mod mapping;
 mod to_json;
 mod to_xml;

@@ -33,14 +33,26 @@ pub struct Mapping {
 impl Mapping {
     /// Loads a definition. `source_name` names it in errors; `xsd` finds a schema file's text;
     /// `shared_codes` are code tables every mapping may use (its own `[codes]` win).
+    /// Errors carry the line and column in `toml_text` of what they are about, and its key
+    /// (`fields[2].fields[0]`), or the line and column in the schema of a schema error.
     pub fn from_toml(
         source_name: &str,
         toml_text: &str,
         xsd: &dyn Fn(&str) -> Option<String>,
         shared_codes: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Result<Mapping, Error> {
-        let mut raw: RawMapping =
-            toml::from_str(toml_text).map_err(|e| Error::definition(source_name, e.to_string()))?;
+        Self::load(source_name, toml_text, xsd, shared_codes)
+            .map_err(|e| definition::locate(source_name, toml_text, e))
+    }
+
+    fn load(
+        source_name: &str,
+        toml_text: &str,
+        xsd: &dyn Fn(&str) -> Option<String>,
+        shared_codes: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Result<Mapping, Error> {
+        let mut raw: RawMapping = toml::from_str(toml_text)
+            .map_err(|e| definition::toml_error(source_name, toml_text, e))?;
         for (k, v) in shared_codes {
             raw.codes.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -50,16 +62,25 @@ impl Mapping {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(Error::definition(
+            return Err(Error::definition_key(
                 source_name,
+                "name",
                 "name must be lowercase letters, digits and dashes",
             ));
         }
         if raw.version == 0 {
-            return Err(Error::definition(source_name, "version starts at 1"));
+            return Err(Error::definition_key(
+                source_name,
+                "version",
+                "version starts at 1",
+            ));
         }
         let xsd_text = xsd(&raw.schema).ok_or_else(|| {
-            Error::definition(source_name, format!("schema {} not found", raw.schema))
+            Error::definition_key(
+                source_name,
+                "schema",
+                format!("schema {} not found", raw.schema),
+            )
         })?;
         let compiled = definition::compile(source_name, &raw, &xsd_text)?;
         let message_id = match &raw.message_id {
@@ -68,7 +89,11 @@ impl Mapping {
                 let keys: Vec<String> = p
                     .strip_prefix("$.")
                     .ok_or_else(|| {
-                        Error::definition(source_name, "message_id must be a JSON path $.key")
+                        Error::definition_key(
+                            source_name,
+                            "message_id",
+                            "message_id must be a JSON path $.key",
+                        )
                     })?
                     .split('.')
                     .map(str::to_owned)
@@ -78,8 +103,9 @@ impl Mapping {
                     .iter()
                     .any(|s| s.json == keys && !s.array);
                 if !known {
-                    return Err(Error::definition(
+                    return Err(Error::definition_key(
                         source_name,
+                        "message_id",
                         format!("message_id {p} is not a mapped top-level field"),
                     ));
                 }
@@ -87,8 +113,9 @@ impl Mapping {
             }
         };
         if raw.envelope == Envelope::Base64Document && compiled.root.name.as_ref() != "DOCUMENT" {
-            return Err(Error::definition(
+            return Err(Error::definition_key(
                 source_name,
+                "root",
                 "envelope base64-document needs the schema root DOCUMENT",
             ));
         }
@@ -162,9 +189,11 @@ impl Mapping {
     pub fn xml_to_json_stream<R: BufRead, W: Write>(&self, r: R, w: W) -> Result<(), Error> {
         if self.envelope == Envelope::Base64Document {
             let bytes = to_json::read_all(r, &self.limits)?;
-            let unwrapped = document::unwrap_document(&bytes, self.codec.as_ref())?;
-            let logical = document::splice(&unwrapped)?;
-            return to_json::convert(&self.compiled, &self.settings(), logical.as_bytes(), w);
+            let envelope = document::read_envelope(bytes)?;
+            let (head, body) = document::open(&envelope, self.codec.as_ref())?;
+            let logical = document::splice(envelope, head, body)?;
+            return to_json::convert(&self.compiled, &self.settings(), logical.text.as_bytes(), w)
+                .map_err(|e| logical.relocate(e));
         }
         to_json::convert(&self.compiled, &self.settings(), r, w)
     }
@@ -184,6 +213,28 @@ impl Mapping {
     /// fields); errors carry the JSON path.
     pub fn validate_json(&self, v: &Value) -> Result<(), Error> {
         to_xml::validate(&self.compiled, 0, v, "$")
+    }
+
+    /// Parses JSON text and checks it against the mapping, as [`validate_json`]: errors carry
+    /// the JSON path and the line and column in `json` (`mapping.json_malformed` when it is not
+    /// JSON).
+    ///
+    /// [`validate_json`]: Mapping::validate_json
+    pub fn read_json(&self, json: &[u8]) -> Result<Value, Error> {
+        let v = crate::json_text::parse(json)?;
+        self.validate_json(&v)
+            .map_err(|e| crate::json_text::locate(json, e))?;
+        Ok(v)
+    }
+
+    /// JSON text → XML, as [`json_to_xml`]; errors carry the JSON path and the line and column
+    /// in `json` (`mapping.json_malformed` when it is not JSON).
+    ///
+    /// [`json_to_xml`]: Mapping::json_to_xml
+    pub fn json_text_to_xml(&self, json: &[u8]) -> Result<Vec<u8>, Error> {
+        let v = crate::json_text::parse(json)?;
+        self.json_to_xml(&v)
+            .map_err(|e| crate::json_text::locate(json, e))
     }
 
     /// JSON → XML: a UTF-8 document with its declaration, in the schema's element order.

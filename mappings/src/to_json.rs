@@ -243,10 +243,18 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 detail: "the document ends before the message is complete".into(),
             });
         }
+        if !self.st.outer.is_empty() {
+            return Err(Error::XmlMalformed {
+                at: self.st.at(&self.tok),
+                detail: "the document ends before the SOAP envelope is complete".into(),
+            });
+        }
         Ok(())
     }
 
     fn fault(&mut self) -> Error {
+        let mut at = self.st.at(&self.tok);
+        at.path.push_str("/Fault");
         let mut code = String::new();
         let mut message = String::new();
         let mut field: Option<bool> = None;
@@ -284,7 +292,7 @@ impl<'m, 's, R: Read> Run<'m, 's, R> {
                 Ok(_) => {}
             }
         }
-        Error::SoapFault { code, message }
+        Error::SoapFault { at, code, message }
     }
 }
 
@@ -384,15 +392,21 @@ impl<'m, 's> State<'m, 's> {
             Some(frame) => tok.open_position(frame.depth),
             None => tok.position(tok.event_start()),
         };
-        Location {
-            line: Some(line),
-            column: Some(column),
-            path: self.path(),
-        }
+        Location::at((line, column), self.path())
     }
 
+    /// The element path of the current event: from the message element; in a SOAP envelope,
+    /// outside the message, the envelope's (`/Envelope/Body`).
     fn path(&self) -> String {
         let mut p = String::new();
+        if self.frames.is_empty() {
+            for o in &self.outer {
+                p.push_str(match o {
+                    Outer::Envelope => "/Envelope",
+                    Outer::Body => "/Body",
+                });
+            }
+        }
         for f in &self.frames {
             p.push('/');
             p.push_str(&f.node.name);
@@ -443,7 +457,8 @@ impl<'m, 's> State<'m, 's> {
                     Error::Io(io)
                 }
             }
-            TokError::Other(e) => *e,
+            // An unsupported encoding in the declaration: at the declaration.
+            TokError::Other(e) => e.or_at(at),
         }
     }
 
@@ -1314,8 +1329,9 @@ pub(crate) fn read_all<R: BufRead>(r: R, limits: &Limits) -> Result<Vec<u8>, Err
         .read_to_end(&mut v)
         .map_err(Error::Io)?;
     if v.len() as u64 > limits.max_bytes {
+        let at = usize::try_from(limits.max_bytes).unwrap_or(usize::MAX);
         return Err(Error::LimitExceeded {
-            at: Location::default(),
+            at: Location::at(input::line_col(&v, at), ""),
             limit: "document size in bytes",
             max: limits.max_bytes,
         });

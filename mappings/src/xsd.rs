@@ -18,7 +18,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
-use crate::error::Error;
+use crate::error::{Error, Location};
 
 const XS: &str = "http://www.w3.org/2001/XMLSchema";
 const MAX_INSTANCE_DEPTH: usize = 32;
@@ -113,6 +113,7 @@ struct XNode {
     /// In-scope prefix bindings (prefix, uri); the empty prefix is the default namespace.
     scope: Vec<(String, String)>,
     line: u64,
+    column: u64,
 }
 
 impl XNode {
@@ -155,17 +156,22 @@ fn parse_dom(source: &str, text: &str) -> Result<XNode, Error> {
     let mut scopes: Vec<(String, String)> = Vec::new();
     let mut scope_marks: Vec<usize> = Vec::new();
     let mut root: Option<XNode> = None;
-    let bad = |detail: String| Error::definition(source, detail);
+    let at = |offset: usize, detail: String| Error::DefinitionInvalid {
+        at: Location::at(crate::input::line_col(text.as_bytes(), offset), ""),
+        source_name: source.to_owned(),
+        detail,
+    };
     loop {
         let pos = reader.buffer_position() as usize;
-        let event = reader
-            .read_event()
-            .map_err(|e| bad(format!("schema is not well-formed XML: {e}")))?;
-        let line = text.as_bytes()[..pos.min(text.len())]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64
-            + 1;
+        let event = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(e) => {
+                let offset = reader.error_position() as usize;
+                return Err(at(offset, format!("schema is not well-formed XML: {e}")));
+            }
+        };
+        let bad = |detail: String| at(pos, detail);
+        let (line, column) = crate::input::line_col(text.as_bytes(), pos);
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
@@ -191,7 +197,7 @@ fn parse_dom(source: &str, text: &str) -> Result<XNode, Error> {
                     ResolveResult::Bound(n) => n.as_ref().to_owned(),
                     ResolveResult::Unbound => String::new(),
                     ResolveResult::Unknown(p) => {
-                        return Err(bad(format!("line {line}: unknown prefix {}", p)));
+                        return Err(bad(format!("unknown prefix {}", p)));
                     }
                 };
                 let node = XNode {
@@ -201,6 +207,7 @@ fn parse_dom(source: &str, text: &str) -> Result<XNode, Error> {
                     children: Vec::new(),
                     scope: scopes.clone(),
                     line,
+                    column,
                 };
                 if empty {
                     if let Some(m) = scope_marks.pop() {
@@ -230,7 +237,7 @@ fn parse_dom(source: &str, text: &str) -> Result<XNode, Error> {
             _ => {}
         }
     }
-    root.ok_or_else(|| bad("schema has no root element".into()))
+    root.ok_or_else(|| Error::definition(source, "schema has no root element"))
 }
 
 struct Ctx<'a> {
@@ -244,7 +251,11 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn err(&self, node: &XNode, detail: impl std::fmt::Display) -> Error {
-        Error::definition(self.source, format!("schema line {}: {detail}", node.line))
+        Error::DefinitionInvalid {
+            at: Location::at((node.line, node.column), ""),
+            source_name: self.source.to_owned(),
+            detail: detail.to_string(),
+        }
     }
 
     fn occurs(&self, node: &XNode) -> Result<(u32, u32), Error> {
