@@ -30,5 +30,6 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod subject;
+pub mod web;
 
 pub use state::Platform;

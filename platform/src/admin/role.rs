@@ -10,7 +10,8 @@ use std::str::FromStr;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// Configuration, connectors, identity providers, partners and mappings.
+    /// Configuration, connectors, identity providers, partners and mappings; the operators'
+    /// review and management of organisations.
     SystemAdmin,
     /// Accounts, administrators, roles, permissions, sessions and lockouts.
     SecurityAdmin,
@@ -36,6 +37,8 @@ pub enum Permission {
     SessionsManage,
     AuditRead,
     AuditExport,
+    /// Reviewing, creating, enabling and disabling organisations (the platform's operators).
+    OrganisationsManage,
 }
 
 impl Role {
@@ -82,6 +85,7 @@ impl Role {
                 MappingsManage,
                 MessagesRead,
                 MessagesSend,
+                OrganisationsManage,
             ],
             Role::SecurityAdmin => &[AccountsManage, AdminsManage, SessionsManage],
             Role::AuditAdmin => &[AuditRead, AuditExport],
@@ -130,6 +134,7 @@ impl Permission {
             Permission::SessionsManage => "sessions.manage",
             Permission::AuditRead => "audit.read",
             Permission::AuditExport => "audit.export",
+            Permission::OrganisationsManage => "organisations.manage",
         }
     }
 }
@@ -155,6 +160,19 @@ mod tests {
             [Permission::MessagesSend]
         );
         assert!(!Role::MessageSender.for_people());
+        // The operators review organisations; nobody else does.
+        assert!(Role::SystemAdmin.can(Permission::OrganisationsManage));
+        assert_eq!(
+            Role::ALL
+                .iter()
+                .filter(|r| r.can(Permission::OrganisationsManage))
+                .count(),
+            1
+        );
+        assert_eq!(
+            Permission::OrganisationsManage.as_str(),
+            "organisations.manage"
+        );
     }
 
     #[test]
