@@ -9,12 +9,15 @@ use std::time::Duration;
 use axum::Router;
 use connectors::Connectors;
 use exchange::Exchange;
+use orgs::Orgs;
 use platform::Platform;
 use platform::audit::{Actor, AuditEvent, Outcome};
 use platform::clock::Clock;
 use platform::context::RequestContext;
 use platform::http::metrics::Metrics;
+use platform::sign_in::SignInHook;
 use platform::state::{OpenError, Readiness};
+use platform::web::page::{Web, WebError};
 use sso::federation::Federation;
 use tokio::task::JoinHandle;
 
@@ -34,6 +37,8 @@ pub enum StartError {
     Exchange(#[from] exchange::service::ExchangeError),
     #[error(transparent)]
     Audit(#[from] platform::audit::AuditError),
+    #[error("the pages cannot be set up")]
+    Web(#[from] WebError),
     #[error("cannot load the TLS certificate or key")]
     Tls(#[source] std::io::Error),
     #[error("the server failed")]
@@ -99,12 +104,32 @@ impl Services {
             Arc::new(IntakeReadiness(exchange.clone())) as Arc<dyn Readiness>
         ]);
         platform.config_summary = Arc::new(config.redacted_summary());
+        platform.web = Arc::new(Web::new(
+            &[portal::TEMPLATES, portal::console::TEMPLATES],
+            &[],
+            config.portal.theme_dir.as_deref(),
+            &config.portal.site_name,
+        )?);
+        let orgs = Arc::new(Orgs::new(&platform));
+        platform.sign_in_hooks = Arc::new(vec![
+            Arc::new(orgs::BindEnterprise(orgs.clone())) as Arc<dyn SignInHook>
+        ]);
+        let portal = portal::PortalState::new(
+            platform.clone(),
+            federation.clone(),
+            connectors.clone(),
+            orgs.clone(),
+            exchange.clone(),
+            config.portal.clone(),
+        );
         let state = AppState {
             config: Arc::new(config),
             platform,
             federation,
             connectors,
             exchange,
+            orgs,
+            portal,
         };
         Ok(Services { state, audit_task })
     }

@@ -59,6 +59,7 @@ fn routes(state: &AppState, csrf: tower_http::csrf::CsrfLayer) -> OpenApiRouter 
         .merge(sso::providers::routes().with_state(state.sso()))
         .merge(connectors::routes::admin_routes().with_state(state.connector_state()))
         .merge(exchange::routes::admin_routes().with_state(state.exchange_state()))
+        .merge(portal::api::protected_routes().with_state(state.portal.clone()))
         .layer(csrf);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(platform::api::ops::routes().with_state(platform))
@@ -66,6 +67,7 @@ fn routes(state: &AppState, csrf: tower_http::csrf::CsrfLayer) -> OpenApiRouter 
         .merge(sso::routes::routes().with_state(state.sso()))
         .merge(connectors::routes::public_routes().with_state(state.connector_state()))
         .merge(exchange::routes::public_routes().with_state(state.exchange_state()))
+        .merge(portal::api::public_routes().with_state(state.portal.clone()))
 }
 
 /// The whole service: every route behind the middleware stack. `extra` (the demo's sandbox
@@ -73,7 +75,7 @@ fn routes(state: &AppState, csrf: tower_http::csrf::CsrfLayer) -> OpenApiRouter 
 pub fn router(state: &AppState, extra: Option<Router>) -> Router {
     let server = &state.config.platform.server;
     let csrf = csrf_layer(&server.public_url);
-    let (router, doc) = routes(state, csrf).split_for_parts();
+    let (router, doc) = routes(state, csrf.clone()).split_for_parts();
     let doc_json = doc.to_json().unwrap_or_default();
     let body_limit = server.body_limit;
     let timeout = server.request_timeout;
@@ -84,7 +86,10 @@ pub fn router(state: &AppState, extra: Option<Router>) -> Router {
     };
     let platform = state.platform.clone();
     router
-        .merge(portal::routes(state.portal()))
+        // The pages' forms are same-origin only, like the JSON API's changes; pages are read by
+        // anyone.
+        .merge(portal::pages(state.portal.clone()).layer(csrf))
+        .merge(portal::assets(&state.portal))
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {

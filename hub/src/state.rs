@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use connectors::Connectors;
 use exchange::Exchange;
+use orgs::Orgs;
 use platform::Platform;
 use sso::federation::Federation;
 
@@ -18,6 +19,9 @@ pub struct AppState {
     pub federation: Arc<Federation>,
     pub connectors: Arc<Connectors>,
     pub exchange: Arc<Exchange>,
+    pub orgs: Arc<Orgs>,
+    /// The portal's state (one per hub: it keeps the home page's figures for a few seconds).
+    pub portal: portal::PortalState,
 }
 
 impl AppState {
@@ -39,15 +43,6 @@ impl AppState {
         exchange::ExchangeState {
             platform: self.platform.clone(),
             exchange: self.exchange.clone(),
-        }
-    }
-
-    pub fn portal(&self) -> portal::PortalState {
-        portal::PortalState {
-            platform: self.platform.clone(),
-            federation: self.federation.clone(),
-            connectors: self.connectors.clone(),
-            config: Arc::new(self.config.portal.clone()),
         }
     }
 }

@@ -20,11 +20,14 @@
 mod error;
 mod model;
 mod service;
+mod sign_in;
 mod validate;
 
 pub use error::OrgError;
 pub use model::{
     Counts, Decision, MemberRole, MemberStatus, MemberView, Membership, NewOrganisation, OrgFilter,
-    OrgKind, OrgScope, OrgStatus, Organisation, Page, Paged, PortalRole,
+    OrgKind, OrgScope, OrgStatus, Organisation, PortalRole,
 };
+pub use platform::paging::{Page, Paged};
 pub use service::Orgs;
+pub use sign_in::BindEnterprise;

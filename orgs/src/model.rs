@@ -5,7 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The kinds of organisation the platform serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OrgKind {
     /// 企业: companies seeking finance.
@@ -84,7 +86,9 @@ impl FromStr for OrgKind {
 ///
 /// `pending` → `approved` | `rejected`; `rejected` → `pending` (resubmitted by its main
 /// account); `approved` ↔ `disabled` (the operators).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OrgStatus {
     Pending,
@@ -131,7 +135,9 @@ impl fmt::Display for OrgStatus {
 }
 
 /// An account's place in its organisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberRole {
     /// 主账号: registered the organisation (or is the company itself) and manages the others.
@@ -164,7 +170,9 @@ impl MemberRole {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberStatus {
     Active,
@@ -196,7 +204,9 @@ impl MemberStatus {
 }
 
 /// What an account is in the portal, derived from its organisation's kind and its role there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PortalRole {
     EnterpriseMain,
@@ -269,7 +279,7 @@ impl fmt::Display for PortalRole {
 }
 
 /// An organisation. Times are milliseconds since the Unix epoch (UTC).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Organisation {
     pub id: String,
     pub kind: OrgKind,
@@ -296,7 +306,7 @@ pub struct Organisation {
 
 /// What a registration (or resubmission, or an operator's creation) says about an
 /// organisation. Text is trimmed; empty optional fields count as absent.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewOrganisation {
     pub kind: OrgKind,
     pub name: String,
@@ -311,7 +321,7 @@ pub struct NewOrganisation {
 }
 
 /// An account's membership, with its organisation.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Membership {
     pub org: Organisation,
     pub role: MemberRole,
@@ -326,7 +336,7 @@ impl Membership {
 }
 
 /// A member as the organisation's main account sees it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     pub account_id: String,
     /// The account's display name (the person's or company's name, as signed in).
@@ -355,70 +365,8 @@ pub struct OrgFilter {
     pub q: Option<String>,
 }
 
-/// A page of a list: `number` from 1, `size` at most [`Page::MAX_SIZE`]. Out-of-range values
-/// are brought into range rather than refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct Page {
-    pub number: u32,
-    pub size: u32,
-}
-
-impl Page {
-    pub const MAX_SIZE: u32 = 100;
-    pub const DEFAULT_SIZE: u32 = 20;
-
-    pub fn new(number: u32, size: u32) -> Page {
-        Page { number, size }.normalised()
-    }
-
-    pub fn normalised(self) -> Page {
-        Page {
-            number: self.number.max(1),
-            size: self.size.clamp(1, Page::MAX_SIZE),
-        }
-    }
-
-    /// Rows to skip.
-    pub fn offset(self) -> i64 {
-        let p = self.normalised();
-        i64::from(p.number - 1) * i64::from(p.size)
-    }
-
-    pub fn limit(self) -> i64 {
-        i64::from(self.normalised().size)
-    }
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Page {
-            number: 1,
-            size: Page::DEFAULT_SIZE,
-        }
-    }
-}
-
-/// One page of a list and where it stands in the whole.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Paged<T> {
-    pub items: Vec<T>,
-    /// Rows in the whole list.
-    pub total: u64,
-    /// This page's number (from 1).
-    pub page: u32,
-    pub size: u32,
-}
-
-impl<T> Paged<T> {
-    /// Pages in the whole list (at least 1).
-    pub fn pages(&self) -> u32 {
-        let size = u64::from(self.size.max(1));
-        u32::try_from(self.total.div_ceil(size).max(1)).unwrap_or(u32::MAX)
-    }
-}
-
 /// The home page's figures: approved organisations only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub enterprises: u64,
     pub institutions: u64,
@@ -515,32 +463,5 @@ mod tests {
             assert_eq!(PortalRole::of(OrgKind::Operator, r), PortalRole::Operator);
         }
         assert_eq!(PortalRole::InstitutionSub.label_zh(), "机构子账号");
-    }
-
-    #[test]
-    fn pages_are_brought_into_range() {
-        assert_eq!(Page::new(0, 0), Page { number: 1, size: 1 });
-        assert_eq!(
-            Page::new(3, 1000),
-            Page {
-                number: 3,
-                size: 100
-            }
-        );
-        assert_eq!(Page::new(3, 20).offset(), 40);
-        let p: Paged<()> = Paged {
-            items: vec![],
-            total: 41,
-            page: 1,
-            size: 20,
-        };
-        assert_eq!(p.pages(), 3);
-        let empty: Paged<()> = Paged {
-            items: vec![],
-            total: 0,
-            page: 1,
-            size: 20,
-        };
-        assert_eq!(empty.pages(), 1);
     }
 }

@@ -10,14 +10,15 @@ use platform::admin::{AdminError, Permission, Principal};
 use platform::audit::{Actor, ActorKind, AuditEvent, AuditLog, Outcome};
 use platform::clock::Clock;
 use platform::context::RequestContext;
-use platform::identity::{Uscc, mask_name};
+use platform::identity::{CertType, Certificate, InvalidId, Uscc, mask_name};
 use platform::keys::Keys;
+use platform::paging::{Page, Paged};
 use platform::store::{Db, begin_write, with_pool};
 
 use crate::error::OrgError;
 use crate::model::{
     Counts, Decision, MemberRole, MemberStatus, MemberView, Membership, NewOrganisation, OrgFilter,
-    OrgKind, OrgScope, OrgStatus, Organisation, Page, Paged, PortalRole,
+    OrgKind, OrgScope, OrgStatus, Organisation, PortalRole,
 };
 use crate::validate::{self, By, Checked};
 
@@ -1079,6 +1080,68 @@ impl Orgs {
         )
         .await?;
         Ok(view)
+    }
+
+    /// The main account adds a person as a sub account by name and resident ID number, as it
+    /// knows them: the person must have signed in to the platform once (their account is found
+    /// by the certificate's blind index, never by the number in clear), and the name must be
+    /// the one the provincial platform verified. Field errors say which of the two is wrong.
+    pub async fn add_member_by_identity(
+        &self,
+        scope: &OrgScope,
+        name: &str,
+        id_number: &str,
+        ctx: &RequestContext,
+    ) -> Result<MemberView, OrgError> {
+        Self::require_main(scope)?;
+        let name = name.trim();
+        let mut errors = Vec::new();
+        if name.is_empty() {
+            errors.push(("name".to_owned(), "请填写姓名".to_owned()));
+        }
+        let cert = match Certificate::new(CertType::ResidentId, id_number) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let message = if id_number.trim().is_empty() {
+                    "请填写身份证号码"
+                } else if e == InvalidId::CitizenIdCheck {
+                    "身份证号码校验位不正确，请核对后重新填写"
+                } else {
+                    "身份证号码应为 18 位，最后一位可以是数字或 X"
+                };
+                errors.push(("id_number".to_owned(), message.to_owned()));
+                None
+            }
+        };
+        let Some(cert) = cert.filter(|_| errors.is_empty()) else {
+            return Err(OrgError::Invalid(errors));
+        };
+        let index = self
+            .keys
+            .index
+            .tag(&[cert.index_input().as_bytes()])
+            .to_vec();
+        let found: Option<(String, String)> = with_pool!(self.db.read(), |p| {
+            sqlx::query_as(
+                "SELECT id, display_name FROM accounts WHERE key_index = $1 AND kind = 'personal'",
+            )
+            .bind(index.as_slice())
+            .fetch_optional(p)
+            .await
+        })?;
+        let Some((account_id, display_name)) = found else {
+            return Err(OrgError::field(
+                "id_number",
+                "该人员尚未登录过本平台：请其先使用闽政通（个人）或 e龙岩 登录一次，再添加为子账号",
+            ));
+        };
+        if display_name.trim() != name {
+            return Err(OrgError::field(
+                "name",
+                "姓名与该身份证号码登记的姓名不一致，请核对",
+            ));
+        }
+        self.add_member(scope, &account_id, ctx).await
     }
 
     /// The main account disables or enables one of its organisation's sub accounts. An account

@@ -27,7 +27,7 @@ pub fn page(title: &str, body: &str) -> String {
 }
 
 /// What a person should do about a failure, by error code.
-fn advice(code: &str) -> &'static str {
+pub fn advice(code: &str) -> &'static str {
     match code {
         "sso.state_invalid" => "登录请求已失效或不是在本浏览器中发起的，请重新登录。",
         "sso.ticket_invalid" | "sso.ticket_replayed" | "sso.ticket_missing" => {
@@ -45,6 +45,16 @@ fn advice(code: &str) -> &'static str {
         "sso.access_denied" => "您在认证平台取消了授权，或认证平台拒绝了本次登录。",
         "sso.account_not_linked" => "尚未找到与该身份关联的账号，请先通过福建省统一身份认证登录。",
         "request.rate_limited" => "请求过于频繁，请稍后再试。",
+        "request.not_found" => "您访问的页面不存在或已被移除，请从首页重新进入。",
+        "request.csrf_token_invalid" | "request.cross_origin" => {
+            "表单已过期或不是从本站页面提交的，请返回上一页刷新后重新提交。"
+        }
+        "auth.unauthenticated" | "auth.session_expired" => "请先登录后再访问此页面。",
+        "auth.forbidden" => "您的账号没有访问此页面的权限。",
+        "request.method_not_allowed" => "不支持此访问方式，请从页面上的链接或按钮进入。",
+        "request.timeout" | "store.unavailable" | "internal" => {
+            "服务暂时无法完成请求，请稍后再试；如多次出现，请将下方的请求编号告知平台运营方。"
+        }
         _ => "请重新登录；如果问题持续，请将下方的错误编号告知平台运营方。",
     }
 }

@@ -431,7 +431,7 @@ fn token_aad(handle: &str) -> String {
     format!("user_sessions.id_token:{handle}")
 }
 
-/// A CSRF token bound to a session, for forms (logout) and `X-CSRF-Token`.
+/// The form token of a user's session (every portal form, the logout, `X-CSRF-Token`).
 pub fn csrf_token(keys: &Keys, cookie_value: &str) -> String {
-    hex::encode(&keys.index.tag(&[b"csrf:", &digest(cookie_value)])[..16])
+    crate::web::form::token(keys, "user", cookie_value)
 }

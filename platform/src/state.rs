@@ -20,7 +20,9 @@ use crate::http::request_id::RequestIds;
 use crate::keys::{KeyCheckError, Keys, resolve_key};
 use crate::replay::ReplayGuard;
 use crate::sessions::Sessions;
+use crate::sign_in::SignInHook;
 use crate::store::{Db, StoreError};
+use crate::web::page::{Web, WebError};
 
 /// Something besides the store that must work for this node to take traffic (the exchange's
 /// writer of partner messages, say). `/readyz` asks each.
@@ -55,6 +57,12 @@ pub struct Platform {
     /// The whole configuration as operators may see it (secrets replaced), for
     /// `/api/admin/config`; set by the binary, which alone knows every section.
     pub config_summary: Arc<serde_json::Value>,
+    /// What runs after every sign-in (binding a company to its enterprise); set by the binary
+    /// once features are built.
+    pub sign_in_hooks: Arc<Vec<Arc<dyn SignInHook>>>,
+    /// The pages' templates and assets: the platform's own until the binary installs every
+    /// feature's (and the operator's theme). Browsers' error pages are rendered with it.
+    pub web: Arc<Web>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -81,6 +89,8 @@ pub enum OpenError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    #[error("the pages cannot be set up")]
+    Web(#[from] WebError),
 }
 
 impl Platform {
@@ -160,6 +170,8 @@ impl Platform {
             hsts,
             readiness: Arc::new(Vec::new()),
             config_summary: Arc::new(serde_json::Value::Null),
+            sign_in_hooks: Arc::new(Vec::new()),
+            web: Arc::new(Web::new(&[], &[], None, "龙岩普惠金融平台")?),
         };
         Ok((platform, audit_task))
     }

@@ -1,17 +1,98 @@
 //! The lean portal (REQUIREMENTS D1–D13, E1): the pages people use — the home page, the
-//! columns, sign-in, the user centre and the administrators' console — server-rendered in
-//! Simplified Chinese from templates embedded in the binary (operators may replace them), on
-//! the platform core and the feature services.
+//! columns, 网上办事, the site search, sign-in, the user centre and the administrators'
+//! console — server-rendered in Simplified Chinese from templates embedded in the binary
+//! (operators may replace them through `[portal] theme_dir`, docs/THEMES.md), and the JSON
+//! endpoints of the same functions.
+//!
+//! Pages call the same core functions as the JSON endpoints (the `orgs` service, the platform's
+//! accounts, sessions, administrators and audit, the connector registry); no business rule
+//! lives in a handler or a template. The layout, the macros, the error page, the static assets
+//! and the form tokens are the platform's (`platform::web`).
 
+pub mod api;
 pub mod config;
-pub mod home;
+pub mod console;
+pub mod public;
 pub mod state;
+pub mod user;
+pub mod view;
 
-pub use state::PortalState;
+use axum::routing::{get, post};
 
-/// The portal's pages, with their state.
-pub fn routes(state: PortalState) -> axum::Router {
+pub use state::{Figures, PortalState};
+
+/// The portal's templates, embedded.
+pub const TEMPLATES: platform::web::templates::Sources = &[
+    (
+        "portal/home.html",
+        include_str!("../templates/portal/home.html"),
+    ),
+    (
+        "portal/column.html",
+        include_str!("../templates/portal/column.html"),
+    ),
+    (
+        "portal/services.html",
+        include_str!("../templates/portal/services.html"),
+    ),
+    (
+        "portal/institutions.html",
+        include_str!("../templates/portal/institutions.html"),
+    ),
+    (
+        "portal/institution.html",
+        include_str!("../templates/portal/institution.html"),
+    ),
+    (
+        "portal/search.html",
+        include_str!("../templates/portal/search.html"),
+    ),
+    (
+        "portal/login.html",
+        include_str!("../templates/portal/login.html"),
+    ),
+    (
+        "portal/user.html",
+        include_str!("../templates/portal/user.html"),
+    ),
+    (
+        "portal/org_register.html",
+        include_str!("../templates/portal/org_register.html"),
+    ),
+    (
+        "portal/members.html",
+        include_str!("../templates/portal/members.html"),
+    ),
+];
+
+/// The portal's pages and the console's. Forms are posted same-origin only (the caller wraps
+/// these routes in the cross-origin guard) and carry a token bound to the session.
+pub fn pages(state: PortalState) -> axum::Router {
     axum::Router::new()
-        .route("/", axum::routing::get(home::index))
+        .route("/", get(public::home))
+        .route("/policies", get(public::policies))
+        .route("/products", get(public::products))
+        .route("/demands", get(public::demands))
+        .route("/education", get(public::education))
+        .route("/institutions", get(public::institutions))
+        .route("/institutions/{id}", get(public::institution))
+        .route("/services", get(public::services))
+        .route("/search", get(public::search))
+        .route("/login", get(user::login))
+        .route("/user", get(user::centre))
+        .route("/user/sessions/revoke", post(user::revoke_session))
+        .route("/user/identities/unlink", post(user::unlink_identity))
+        .route(
+            "/user/organisation",
+            get(user::org_form).post(user::org_submit),
+        )
+        .route("/user/members", get(user::members).post(user::add_member))
+        .route("/user/members/status", post(user::member_status))
+        .merge(console::routes())
         .with_state(state)
+}
+
+/// The stylesheet, the logo and the operator's theme assets, at `/static/`.
+pub fn assets(state: &PortalState) -> axum::Router {
+    platform::web::assets::routes(state.platform.web.assets())
 }

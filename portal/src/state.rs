@@ -1,20 +1,88 @@
-//! What the portal's pages need: the platform, the sign-in federation (the providers to offer)
-//! and the connector registry (网上办事).
+//! What the portal's pages need: the platform (with the compiled pages), the sign-in federation
+//! (the providers to offer), the connector registry (网上办事), the organisations, the partner
+//! exchange (the console's partner pages), and the home page's figures, kept for a few seconds.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use axum::extract::FromRef;
 use connectors::Connectors;
+use exchange::Exchange;
+use orgs::Orgs;
 use platform::Platform;
+use serde::Serialize;
 use sso::federation::Federation;
 
 use crate::config::PortalConfig;
 
+/// How long the home page's figures are reused before they are counted again.
+const FIGURES_TTL_MS: i64 = 5_000;
+
 /// The state of the portal's routes. Cheap to clone.
-#[derive(Clone, FromRef)]
+#[derive(Clone)]
 pub struct PortalState {
     pub platform: Platform,
     pub federation: Arc<Federation>,
     pub connectors: Arc<Connectors>,
+    pub orgs: Arc<Orgs>,
+    pub exchange: Arc<Exchange>,
     pub config: Arc<PortalConfig>,
+    figures: Arc<RwLock<Option<(i64, Figures)>>>,
+}
+
+/// The platform's figures (REQUIREMENTS D10): what the home page and the government's
+/// dashboard show. Products, open demands and the financing amount are counted by the
+/// marketplace; until it exists they are zero, not made up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    /// Approved enterprises.
+    pub enterprises: u64,
+    /// Approved financial institutions.
+    pub institutions: u64,
+    /// Financial products on offer.
+    pub products: u64,
+    /// Financing demands open in the market.
+    pub open_demands: u64,
+    /// Cumulative financing disbursed through the platform, in integer fen.
+    pub financing_fen: i64,
+}
+
+impl PortalState {
+    pub fn new(
+        platform: Platform,
+        federation: Arc<Federation>,
+        connectors: Arc<Connectors>,
+        orgs: Arc<Orgs>,
+        exchange: Arc<Exchange>,
+        config: PortalConfig,
+    ) -> PortalState {
+        PortalState {
+            platform,
+            federation,
+            connectors,
+            orgs,
+            exchange,
+            config: Arc::new(config),
+            figures: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// The figures, counted at most every few seconds (the home page is the busiest page).
+    pub async fn figures(&self) -> Result<Figures, orgs::OrgError> {
+        let now = self.platform.clock.now().0;
+        if let Ok(guard) = self.figures.read()
+            && let Some((at, f)) = *guard
+            && now - at < FIGURES_TTL_MS
+        {
+            return Ok(f);
+        }
+        let counts = self.orgs.counts().await?;
+        let f = Figures {
+            enterprises: counts.enterprises,
+            institutions: counts.institutions,
+            ..Figures::default()
+        };
+        if let Ok(mut guard) = self.figures.write() {
+            *guard = Some((now, f));
+        }
+        Ok(f)
+    }
 }

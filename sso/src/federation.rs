@@ -14,7 +14,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use platform::accounts::{AccountError, Accounts};
+use platform::Platform;
+use platform::accounts::AccountError;
 use platform::audit::{Actor, ActorKind, AuditError, AuditEvent, AuditLog, Outcome};
 use platform::clock::Clock;
 use platform::context::RequestContext;
@@ -25,9 +26,10 @@ use platform::http::ratelimit::RateLimiter;
 use platform::identity::mask_name;
 use platform::keys::Keys;
 use platform::replay::ReplayGuard;
-use platform::sessions::{SessionError, Sessions};
+use platform::sessions::SessionError;
 use platform::store::StoreError;
 use platform::subject::VerifiedIdentity;
+use platform::web::site::USER_CENTRE;
 
 use crate::config::{ProviderConfig, ProviderSettings, SsoSettings};
 
@@ -278,27 +280,42 @@ impl Federation {
 
     /// The local path or allowed origin to go to, or `/`.
     pub fn return_to(&self, requested: Option<&str>) -> String {
+        self.safe_or(requested, "/")
+    }
+
+    /// Where a sign-in ends: the requested local path or allowed origin, or the user centre
+    /// (INTERFACES.md: without an explicit `return_to` the person lands on 用户中心).
+    pub fn sign_in_target(&self, requested: Option<&str>) -> String {
+        self.safe_or(requested, USER_CENTRE)
+    }
+
+    fn safe_or(&self, requested: Option<&str>, fallback: &str) -> String {
         requested
             .and_then(|r| crate::redirect::safe_target(r, &self.allowed_origins))
-            .unwrap_or_else(|| "/".to_owned())
+            .unwrap_or_else(|| fallback.to_owned())
     }
 }
 
-/// The end of every successful sign-in: the account (found, linked or created), a new session,
-/// and the audit record. Returns the cookie value of the new session.
+/// The end of every successful sign-in: the account (found, linked or created), what features
+/// do at sign-in (binding a company to its enterprise), a new session, and the audit record.
+/// Returns the cookie value of the new session.
 pub async fn complete_sign_in(
-    accounts: &Accounts,
-    sessions: &Sessions,
-    audit: &AuditLog,
+    platform: &Platform,
     provider: &Provider,
     identity: &VerifiedIdentity,
     ctx: &RequestContext,
 ) -> Result<String, FlowError> {
-    let resolved = accounts
+    let resolved = platform
+        .accounts
         .resolve(identity, provider.config.link_policy, ctx)
         .await?;
-    let (cookie, handle) = sessions.create(&resolved.account, identity, ctx).await?;
-    audit
+    platform::sign_in::run(&platform.sign_in_hooks, &resolved.account, identity, ctx).await;
+    let (cookie, handle) = platform
+        .sessions
+        .create(&resolved.account, identity, ctx)
+        .await?;
+    platform
+        .audit
         .append(
             AuditEvent::new("sso.login", Outcome::Success)
                 .actor(actor_of(

@@ -126,7 +126,7 @@ pub async fn login(
         }
         _ => None,
     };
-    let mut flow = fed.new_flow(&id, fed.return_to(q.return_to.as_deref()), link)?;
+    let mut flow = fed.new_flow(&id, fed.sign_in_target(q.return_to.as_deref()), link)?;
     let callback = fed.callback_url(&provider, &flow.s)?;
     let target = match &provider.config.settings {
         ProviderSettings::Fujian(s) => {
@@ -320,15 +320,7 @@ async fn sign_in(
     if let Some(old) = platform::http::cookie::cookie(headers, SESSION_COOKIE) {
         state.platform.sessions.end(old).await?;
     }
-    let cookie = complete_sign_in(
-        &state.platform.accounts,
-        &state.platform.sessions,
-        &state.platform.audit,
-        provider,
-        identity,
-        ctx,
-    )
-    .await?;
+    let cookie = complete_sign_in(&state.platform, provider, identity, ctx).await?;
     cookies.push(session_cookie(&cookie));
     Ok(redirect(StatusCode::FOUND, to, &cookies))
 }
@@ -407,7 +399,7 @@ async fn complete_entry(
     };
     let entry = s.verify(params, state.platform.clock.now().0)?;
     let target = match entry.target() {
-        "" => "/".to_owned(),
+        "" => platform::web::site::USER_CENTRE.to_owned(),
         t => crate::redirect::safe_target(t, &fed.allowed_origins)
             .ok_or(crate::error::Error::TargetNotAllowed)?,
     };

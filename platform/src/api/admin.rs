@@ -52,7 +52,8 @@ pub struct SessionInfo {
     pub token_id: Option<String>,
 }
 
-fn session_cookie(value: &str) -> HeaderValue {
+/// The console session cookie (also set by the console's sign-in page).
+pub fn session_cookie(value: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict"
     ))
@@ -73,20 +74,7 @@ pub async fn login(
     ctx: RequestContext,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    if let Some(ip) = ctx.client_ip
-        && let Err(wait) = state.login_limiter.check_client(ip)
-    {
-        let mut e = ApiError::new(
-            ErrorCode::RateLimited,
-            "too many sign-in attempts from this address; wait and try again",
-        );
-        e.retry_after = Some(wait.as_secs() + 1);
-        return Err(e);
-    }
-    let session = state
-        .admins
-        .login(&body.username, &body.password, &body.totp, &ctx)
-        .await?;
+    let session = sign_in(&state, &body.username, &body.password, &body.totp, &ctx).await?;
     let info = SessionInfo {
         kind: "session",
         role: session.admin.role,
@@ -107,6 +95,32 @@ pub async fn login(
     );
     Ok(res)
 }
+
+/// An administrator's sign-in, limited per client address: what the JSON endpoint and the
+/// console's sign-in page both do.
+pub async fn sign_in(
+    state: &Platform,
+    username: &str,
+    password: &str,
+    totp: &str,
+    ctx: &RequestContext,
+) -> Result<crate::admin::NewSession, ApiError> {
+    if let Some(ip) = ctx.client_ip
+        && let Err(wait) = state.login_limiter.check_client(ip)
+    {
+        let mut e = ApiError::new(
+            ErrorCode::RateLimited,
+            "too many sign-in attempts from this address; wait and try again",
+        );
+        e.retry_after = Some(wait.as_secs() + 1);
+        return Err(e);
+    }
+    Ok(state.admins.login(username, password, totp, ctx).await?)
+}
+
+/// The cookie that ends the console session.
+pub const CLEAR_SESSION_COOKIE: &str =
+    "__Host-hub_admin=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0";
 
 /// Who is signed in (console session or API token), with the role's permissions.
 #[utoipa::path(get, path = "/api/admin/session", tag = "administration",
@@ -148,9 +162,7 @@ pub async fn logout(
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static(
-            "__Host-hub_admin=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
+        HeaderValue::from_static(CLEAR_SESSION_COOKIE),
     );
     Ok(res)
 }

@@ -1,74 +1,24 @@
-//! The signed-in user: `/api/me` and the user's own identity links.
+//! The signed-in user's own identity links and sessions (`/api/me` itself is the portal's).
 
 use axum::extract::State;
 use http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::accounts::IdentityView;
 use crate::context::RequestContext;
 use crate::http::auth::UserSession;
 use crate::http::extract::PathParams;
-use crate::http::problem::{ApiError, ProblemDocument};
-use crate::sessions::csrf_token;
+use crate::http::problem::{ApiError, ErrorCode, ProblemDocument};
+use crate::sessions::{ActiveSession, SessionView};
 use crate::state::Platform;
 
+/// The user's own identity links and sessions. `/api/me` itself is the portal's: it knows the
+/// organisation the account belongs to.
 pub fn routes() -> OpenApiRouter<Platform> {
     OpenApiRouter::new()
-        .routes(routes!(me))
         .routes(routes!(unlink_identity))
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Agent {
-    pub display_name: String,
-    pub id_masked: Option<String>,
-}
-
-/// The signed-in account.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Me {
-    pub account_id: String,
-    /// `personal` or `legal_person`.
-    pub kind: String,
-    pub display_name: String,
-    /// Certificate number (persons) or credit code (legal persons), masked.
-    pub id_masked: Option<String>,
-    /// Legal persons: the unified social credit code.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uscc: Option<String>,
-    /// Legal persons: the natural person acting for the company (经办人).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent: Option<Agent>,
-    pub roles: Vec<String>,
-    pub identities: Vec<IdentityView>,
-    /// The provider of this session.
-    pub provider: String,
-    /// Send as `X-CSRF-Token` (or form field `csrf`) with `POST /sso/logout`.
-    pub csrf_token: String,
-}
-
-/// The signed-in user, 401 otherwise. Certificate numbers are never returned in clear.
-#[utoipa::path(get, path = "/api/me", tag = "account",
-    responses((status = 200, body = Me), (status = 401, description = "auth.unauthenticated or auth.session_expired", body = ProblemDocument, content_type = "application/problem+json")))]
-pub async fn me(State(state): State<Platform>, user: UserSession) -> axum::Json<Me> {
-    let s = &user.session;
-    let legal = s.account.kind == "legal_person";
-    axum::Json(Me {
-        account_id: s.account.id.clone(),
-        kind: s.account.kind.clone(),
-        display_name: s.account.display_name.clone(),
-        id_masked: s.account.key_masked.clone(),
-        uscc: s.uscc.clone(),
-        agent: s.agent_name.as_ref().map(|n| Agent {
-            display_name: n.clone(),
-            id_masked: s.agent_masked.clone(),
-        }),
-        roles: vec![if legal { "enterprise" } else { "individual" }.to_owned()],
-        identities: s.identities.clone(),
-        provider: s.provider.clone(),
-        csrf_token: csrf_token(&state.keys, &user.cookie),
-    })
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
 }
 
 /// Removes one of the user's identity links (not the last one).
@@ -90,4 +40,61 @@ pub async fn unlink_identity(
         .await?;
     state.sessions.refresh_account(&a.id);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user's own sessions, newest first (the current one among them).
+#[utoipa::path(get, path = "/api/me/sessions", tag = "account",
+    responses((status = 200, body = [SessionView]), (status = 401, description = "auth.unauthenticated or auth.session_expired", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn list_sessions(
+    State(state): State<Platform>,
+    user: UserSession,
+) -> Result<axum::Json<Vec<SessionView>>, ApiError> {
+    Ok(axum::Json(
+        state
+            .sessions
+            .list_for_account(&user.session.account.id)
+            .await?,
+    ))
+}
+
+/// Ends one of the user's own sessions (signing out another device).
+#[utoipa::path(delete, path = "/api/me/sessions/{handle}", tag = "account",
+    params(("handle" = String, Path)),
+    responses((status = 204), (status = 404, description = "account.session_not_found", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn revoke_session(
+    State(state): State<Platform>,
+    ctx: RequestContext,
+    user: UserSession,
+    PathParams(handle): PathParams<String>,
+) -> Result<StatusCode, ApiError> {
+    revoke_own_session(&state, &user.session, &handle, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends one session of the signed-in account, by its handle, and records it: what the JSON
+/// endpoint and the user centre's button both do. Another account's session is "not found".
+pub async fn revoke_own_session(
+    state: &Platform,
+    session: &ActiveSession,
+    handle: &str,
+    ctx: &RequestContext,
+) -> Result<(), ApiError> {
+    let account = &session.account.id;
+    if !state.sessions.end_by_handle(account, handle).await? {
+        return Err(ApiError::new(
+            ErrorCode::SessionNotFound,
+            format!("no session {handle} on this account"),
+        ));
+    }
+    state
+        .audit
+        .append(
+            crate::audit::AuditEvent::new("session.revoked", crate::audit::Outcome::Success)
+                .actor(session.actor())
+                .target(format!("account:{account}"))
+                .details(serde_json::json!({ "handle": handle, "sessions": 1, "by": "account" }))
+                .context(ctx),
+        )
+        .await?;
+    Ok(())
 }

@@ -25,6 +25,17 @@ fn acceptable_request_id(v: &HeaderValue) -> Option<&str> {
     ok.then_some(s)
 }
 
+/// Paths of programs, not people: they answer problem documents even to a browser.
+fn is_machine_path(path: &str) -> bool {
+    ["/api/", "/exchange/", "/static/", "/sandbox/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        || matches!(
+            path,
+            "/api" | "/openapi.json" | "/metrics" | "/healthz" | "/readyz"
+        )
+}
+
 /// Operations endpoints are polled constantly; their access lines are debug-level.
 fn is_probe(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics")
@@ -48,8 +59,15 @@ pub async fn observe(State(state): State<Platform>, mut req: Request, next: Next
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
-    // People in browsers get a page in Chinese for sign-in failures; programs get problem+json.
-    let html = req.uri().path().starts_with("/sso/")
+    // People in browsers get a page in Chinese; programs get problem+json. The JSON interfaces
+    // answer problem documents whatever the client accepts.
+    let path = req.uri().path();
+    let area = if path.starts_with("/console") {
+        "console"
+    } else {
+        "portal"
+    };
+    let html = !is_machine_path(path)
         && req
             .headers()
             .get(header::ACCEPT)
@@ -61,7 +79,7 @@ pub async fn observe(State(state): State<Platform>, mut req: Request, next: Next
         outbound::scope_request_id(request_id.clone(), next.run(req).instrument(span.clone()))
             .await;
 
-    render_problem(&mut res, &request_id, html);
+    render_problem(&mut res, &request_id, html.then_some((&state, area)));
     res.headers_mut().insert(REQUEST_ID, id_header);
 
     let status = res.status().as_u16();
@@ -95,7 +113,7 @@ pub async fn observe(State(state): State<Platform>, mut req: Request, next: Next
 
 /// Gives an error response its problem document: from the [`Problem`] a handler attached, or, for
 /// a bare framework response, from its status.
-fn render_problem(res: &mut Response, request_id: &str, html: bool) {
+fn render_problem(res: &mut Response, request_id: &str, html: Option<(&Platform, &'static str)>) {
     let problem = match res.extensions_mut().remove::<Problem>() {
         Some(p) => p,
         None => {
@@ -122,9 +140,18 @@ fn render_problem(res: &mut Response, request_id: &str, html: bool) {
         }
     };
     *res.status_mut() = problem.code.status();
-    let (body, content_type) = if html {
+    let (body, content_type) = if let Some((state, area)) = html {
+        let code = problem.code.as_str();
         (
-            crate::pages::error(problem.code.title(), problem.code.as_str(), request_id)
+            state
+                .web
+                .error_document(
+                    area,
+                    problem.code.title(),
+                    crate::pages::advice(code),
+                    code,
+                    Some(request_id),
+                )
                 .into_bytes(),
             "text/html; charset=utf-8",
         )

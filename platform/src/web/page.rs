@@ -140,7 +140,30 @@ impl Web {
         code: &str,
         request_id: Option<&str>,
     ) -> Response {
-        let base = self.base(heading, area, crate::web::site::portal_nav(""));
+        (
+            status,
+            no_store(),
+            Html(self.error_document(area, heading, advice, code, request_id)),
+        )
+            .into_response()
+    }
+
+    /// The error page's HTML: in the layout, or a bare page should the layout itself fail (an
+    /// operator's broken theme must not hide the error).
+    pub fn error_document(
+        &self,
+        area: &'static str,
+        heading: &str,
+        advice: &str,
+        code: &str,
+        request_id: Option<&str>,
+    ) -> String {
+        let nav = if area == "console" {
+            Vec::new()
+        } else {
+            crate::web::site::portal_nav("")
+        };
+        let base = self.base(heading, area, nav);
         let ctx = serde_json::json!({
             "heading": heading,
             "advice": advice,
@@ -148,10 +171,8 @@ impl Web {
             "request_id": request_id,
             "back": { "label": "返回首页", "href": if area == "console" { "/console" } else { "/" } },
         });
-        match self.render_to_string("error.html", &base, ctx) {
-            Ok(html) => (status, no_store(), Html(html)).into_response(),
-            Err(_) => (status, Html(crate::pages::page(heading, advice))).into_response(),
-        }
+        self.render_to_string("error.html", &base, ctx)
+            .unwrap_or_else(|_| crate::pages::error(heading, code, request_id.unwrap_or("")))
     }
 }
 

@@ -44,6 +44,9 @@ pub struct Base {
     pub logo: String,
 }
 
+/// The user centre (用户中心): where a sign-in without a requested target ends.
+pub const USER_CENTRE: &str = "/user";
+
 /// The portal's columns, in the order of the seed documents (INTERFACES.md: exact names).
 pub const COLUMNS: [(&str, &str); 8] = [
     ("首页", "/"),
@@ -53,7 +56,7 @@ pub const COLUMNS: [(&str, &str); 8] = [
     ("金融教育", "/education"),
     ("入驻机构", "/institutions"),
     ("网上办事", "/services"),
-    ("用户中心", "/user"),
+    ("用户中心", USER_CENTRE),
 ];
 
 /// The navigation with `current` marking the column at `href`.

@@ -47,8 +47,18 @@ impl Templates {
     /// and other `.html` files there are added (includes of the operator's own).
     pub fn new(sources: &[Sources], theme_dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
-        // Every template is HTML: escape every value, whatever the name's ending.
+        // Every template is HTML: escape every value, whatever the name's ending. Strings are
+        // escaped as the platform escapes text (`& < > " '`): minijinja's own escaper also
+        // writes `/` as `&#x2f;`, which no quoted attribute or element content needs and
+        // which would make every link of the page heavier and harder to read.
         env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.set_formatter(|out, state, value| match value.as_str() {
+            Some(text) if !value.is_safe() && matches!(state.auto_escape(), AutoEscape::Html) => {
+                out.write_str(&crate::pages::escape(text))
+                    .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        });
         // A misspelt key renders as nothing rather than stopping a page, but is never an
         // object one could call methods on.
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
@@ -159,6 +169,10 @@ mod tests {
             .render("a.html", &serde_json::json!({ "who": "<script>" }))
             .unwrap();
         assert_eq!(html, "<p>&lt;script&gt;</p>");
+        let html = t
+            .render("a.html", &serde_json::json!({ "who": "\"'/a&b" }))
+            .unwrap();
+        assert_eq!(html, "<p>&quot;&#39;/a&amp;b</p>");
 
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.html"), "<b>{{ who }}</b>").unwrap();

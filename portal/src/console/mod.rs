@@ -1,0 +1,137 @@
+//! The administrators' console (管理控制台): web pages over the administration functions the
+//! JSON API offers, for the three separated roles. Each section needs a permission; a section
+//! the administrator's role lacks is neither in the navigation nor reachable (a 403 page), and
+//! every change goes through the same core function (and audit record) as its JSON endpoint.
+
+mod auth;
+mod home;
+mod organisations;
+
+use axum::Router;
+use axum::routing::{get, post};
+use platform::admin::{Permission, Role};
+use platform::web::site::{Base, HeaderUser, NavItem};
+
+pub use auth::ConsoleAdmin;
+
+use crate::state::PortalState;
+
+/// The console's templates, embedded.
+pub const TEMPLATES: platform::web::templates::Sources = &[
+    (
+        "console/login.html",
+        include_str!("../../templates/console/login.html"),
+    ),
+    (
+        "console/password.html",
+        include_str!("../../templates/console/password.html"),
+    ),
+    (
+        "console/home.html",
+        include_str!("../../templates/console/home.html"),
+    ),
+    (
+        "console/organisations.html",
+        include_str!("../../templates/console/organisations.html"),
+    ),
+    (
+        "console/organisation.html",
+        include_str!("../../templates/console/organisation.html"),
+    ),
+];
+
+/// A section of the console: its label, path and the permission it needs (`None`: every
+/// administrator).
+pub struct Section {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub needs: Option<Permission>,
+}
+
+/// The sections in the navigation's order.
+pub const SECTIONS: &[Section] = &[
+    Section {
+        label: "概览",
+        href: "/console",
+        needs: None,
+    },
+    Section {
+        label: "机构审核",
+        href: "/console/organisations",
+        needs: Some(Permission::OrganisationsManage),
+    },
+    Section {
+        label: "外部平台",
+        href: "/console/connectors",
+        needs: Some(Permission::ConnectorsManage),
+    },
+    Section {
+        label: "合作系统",
+        href: "/console/partners",
+        needs: Some(Permission::PartnersManage),
+    },
+    Section {
+        label: "用户账号",
+        href: "/console/accounts",
+        needs: Some(Permission::AccountsManage),
+    },
+    Section {
+        label: "管理员与角色",
+        href: "/console/admins",
+        needs: Some(Permission::AdminsManage),
+    },
+    Section {
+        label: "审计日志",
+        href: "/console/audit",
+        needs: Some(Permission::AuditRead),
+    },
+];
+
+/// The navigation of an administrator of `role`, with `current` marked.
+pub fn nav(role: Role, current: &str) -> Vec<NavItem> {
+    SECTIONS
+        .iter()
+        .filter(|s| s.needs.is_none_or(|p| role.can(p)))
+        .map(|s| NavItem {
+            label: s.label,
+            href: s.href,
+            current: s.href == current,
+        })
+        .collect()
+}
+
+/// The common context of a console page.
+pub fn base(state: &PortalState, title: &str, current: &str, admin: &ConsoleAdmin) -> Base {
+    let mut b = state
+        .platform
+        .web
+        .base(title, "console", nav(admin.principal.role, current));
+    b.admin = Some(HeaderUser {
+        display_name: admin.username.clone(),
+        role_label: admin.principal.role.label_zh().to_owned(),
+    });
+    b.csrf = Some(admin.csrf.clone());
+    b
+}
+
+/// The console's pages.
+pub fn routes() -> Router<PortalState> {
+    Router::new()
+        .route("/console", get(home::home))
+        .route("/console/login", get(auth::login_form).post(auth::login))
+        .route("/console/logout", post(auth::logout))
+        .route(
+            "/console/password",
+            get(auth::password_form).post(auth::password),
+        )
+        .route("/console/organisations", get(organisations::list))
+        .route("/console/organisations/{id}", get(organisations::detail))
+        .route(
+            "/console/organisations/{id}/review",
+            post(organisations::review),
+        )
+        .route(
+            "/console/organisations/{id}/status",
+            post(organisations::set_status),
+        )
+}

@@ -1,0 +1,462 @@
+//! The pages anyone may read: 首页, the columns (政策专题, 金融产品, 融资需求, 金融教育),
+//! 入驻机构, 网上办事 and the site search. Columns whose content arrives with the content
+//! management and the marketplace show an honest empty state, never a made-up list.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use connectors::{OpenMode, Status};
+use http::StatusCode;
+use orgs::{OrgFilter, OrgKind, OrgStatus, Organisation};
+use platform::http::problem::ApiError;
+use serde::Serialize;
+
+use crate::state::PortalState;
+use crate::view::{self, ListQuery, Viewer, base, pager};
+
+/// One entry of the home page's column list.
+#[derive(Serialize)]
+struct ColumnEntry {
+    label: &'static str,
+    href: &'static str,
+    intro: &'static str,
+}
+
+const COLUMN_ENTRIES: [ColumnEntry; 6] = [
+    ColumnEntry {
+        label: "政策专题",
+        href: "/policies",
+        intro: "国家、福建省、龙岩市及各区县的金融扶持政策",
+    },
+    ColumnEntry {
+        label: "金融产品",
+        href: "/products",
+        intro: "银行、担保、小贷等机构的融资产品，按担保方式、贷款方式筛选",
+    },
+    ColumnEntry {
+        label: "融资需求",
+        href: "/demands",
+        intro: "企业发布融资需求，平台智能匹配，金融机构在线对接",
+    },
+    ColumnEntry {
+        label: "金融教育",
+        href: "/education",
+        intro: "金融知识、金融法规与红色金融",
+    },
+    ColumnEntry {
+        label: "入驻机构",
+        href: "/institutions",
+        intro: "在平台提供服务的金融机构",
+    },
+    ColumnEntry {
+        label: "网上办事",
+        href: "/services",
+        intro: "数字外管、征信、动产融资登记等外部平台的统一入口",
+    },
+];
+
+/// A tab of a column (policy levels, education topics).
+#[derive(Serialize)]
+struct Tab {
+    label: &'static str,
+    href: String,
+    current: bool,
+}
+
+/// A column whose items are not on the platform yet.
+struct Column {
+    label: &'static str,
+    path: &'static str,
+    intro: &'static str,
+    /// The query key of the tabs and the tabs as (value, label); the first is "all".
+    tabs: Option<(&'static str, &'static [(&'static str, &'static str)])>,
+    empty: &'static str,
+}
+
+const POLICY_LEVELS: &[(&str, &str)] = &[
+    ("", "全部"),
+    ("national", "国家"),
+    ("fujian", "福建省"),
+    ("longyan", "龙岩市"),
+    ("county", "区县"),
+];
+
+const EDUCATION_TOPICS: &[(&str, &str)] = &[
+    ("", "全部"),
+    ("knowledge", "金融知识"),
+    ("regulation", "金融法规"),
+    ("red", "红色金融"),
+];
+
+const POLICIES: Column = Column {
+    label: "政策专题",
+    path: "/policies",
+    intro: "汇集国家、福建省、龙岩市及新罗区、永定区、漳平市、长汀县、上杭县、武平县、连城县的金融扶持政策。",
+    tabs: Some(("level", POLICY_LEVELS)),
+    empty: "暂无已发布的政策。政策由平台运营方和政府部门发布，发布后将在这里按层级展示。",
+};
+
+const PRODUCTS: Column = Column {
+    label: "金融产品",
+    path: "/products",
+    intro: "入驻机构发布的融资产品，经平台审核后在这里展示，可按机构类型、担保方式、贷款方式筛选。",
+    tabs: None,
+    empty: "暂无上架的金融产品。金融机构入驻并经审核后发布的产品将在这里展示。",
+};
+
+const DEMANDS: Column = Column {
+    label: "融资需求",
+    path: "/demands",
+    intro: "企业发布融资需求，经平台审核后进入需求市场，由金融机构对接；机构在企业确认前看不到企业名称。",
+    tabs: None,
+    empty: "暂无公开的融资需求。企业登录后可在用户中心发布融资需求。",
+};
+
+const EDUCATION: Column = Column {
+    label: "金融教育",
+    path: "/education",
+    intro: "金融知识、金融法规与红色金融，帮助企业和个人了解金融服务。",
+    tabs: Some(("topic", EDUCATION_TOPICS)),
+    empty: "暂无已发布的金融教育文章。",
+};
+
+/// An empty pager: one page, nothing in it.
+fn empty_page() -> view::Pager {
+    view::Pager {
+        number: 1,
+        pages: 1,
+        total: 0,
+        prev_href: None,
+        next_href: None,
+    }
+}
+
+async fn column(state: &PortalState, viewer: &Viewer, c: &Column, query: &ListQuery) -> Response {
+    let tabs = c.tabs.map(|(key, tabs)| {
+        let chosen = query.get(key).unwrap_or("");
+        tabs.iter()
+            .map(|(value, label)| Tab {
+                label,
+                href: if value.is_empty() {
+                    c.path.to_owned()
+                } else {
+                    format!("{}?{key}={value}", c.path)
+                },
+                current: *value == chosen,
+            })
+            .collect::<Vec<_>>()
+    });
+    let b = base(state, c.label, c.path, viewer);
+    let items: Vec<serde_json::Value> = Vec::new();
+    state.platform.web.page(
+        "portal/column.html",
+        &b,
+        serde_json::json!({
+            "column": { "label": c.label, "intro": c.intro },
+            "tabs": tabs,
+            "items": items,
+            "empty": c.empty,
+            "page": empty_page(),
+        }),
+    )
+}
+
+/// 首页.
+pub async fn home(State(state): State<PortalState>, viewer: Viewer) -> Result<Response, ApiError> {
+    let figures = state.figures().await?;
+    let b = base(&state, "首页", "/", &viewer);
+    let services: Vec<ServiceCard> = service_cards(&state).into_iter().take(6).collect();
+    let latest: Vec<serde_json::Value> = Vec::new();
+    Ok(state.platform.web.page(
+        "portal/home.html",
+        &b,
+        serde_json::json!({
+            "figures": {
+                "enterprises": figures.enterprises,
+                "institutions": figures.institutions,
+                "products": figures.products,
+                "open_demands": figures.open_demands,
+                "financing_yuan": view::yuan(figures.financing_fen),
+            },
+            "latest": latest,
+            "columns": COLUMN_ENTRIES,
+            "services": services,
+            "signed_in": viewer.0.is_some(),
+        }),
+    ))
+}
+
+pub async fn policies(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    column(&state, &viewer, &POLICIES, &ListQuery::parse(q.as_deref())).await
+}
+
+pub async fn products(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    column(&state, &viewer, &PRODUCTS, &ListQuery::parse(q.as_deref())).await
+}
+
+pub async fn demands(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    column(&state, &viewer, &DEMANDS, &ListQuery::parse(q.as_deref())).await
+}
+
+pub async fn education(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Response {
+    column(&state, &viewer, &EDUCATION, &ListQuery::parse(q.as_deref())).await
+}
+
+/// An institution as the public list shows it.
+#[derive(Serialize)]
+struct InstitutionItem {
+    name: String,
+    href: String,
+    intro: String,
+    since: String,
+}
+
+fn institution_item(o: &Organisation) -> InstitutionItem {
+    InstitutionItem {
+        name: o.name.clone(),
+        href: format!("/institutions/{}", o.id),
+        intro: view::excerpt(o.introduction.as_deref().unwrap_or(""), 80),
+        since: view::date(o.reviewed_at.unwrap_or(o.created_at)),
+    }
+}
+
+/// 入驻机构: approved financial institutions.
+pub async fn institutions(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = ListQuery::parse(q.as_deref());
+    let paged = state
+        .orgs
+        .public_institutions(query.page(orgs::Page::DEFAULT_SIZE))
+        .await?;
+    let page = pager(&paged, "/institutions", &[]);
+    let items: Vec<InstitutionItem> = paged.items.iter().map(institution_item).collect();
+    let b = base(&state, "入驻机构", "/institutions", &viewer);
+    Ok(state.platform.web.page(
+        "portal/institutions.html",
+        &b,
+        serde_json::json!({
+            "items": items,
+            "page": page,
+            "empty": "暂无入驻机构。金融机构在用户中心登记并经平台运营方审核通过后，将在这里展示。",
+        }),
+    ))
+}
+
+/// One institution. Only approved institutions are shown; anything else is "not found".
+pub async fn institution(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let org = match state.orgs.get(&id).await {
+        Ok(o) if o.kind == OrgKind::Institution && o.status == OrgStatus::Approved => o,
+        Ok(_) | Err(orgs::OrgError::NotFound(_)) => {
+            return Err(ApiError::new(
+                platform::http::problem::ErrorCode::OrgNotFound,
+                "no such institution",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let b = base(&state, &org.name, "/institutions", &viewer);
+    Ok(state.platform.web.page(
+        "portal/institution.html",
+        &b,
+        serde_json::json!({
+            "org": {
+                "name": org.name,
+                "kind_label": org.kind.label_zh(),
+                "intro": org.introduction,
+                "contact_name": org.contact_name,
+                "since": view::date(org.reviewed_at.unwrap_or(org.created_at)),
+            },
+            "products_empty": "该机构暂未发布金融产品。",
+        }),
+    ))
+}
+
+/// A connector as a card of 网上办事.
+#[derive(Serialize)]
+pub struct ServiceCard {
+    code: String,
+    name: String,
+    operator: String,
+    category: String,
+    description: String,
+    status: &'static str,
+    status_label: &'static str,
+    status_kind: &'static str,
+    /// `None` when the platform cannot be entered; the card then says why.
+    href: Option<String>,
+    new_tab: bool,
+    sign_in_required: bool,
+    checked_at: Option<String>,
+}
+
+fn status_kind(s: Status) -> &'static str {
+    match s {
+        Status::Available => "ok",
+        Status::Unknown => "ok",
+        Status::Unreachable => "warn",
+        Status::Disabled | Status::Blocked => "muted",
+        Status::Unconfigured => "muted",
+    }
+}
+
+fn service_cards(state: &PortalState) -> Vec<ServiceCard> {
+    let snapshot = state.connectors.snapshot();
+    snapshot
+        .entries
+        .iter()
+        .map(|e| {
+            let d = &e.definition;
+            let status = e.status(state.connectors.config());
+            ServiceCard {
+                code: d.code.clone(),
+                name: d.name.clone(),
+                operator: d.operator.clone(),
+                category: d.category.clone(),
+                description: d.description.clone(),
+                status: status.as_str(),
+                status_label: status.label_zh(),
+                status_kind: status_kind(status),
+                href: status.jumpable().then(|| format!("/go/{}", d.code)),
+                new_tab: d.open_mode == OpenMode::NewTab,
+                sign_in_required: d.sign_in_required,
+                checked_at: e.health.as_ref().map(|h| view::time(h.checked_at)),
+            }
+        })
+        .collect()
+}
+
+/// 网上办事: the external platforms (REQUIREMENTS D7), each through its audited jump.
+pub async fn services(State(state): State<PortalState>, viewer: Viewer) -> Response {
+    let b = base(&state, "网上办事", "/services", &viewer);
+    let cards = service_cards(&state);
+    state.platform.web.page(
+        "portal/services.html",
+        &b,
+        serde_json::json!({
+            "services": cards,
+            "empty": "暂无可办理的外部平台。平台运营方配置后将在这里展示。",
+        }),
+    )
+}
+
+/// A search hit. `title_html` and `snippet_html` are escaped text with `<mark>` around the
+/// words searched for: the only HTML values the templates print unescaped.
+#[derive(Serialize)]
+struct Hit {
+    title_html: String,
+    href: String,
+    kind: &'static str,
+    snippet_html: String,
+}
+
+/// Longest search accepted, in characters.
+const MAX_QUERY: usize = 100;
+
+/// The site search: institutions, the platforms of 网上办事 and the columns. Policies,
+/// products and articles join when they exist (the content management and the marketplace).
+pub async fn search(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = ListQuery::parse(q.as_deref());
+    let words: String = query
+        .get("q")
+        .unwrap_or("")
+        .chars()
+        .take(MAX_QUERY)
+        .collect();
+    let mut hits = Vec::new();
+    if !words.is_empty() {
+        let needle = words.to_lowercase();
+        let found = |text: &str| text.to_lowercase().contains(&needle);
+        for c in COLUMN_ENTRIES.iter() {
+            if found(c.label) || found(c.intro) {
+                hits.push(Hit {
+                    title_html: view::highlight(c.label, &words),
+                    href: c.href.to_owned(),
+                    kind: "栏目",
+                    snippet_html: view::highlight(c.intro, &words),
+                });
+            }
+        }
+        let institutions = state
+            .orgs
+            .list(
+                OrgFilter {
+                    status: Some(OrgStatus::Approved),
+                    kind: Some(OrgKind::Institution),
+                    q: Some(words.clone()),
+                },
+                orgs::Page::new(1, 50),
+            )
+            .await?;
+        for o in &institutions.items {
+            hits.push(Hit {
+                title_html: view::highlight(&o.name, &words),
+                href: format!("/institutions/{}", o.id),
+                kind: "入驻机构",
+                snippet_html: view::highlight(
+                    &view::excerpt(o.introduction.as_deref().unwrap_or(""), 120),
+                    &words,
+                ),
+            });
+        }
+        for s in service_cards(&state) {
+            if found(&s.name) || found(&s.description) || found(&s.operator) {
+                hits.push(Hit {
+                    title_html: view::highlight(&s.name, &words),
+                    href: "/services".to_owned(),
+                    kind: "网上办事",
+                    snippet_html: view::highlight(&s.description, &words),
+                });
+            }
+        }
+    }
+    let mut b = base(&state, "站内搜索", "", &viewer);
+    b.search_q = words.clone();
+    let empty = if words.is_empty() {
+        "请输入要搜索的关键词，例如机构名称或“征信”。".to_owned()
+    } else {
+        format!("没有找到与“{words}”相关的内容。可以换一个关键词，或浏览各栏目。")
+    };
+    Ok(state.platform.web.page(
+        "portal/search.html",
+        &b,
+        serde_json::json!({ "q": words, "hits": hits, "empty": empty }),
+    ))
+}
+
+/// `GET /user/...` and the console for people who are not signed in: to the sign-in page,
+/// coming back here afterwards.
+pub fn to_sign_in(return_to: &str) -> Response {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("return_to", return_to);
+    (
+        StatusCode::SEE_OTHER,
+        [(http::header::LOCATION, format!("/login?{}", q.finish()))],
+    )
+        .into_response()
+}
