@@ -308,7 +308,9 @@ pub struct Organisation {
 /// organisation. Text is trimmed; empty optional fields count as absent.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewOrganisation {
-    pub kind: OrgKind,
+    /// Required; absent is a field error (`请选择机构类型`), like every other missing field.
+    #[serde(default)]
+    pub kind: Option<OrgKind>,
     pub name: String,
     #[serde(default)]
     pub uscc: Option<String>,

@@ -59,8 +59,12 @@ pub(crate) fn uscc_message(e: &InvalidId) -> &'static str {
 
 pub(crate) fn organisation(new: &NewOrganisation, by: By) -> Result<Checked, OrgError> {
     let mut errors = Errors::default();
-    if by == By::Account && !new.kind.self_registrable() {
-        errors.add("kind", "平台运营单位不能自行注册，请联系平台运营方");
+    match new.kind {
+        None => errors.add("kind", "请选择机构类型"),
+        Some(k) if by == By::Account && !k.self_registrable() => {
+            errors.add("kind", "平台运营单位不能自行注册，请联系平台运营方")
+        }
+        Some(_) => {}
     }
     let name = new.name.trim().to_owned();
     if name.is_empty() {
@@ -72,7 +76,7 @@ pub(crate) fn organisation(new: &NewOrganisation, by: By) -> Result<Checked, Org
     }
     let uscc = match optional(&new.uscc) {
         None => {
-            if new.kind.requires_uscc() {
+            if new.kind.is_some_and(OrgKind::requires_uscc) {
                 errors.add("uscc", "请填写统一社会信用代码");
             }
             None
@@ -106,11 +110,11 @@ pub(crate) fn organisation(new: &NewOrganisation, by: By) -> Result<Checked, Org
     {
         errors.add("introduction", "机构简介不能超过 2000 个字");
     }
-    if !errors.0.is_empty() {
+    let Some(kind) = new.kind.filter(|_| errors.0.is_empty()) else {
         return Err(OrgError::Invalid(errors.0));
-    }
+    };
     Ok(Checked {
-        kind: new.kind,
+        kind,
         name,
         uscc,
         contact_name,
@@ -160,13 +164,23 @@ mod tests {
 
     fn new(kind: OrgKind, name: &str, uscc: Option<&str>) -> NewOrganisation {
         NewOrganisation {
-            kind,
+            kind: Some(kind),
             name: name.to_owned(),
             uscc: uscc.map(str::to_owned),
             contact_name: None,
             contact_phone: None,
             introduction: None,
         }
+    }
+
+    #[test]
+    fn a_missing_kind_is_a_field_error_beside_the_others() {
+        let mut n = new(OrgKind::Institution, "", Some("123"));
+        n.kind = None;
+        let f = fields(organisation(&n, By::Account).unwrap_err());
+        let names: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["kind", "name", "uscc"]);
+        assert_eq!(f[0].1, "请选择机构类型");
     }
 
     fn fields(e: OrgError) -> Vec<(String, String)> {

@@ -211,7 +211,7 @@ fn bad_uscc() -> String {
 
 fn new_org(kind: OrgKind, name: &str, code: Option<String>) -> NewOrganisation {
     NewOrganisation {
-        kind,
+        kind: Some(kind),
         name: name.to_owned(),
         uscc: code,
         contact_name: Some("王经理".to_owned()),

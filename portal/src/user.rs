@@ -400,20 +400,8 @@ pub async fn org_submit(
     check_form(&state, me, &f)?;
     let mode = org_mode(me);
     let typed = OrgForm::from_form(&f);
-    let Some(kind) = OrgKind::parse(f.get("kind")) else {
-        let mut errors = FieldErrors::default();
-        errors.add("kind", "请选择机构类型");
-        return Ok(org_page(
-            &state,
-            &viewer,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &mode,
-            &typed,
-            &errors,
-        ));
-    };
     let new = NewOrganisation {
-        kind,
+        kind: OrgKind::parse(f.get("kind")),
         name: typed.name.clone(),
         uscc: opt(&typed.uscc),
         contact_name: opt(&typed.contact_name),
