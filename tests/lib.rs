@@ -21,6 +21,7 @@ use platform::clock::ManualClock;
 
 pub use anyhow;
 
+pub mod browser;
 pub mod node_op;
 pub mod test_op;
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod browser;
 mod cli;
 mod config;
 mod connectors;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 10] = [
+    let groups: [(&str, Vec<Test>); 11] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         ("connectors", connectors::tests()),
         ("exchange", exchange::tests()),
         ("outbound", outbound::tests()),
+        ("browser", browser::tests()),
     ];
     let mut trials = Vec::new();
     for (group, tests) in groups {
@@ -78,5 +80,8 @@ fn main() -> ExitCode {
             }
         }
     }
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    // The browser tests share one chromedriver, started on first use.
+    tests::browser::shutdown();
+    conclusion.exit_code()
 }
