@@ -22,25 +22,8 @@ use base64::Engine as _;
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-use crate::error::{Error, Location};
+use crate::error::{Error, Location, Part};
 use crate::input::{self, Charset};
-
-/// Which block of the document a payload is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Head,
-    Body,
-}
-
-impl Part {
-    /// The element's name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Part::Head => "HEAD",
-            Part::Body => "BODY",
-        }
-    }
-}
 
 /// Opens (decrypts, verifies) and seals (encrypts, signs) HEAD/BODY payloads.
 pub trait PayloadCodec: Send + Sync + std::fmt::Debug {

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::document::Part;
-
 /// Where an invalid-input error was found.
 ///
 /// `line` and `column` are 1-based; the column counts bytes of the UTF-8 text (a GBK document's
@@ -67,6 +65,25 @@ impl fmt::Display for Location {
             f.write_str(")")?;
         }
         Ok(())
+    }
+}
+
+/// Which block of a wrapped `DOCUMENT` a payload is: what a [`crate::PayloadCodec`] opens or
+/// seals, and where a [`Location`] counts. It lives here, beside `Location`, so that the errors
+/// need nothing of the document module that reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Head,
+    Body,
+}
+
+impl Part {
+    /// The element's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Part::Head => "HEAD",
+            Part::Body => "BODY",
+        }
     }
 }
 

@@ -25,8 +25,8 @@ mod xsd;
 
 pub use catalog::Catalog;
 pub use definition::Envelope;
-pub use document::{Part, PayloadCodec, PlainPayload, Unwrapped, unwrap_document};
-pub use error::{Error, ErrorKind, Location};
+pub use document::{PayloadCodec, PlainPayload, Unwrapped, unwrap_document};
+pub use error::{Error, ErrorKind, Location, Part};
 pub use input::Limits;
 pub use mapping::Mapping;
 

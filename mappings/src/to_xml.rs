@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::definition::{Compiled, Entry, Envelope, Group, Node, SlotKind};
-use crate::document::{Part, PayloadCodec};
-use crate::error::{Error, Location};
+use crate::document::PayloadCodec;
+use crate::error::{Error, Location, Part};
 use crate::value::Refusal;
 use crate::xsd::Model;
 
