@@ -98,7 +98,8 @@ pub fn router(state: &AppState, extra: Option<Router>) -> Router {
         )
         .fallback(|| async { http::StatusCode::NOT_FOUND })
         // Outermost first: observe (request id, span, problem rendering, metrics, access log),
-        // security headers, the time limit, the body limit, cross-origin protection.
+        // security headers, compression, the time limit, the body limit, cross-origin
+        // protection.
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
@@ -109,6 +110,8 @@ pub fn router(state: &AppState, extra: Option<Router>) -> Router {
                     platform,
                     middleware::security_headers,
                 ))
+                // gzip or brotli, as the client accepts (pages, stylesheets, JSON).
+                .layer(tower_http::compression::CompressionLayer::new())
                 .layer(tower_http::catch_panic::CatchPanicLayer::new())
                 .layer(axum::middleware::from_fn_with_state(
                     timeout,

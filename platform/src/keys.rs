@@ -45,6 +45,18 @@ pub enum KeyCheckError {
 }
 
 impl Keys {
+    /// The token of forms shown to the holder of `secret` (a session cookie's value) for
+    /// `purpose` (`user`, `admin`): 128 bits of HMAC-SM3 under the index key over the secret's
+    /// SM3 digest, so that a token reveals nothing of the session it is bound to.
+    pub fn form_token(&self, purpose: &str, secret: &str) -> String {
+        let digest = guomi::sm3(secret.as_bytes());
+        hex::encode(
+            &self
+                .index
+                .tag(&[b"form:", purpose.as_bytes(), b":", &digest])[..16],
+        )
+    }
+
     /// Proves each key against its check value, recording the value at the first start.
     pub async fn check(&self, db: &Db, clock: &dyn Clock) -> Result<(), KeyCheckError> {
         let audit = self.audit.tag(&[AUDIT]);

@@ -433,5 +433,5 @@ fn token_aad(handle: &str) -> String {
 
 /// The form token of a user's session (every portal form, the logout, `X-CSRF-Token`).
 pub fn csrf_token(keys: &Keys, cookie_value: &str) -> String {
-    crate::web::form::token(keys, "user", cookie_value)
+    keys.form_token("user", cookie_value)
 }

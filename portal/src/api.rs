@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::{Figures, PortalState};
-use crate::view::{Signed, Viewer};
+use crate::view::{Ended, Signed, Viewer};
 
 impl FromRef<PortalState> for Platform {
     fn from_ref(s: &PortalState) -> Platform {
@@ -57,13 +57,20 @@ pub fn public_routes() -> OpenApiRouter<PortalState> {
         .routes(routes!(institution))
 }
 
+/// The signed-in person, or 401: `auth.session_expired` when the session ended, else
+/// `auth.unauthenticated`.
 fn signed(viewer: Viewer) -> Result<Signed, ApiError> {
-    viewer.0.ok_or_else(|| {
-        ApiError::new(
+    match viewer {
+        Viewer(Some(s), _) => Ok(s),
+        Viewer(None, Ended::Expired) => Err(ApiError::new(
+            ErrorCode::SessionExpired,
+            "the session has ended; sign in again",
+        )),
+        Viewer(None, Ended::No) => Err(ApiError::new(
             ErrorCode::Unauthenticated,
             "sign in first: /sso/{provider}/login",
-        )
-    })
+        )),
+    }
 }
 
 #[derive(Serialize, ToSchema)]

@@ -18,7 +18,15 @@ use serde::Serialize;
 use crate::state::PortalState;
 
 /// The person looking at a page: signed in or not.
-pub struct Viewer(pub Option<Signed>);
+pub struct Viewer(pub Option<Signed>, pub Ended);
+
+/// Why nobody is signed in: no session cookie (or an unknown one), or a session that has ended
+/// (idle or lifetime limit) — the JSON endpoints tell the two apart (`auth.session_expired`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    No,
+    Expired,
+}
 
 /// A signed-in person, with the organisation they belong to (whatever its status).
 pub struct Signed {
@@ -72,18 +80,22 @@ impl FromRequestParts<PortalState> for Viewer {
     ) -> Result<Self, Self::Rejection> {
         // Anonymous visitors cost nothing: no cookie, no query.
         let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Ok(Viewer(None));
+            return Ok(Viewer(None, Ended::No));
         };
         match state.platform.sessions.current(value).await {
             Ok(session) => {
                 let membership = state.orgs.membership_of(&session.account.id).await?;
-                Ok(Viewer(Some(Signed {
-                    session,
-                    cookie: value.to_owned(),
-                    membership,
-                })))
+                Ok(Viewer(
+                    Some(Signed {
+                        session,
+                        cookie: value.to_owned(),
+                        membership,
+                    }),
+                    Ended::No,
+                ))
             }
-            Err(SessionError::Missing | SessionError::Expired) => Ok(Viewer(None)),
+            Err(SessionError::Missing) => Ok(Viewer(None, Ended::No)),
+            Err(SessionError::Expired) => Ok(Viewer(None, Ended::Expired)),
             Err(e) => Err(e.into()),
         }
     }

@@ -170,7 +170,30 @@ impl fmt::Debug for SignatureScheme {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DEMO_ELONGYAN_SECRET, DEMO_ELONGYAN_SM4_KEY};
+
+    // The demo's secret, SM4 key and field lists (docs/ELONGYAN.md), written out: test vectors
+    // come from the documents and OpenSSL, not from the configuration under test.
+    const DEMO_ELONGYAN_SECRET: &str = "elongyan-demo-shared-secret";
+    const DEMO_ELONGYAN_SM4_KEY: [u8; 16] = [
+        0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32,
+        0x10,
+    ];
+    const TICKET_FIELDS: [&str; 4] = ["appId", "ticket", "timestamp", "target"];
+    const SIGNED_FIELDS: [&str; 13] = [
+        "appId",
+        "userId",
+        "userName",
+        "userType",
+        "certType",
+        "certNo",
+        "companyName",
+        "uscc",
+        "agentName",
+        "agentCertNo",
+        "timestamp",
+        "nonce",
+        "target",
+    ];
     use sm2::dsa::signature::Verifier as _;
     use sm2::pkcs8::DecodePublicKey as _;
 
@@ -214,7 +237,7 @@ dPaRk4rTSXsCNcUn6BV0QvO8FcuF6LelZNYB0tnXHFUbFBFRfP1qGV+cOg==
         ];
         let lookup = |f: &str| params.iter().find(|(k, _)| *k == f).map(|(_, v)| *v);
         assert_eq!(
-            signing_string(&fields(&crate::config::DEFAULT_TICKET_FIELDS), lookup),
+            signing_string(&fields(&TICKET_FIELDS), lookup),
             TICKET_STRING
         );
         // Absent fields are empty, values are neither escaped nor sorted.
@@ -231,7 +254,7 @@ dPaRk4rTSXsCNcUn6BV0QvO8FcuF6LelZNYB0tnXHFUbFBFRfP1qGV+cOg==
         ];
         let lookup = |f: &str| p1.iter().find(|(k, _)| *k == f).map(|(_, v)| *v);
         assert_eq!(
-            signing_string(&fields(&crate::config::DEFAULT_SIGNED_FIELDS), lookup),
+            signing_string(&fields(&SIGNED_FIELDS), lookup),
             SIGNED_STRING
         );
         assert_eq!(

@@ -12,6 +12,7 @@ mod exchange;
 mod oidc;
 mod ops;
 mod outbound;
+mod portal;
 mod sso;
 
 use std::process::ExitCode;
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 11] = [
+    let groups: [(&str, Vec<Test>); 12] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         ("connectors", connectors::tests()),
         ("exchange", exchange::tests()),
         ("outbound", outbound::tests()),
+        ("portal", portal::tests()),
         ("browser", browser::tests()),
     ];
     let mut trials = Vec::new();

@@ -621,11 +621,12 @@ async fn return_targets_are_local_or_allowlisted(env: Env) -> Result<()> {
             "https://www.longyan.gov.cn/svc",
             "https://www.longyan.gov.cn/svc",
         ),
-        ("https://evil.example/", "/"),
-        ("//evil.example/", "/"),
-        ("/\\evil.example", "/"),
-        ("https://www.longyan.gov.cn@evil.example/", "/"),
-        ("javascript:alert(1)", "/"),
+        // Anything else falls back to the user centre, where a sign-in without a target ends.
+        ("https://evil.example/", "/user"),
+        ("//evil.example/", "/user"),
+        ("/\\evil.example", "/user"),
+        ("https://www.longyan.gov.cn@evil.example/", "/user"),
+        ("javascript:alert(1)", "/user"),
     ] {
         let mut b = Browser::new();
         let (page, _) = b

@@ -76,15 +76,9 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
-/// The token of forms shown to the holder of `secret` (a session cookie's value) for
-/// `purpose` (`user`, `admin`, `signin`): 128 bits of HMAC-SM3 under the index key.
+/// The token of forms shown to the holder of `secret` for `purpose` ([`Keys::form_token`]).
 pub fn token(keys: &Keys, purpose: &str, secret: &str) -> String {
-    let digest = guomi::sm3(secret.as_bytes());
-    hex::encode(
-        &keys
-            .index
-            .tag(&[b"form:", purpose.as_bytes(), b":", &digest])[..16],
-    )
+    keys.form_token(purpose, secret)
 }
 
 /// Refuses a form whose `csrf` field is not the token of `secret`.
