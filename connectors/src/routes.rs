@@ -4,7 +4,7 @@
 use crate::definition::{Definition, Handoff, OpenMode, Param, Scheme};
 use crate::status::Status;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use guomi::Secret;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
@@ -151,12 +151,12 @@ fn unavailable(
     }
     let name = entry.map(|e| e.definition.name.as_str());
     let status = entry.map(|e| e.status(state.connectors.config()));
-    let page = crate::pages::connector_unavailable(
+    crate::pages::connector_unavailable(
+        &state.platform,
         name,
         status == Some(Status::Unconfigured),
         ctx.request_id.as_deref().unwrap_or(""),
-    );
-    no_store((StatusCode::NOT_FOUND, Html(page)).into_response())
+    )
 }
 
 /// Jumps to an external platform: audited, then `302`. Sign-in first when the connector
@@ -209,13 +209,13 @@ pub async fn go(
     }
     if status == Status::Unreachable && q.proceed.as_deref() != Some("1") {
         state.connectors.metrics.jump(&code, "interstitial");
-        let page = crate::pages::connector_interstitial(
+        return Ok(crate::pages::connector_interstitial(
+            &state.platform,
             &d.name,
             &d.code,
             entry.health.as_ref().map(|h| Millis(h.checked_at)),
             d.notice.as_deref(),
-        );
-        return Ok(no_store(Html(page).into_response()));
+        ));
     }
     let target = target_url(&state, &entry, session.as_deref())?;
     let host = target.host_str().unwrap_or_default().to_owned();

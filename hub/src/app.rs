@@ -105,7 +105,12 @@ impl Services {
         ]);
         platform.config_summary = Arc::new(config.redacted_summary());
         platform.web = Arc::new(Web::new(
-            &[portal::TEMPLATES, portal::console::TEMPLATES],
+            &[
+                portal::TEMPLATES,
+                portal::console::TEMPLATES,
+                sso::pages::TEMPLATES,
+                connectors::pages::TEMPLATES,
+            ],
             &[],
             config.portal.theme_dir.as_deref(),
             &config.portal.site_name,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -496,13 +496,14 @@ pub async fn logout_page(
             .map(|s| (c, s)),
         None => None,
     }) else {
-        return Html(crate::pages::signed_out()).into_response();
+        return crate::pages::signed_out(&state.platform);
     };
-    let mut res = Html(crate::pages::logout_confirm(
+    let mut res = crate::pages::logout_confirm(
+        &state.platform,
+        &session.account.display_name,
         &csrf_token(&state.platform.keys, cookie),
         &to,
-    ))
-    .into_response();
+    );
     // The form's POST ends in a redirect to the provider's logout, which browsers check against
     // the page's `form-action`: allow exactly that origin.
     if let Ok(provider) = state.federation.provider(&session.provider)
@@ -627,6 +628,6 @@ async fn provider_logout(
 
 /// Where providers send the browser after their logout.
 #[utoipa::path(get, path = "/sso/logged-out", tag = "sign-in", responses((status = 200, content_type = "text/html", body = String)))]
-pub async fn logged_out() -> Html<String> {
-    Html(crate::pages::signed_out())
+pub async fn logged_out(State(state): State<SsoState>) -> Response {
+    crate::pages::signed_out(&state.platform)
 }
