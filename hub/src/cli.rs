@@ -461,10 +461,16 @@ async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<Pat
         if let Err(e) = crate::demo::connect_sandbox_platforms(hub.state(), &addr).await {
             return fail("cannot prepare the demo connectors", &e);
         }
-        match crate::demo::seed(hub.state()).await {
-            Ok(seeded) => println!("{}", crate::demo::banner(&addr, &dir, &seeded)),
+        let seeded = match crate::demo::seed(hub.state()).await {
+            Ok(seeded) => seeded,
             Err(e) => return fail("cannot prepare the demo data", &e),
+        };
+        if let Some((_, token)) = seeded.tokens.iter().find(|(r, _)| *r == Role::SystemAdmin)
+            && let Err(e) = crate::demo::seed_organisations(hub.state(), token).await
+        {
+            return fail("cannot prepare the demo organisations", &e);
         }
+        println!("{}", crate::demo::banner(&addr, &dir, &seeded));
         crate::demo::start_demo_partner(hub.state(), &addr);
     }
     tracing::info!(%addr, backend = hub.state().platform.db.backend().as_str(), "listening");

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::state::AppState;
+use orgs::{NewOrganisation, OrgFilter, OrgKind, Page};
 use platform::admin::{AdminError, IssuedCredentials, Role};
 use platform::context::RequestContext;
 
@@ -266,6 +267,105 @@ pub fn start_demo_partner(state: &AppState, addr: &str) {
     });
 }
 
+/// The organisations the demo portal shows (fictional, marked 演示): institutions with their
+/// introductions for 入驻机构, a government department and an intermediary. Created approved by
+/// the operators (through the demo's system-admin token, so the audit trail says who); left
+/// alone when they exist.
+const DEMO_ORGANISATIONS: [(OrgKind, &str, &str, &str, &str); 7] = [
+    (
+        OrgKind::Institution,
+        "龙岩农村商业银行（演示）",
+        "信贷管理部",
+        "0597-2200001",
+        "龙岩地区的地方法人银行，专注服务小微企业、个体工商户和“三农”，提供信用贷款、抵押贷款、林权抵押贷款和应收账款质押贷款。",
+    ),
+    (
+        OrgKind::Institution,
+        "兴业银行龙岩分行（演示）",
+        "普惠金融部",
+        "0597-2200002",
+        "为龙岩市科技型、绿色低碳企业提供流动资金贷款、排污权与碳排放权质押融资、供应链金融等服务。",
+    ),
+    (
+        OrgKind::Institution,
+        "中国建设银行龙岩分行（演示）",
+        "普惠金融事业部",
+        "0597-2200003",
+        "线上“云税贷”“抵押快贷”等普惠产品，支持企业在线申请、快速审批。",
+    ),
+    (
+        OrgKind::Institution,
+        "龙岩市融资担保有限责任公司（演示）",
+        "担保业务部",
+        "0597-2200004",
+        "政府性融资担保机构，为缺少抵押物的小微企业和“三农”主体提供融资担保，降低担保费率。",
+    ),
+    (
+        OrgKind::Institution,
+        "龙岩市汇金小额贷款有限公司（演示）",
+        "业务部",
+        "0597-2200005",
+        "面向个体工商户和小微企业的小额、短期、灵活的信用贷款。",
+    ),
+    (
+        OrgKind::Government,
+        "龙岩市地方金融管理局（演示）",
+        "综合科",
+        "0597-2200006",
+        "负责全市地方金融发展和金融服务实体经济工作，发布金融扶持政策。",
+    ),
+    (
+        OrgKind::Intermediary,
+        "闽西会计师事务所（演示）",
+        "咨询部",
+        "0597-2200007",
+        "为企业提供审计、财务咨询与融资辅导服务。",
+    ),
+];
+
+/// Creates the demo organisations that do not exist yet, acting as the demo's system
+/// administrator (`token`, just issued). Returns how many were created.
+pub async fn seed_organisations(state: &AppState, token: &str) -> Result<usize, SeedError> {
+    let ctx = RequestContext::system();
+    let operator = state.platform.admins.token(token, &ctx).await?;
+    let mut created = 0;
+    for (kind, name, contact, phone, intro) in DEMO_ORGANISATIONS {
+        let existing = state
+            .orgs
+            .list(
+                OrgFilter {
+                    q: Some(name.to_owned()),
+                    ..OrgFilter::default()
+                },
+                Page::new(1, 1),
+            )
+            .await?;
+        if existing.total > 0 {
+            continue;
+        }
+        let new = NewOrganisation {
+            kind: Some(kind),
+            name: name.to_owned(),
+            uscc: None,
+            contact_name: Some(contact.to_owned()),
+            contact_phone: Some(phone.to_owned()),
+            introduction: Some(intro.to_owned()),
+        };
+        state.orgs.create_by_operator(&operator, new, &ctx).await?;
+        created += 1;
+    }
+    Ok(created)
+}
+
+/// Why the demo data could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Orgs(#[from] orgs::OrgError),
+}
+
 /// One administrator and one day-long API token per role. Existing demo administrators get
 /// fresh credentials, so the banner is always right.
 pub async fn seed(state: &AppState) -> Result<Seeded, AdminError> {
@@ -299,7 +399,12 @@ pub async fn seed(state: &AppState) -> Result<Seeded, AdminError> {
 pub fn banner(addr: &str, data_dir: &Path, s: &Seeded) -> String {
     let mut out = String::new();
     out.push_str("\n龙岩普惠金融平台 · 身份联邦与集成枢纽 — 演示模式 (demo)\n\n");
-    out.push_str(&format!("  Open:        http://{addr}/\n"));
+    out.push_str(&format!(
+        "  Open:        http://{addr}/          (the portal: 首页, 用户中心 after 登录)\n"
+    ));
+    out.push_str(&format!(
+        "  Console:     http://{addr}/console   (the administrators below)\n"
+    ));
     out.push_str(&format!(
         "  API (OpenAPI 3.1): http://{addr}/openapi.json\n"
     ));
@@ -318,7 +423,7 @@ pub fn banner(addr: &str, data_dir: &Path, s: &Seeded) -> String {
         "  Sign in as a citizen or a company (sandbox personas personal-1, personal-2, legal-1):\n",
     );
     out.push_str(&format!(
-        "    福建省统一身份认证  http://{addr}/sso/fujian/login?return_to=/api/me\n"
+        "    sign-in page        http://{addr}/login   (闽政通个人登录 / 闽政通法人登录)\n"
     ));
     out.push_str(&format!(
         "    e龙岩 portal        http://{addr}/sandbox/elongyan/\n\n"

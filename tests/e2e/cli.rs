@@ -311,6 +311,24 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         .to_owned();
     let client = tests::client();
     ensure!(client.get(format!("{base}/readyz")).send().await?.status() == 200);
+    // A living portal: the demo's institutions are listed and counted.
+    let institutions = client
+        .get(format!("{base}/institutions"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        institutions.contains("龙岩农村商业银行（演示）")
+            && institutions.contains("龙岩市融资担保有限责任公司（演示）"),
+        "{institutions}"
+    );
+    let figures = json(
+        client.get(format!("{base}/api/portal/figures")).send().await?,
+        200,
+    )
+    .await?;
+    ensure!(figures["institutions"] == 5, "{figures}");
     let page = json(
         client
             .get(format!("{base}/api/admin/audit"))
