@@ -22,6 +22,7 @@ pub fn tests() -> Vec<Test> {
         test!(sessions_are_ended_from_the_user_centre),
         test!(browsers_get_error_pages_and_programs_get_problems),
         test!(sqlite: the_home_page_is_light_and_compressed),
+        test!(sqlite: an_operators_theme_replaces_templates_and_assets),
     ]
 }
 
@@ -873,8 +874,50 @@ async fn the_home_page_is_light_and_compressed(env: Env) -> Result<()> {
             body.len()
         );
     }
-    if html.is_empty() {
-        bail!("empty home page");
-    }
+    Ok(())
+}
+
+async fn an_operators_theme_replaces_templates_and_assets(env: Env) -> Result<()> {
+    let theme = tempfile::tempdir()?;
+    std::fs::create_dir_all(theme.path().join("portal"))?;
+    std::fs::create_dir_all(theme.path().join("static"))?;
+    std::fs::write(
+        theme.path().join("portal/home.html"),
+        "{% extends \"layout.html\" %}{% block main %}<p id=\"theme\">龙岩本地主题 {{ figures.institutions }}</p>{% endblock %}",
+    )?;
+    std::fs::write(theme.path().join("static/logo.svg"), "<svg id=\"theme-logo\"/>")?;
+    let dir = theme.path().display().to_string();
+    let hub = federated_hub(
+        &env,
+        &[
+            ("HUB_PORTAL__THEME_DIR", dir.as_str()),
+            ("HUB_PORTAL__SITE_NAME", "龙岩普惠金融服务平台（试运行）"),
+        ],
+    )
+    .await?;
+    let home = hub.get("/").await?.text().await?;
+    ensure!(home.contains("<p id=\"theme\">龙岩本地主题 0</p>"), "{home}");
+    ensure!(
+        home.contains("<title>首页 · 龙岩普惠金融服务平台（试运行）</title>"),
+        "{home}"
+    );
+    // The other pages keep the built-in templates, in the themed layout.
+    let services = hub.get("/services").await?.text().await?;
+    ensure!(services.contains("数字外管平台") && services.contains("（试运行）"));
+    let at = home.find("/static/logo.svg?v=").context("logo")?;
+    let href = &home[at..at + home[at..].find('"').context("href")?];
+    let logo = hub.get(href).await?;
+    ensure!(logo.headers()["content-type"] == "image/svg+xml");
+    ensure!(logo.text().await? == "<svg id=\"theme-logo\"/>");
+    hub.stop().await?;
+
+    // A theme template that does not compile stops the start, naming the file.
+    std::fs::write(theme.path().join("layout.html"), "{% if %}")?;
+    let store = env.store().await?;
+    let err = match TestHub::start(&store, &[("HUB_PORTAL__THEME_DIR", dir.as_str())]).await {
+        Ok(_) => bail!("a broken theme started"),
+        Err(e) => format!("{e:#}"),
+    };
+    ensure!(err.contains("layout.html"), "{err}");
     Ok(())
 }
