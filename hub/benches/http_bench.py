@@ -77,6 +77,8 @@ def wrk(url, seconds):
 
 
 def nginx(port, root, access_log):
+    # nginx's workers run as an unprivileged user: the directory must be readable to them.
+    os.chmod(root, 0o755)
     conf = os.path.join(root, "nginx.conf")
     with open(os.path.join(root, "index.json"), "w") as f:
         f.write('{"status":"ok"}')

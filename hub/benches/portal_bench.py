@@ -129,6 +129,8 @@ def make_member(port, cookies):
 
 
 def nginx_static(port, root, html):
+    # nginx's workers run as an unprivileged user: the directory must be readable to them.
+    os.chmod(root, 0o755)
     with open(os.path.join(root, "index.html"), "wb") as f:
         f.write(html)
     conf = os.path.join(root, "nginx.conf")

@@ -83,21 +83,18 @@ impl Web {
     }
 
     /// Renders `template` with the common keys of `base` and the page's own `ctx` (an object;
-    /// its keys win).
+    /// its keys win). The two are merged by reference, not copied into one map.
     pub fn render_to_string(
         &self,
         template: &str,
         base: &Base,
         ctx: impl Serialize,
     ) -> Result<String, TemplateError> {
-        let mut all = match serde_json::to_value(base) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
+        let ctx = minijinja::context! {
+            ..minijinja::Value::from(minijinja::value::Serde(ctx)),
+            ..minijinja::Value::from(minijinja::value::Serde(base)),
         };
-        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(ctx) {
-            all.extend(m);
-        }
-        self.templates.render(template, &all)
+        self.templates.render(template, ctx)
     }
 
     /// The page as a response with `status`; a template failure becomes the error page (and is

@@ -94,7 +94,7 @@ impl Templates {
     }
 
     /// Renders `name` with `ctx`.
-    pub fn render(&self, name: &str, ctx: &impl serde::Serialize) -> Result<String, TemplateError> {
+    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, TemplateError> {
         let t = self
             .env
             .get_template(name)
@@ -102,7 +102,7 @@ impl Templates {
                 name: name.to_owned(),
                 message: describe(&e),
             })?;
-        t.render(minijinja::Value::from(minijinja::value::Serde(ctx)))
+        t.render(ctx)
             .map_err(|e| TemplateError::Render {
                 name: name.to_owned(),
                 message: describe(&e),
@@ -166,11 +166,11 @@ mod tests {
     fn values_are_escaped_and_the_theme_comes_first() {
         let t = Templates::new(&[T], None).unwrap();
         let html = t
-            .render("a.html", &serde_json::json!({ "who": "<script>" }))
+            .render("a.html", minijinja::context! { who => "<script>" })
             .unwrap();
         assert_eq!(html, "<p>&lt;script&gt;</p>");
         let html = t
-            .render("a.html", &serde_json::json!({ "who": "\"'/a&b" }))
+            .render("a.html", minijinja::context! { who => "\"'/a&b" })
             .unwrap();
         assert_eq!(html, "<p>&quot;&#39;/a&amp;b</p>");
 
@@ -180,7 +180,7 @@ mod tests {
         std::fs::write(dir.path().join("static/x.html"), "ignored").unwrap();
         let t = Templates::new(&[T], Some(dir.path())).unwrap();
         let html = t
-            .render("a.html", &serde_json::json!({ "who": "李" }))
+            .render("a.html", minijinja::context! { who => "李" })
             .unwrap();
         assert_eq!(html, "<b>李</b>");
         assert!(!t.has("static/x.html"));
