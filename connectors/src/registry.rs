@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::definition::{Definition, FieldError};
+use crate::definition::{Definition, FieldError, Refusal};
 use crate::handoff::HandoffKey;
 use crate::status::{Health, Status};
 use guomi::Secret;
@@ -54,11 +54,8 @@ impl From<sqlx::Error> for ConnectorError {
     }
 }
 
-pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ConnectorError {
-    ConnectorError::Invalid(vec![FieldError {
-        field: field.to_owned(),
-        message: message.into(),
-    }])
+pub(crate) fn invalid(field: &str, en: impl Into<String>, zh: impl Into<String>) -> ConnectorError {
+    ConnectorError::Invalid(vec![FieldError::new(field, Refusal::new(en, zh))])
 }
 
 /// One connector as a node serves it.
@@ -280,7 +277,8 @@ impl Connectors {
     }
 
     async fn seed_if_new(&self) -> Result<u64, ConnectorError> {
-        let seed = crate::catalog::seed().map_err(|m| invalid("catalog", m))?;
+        let seed =
+            crate::catalog::seed().map_err(|m| invalid("catalog", m, "内置的外部平台目录有误"))?;
         let now = self.clock.now().0;
         let mut inserted = 0;
         with_pool!(self.db.write(), |p, b| {
@@ -395,6 +393,7 @@ impl Connectors {
                 return Err(invalid(
                     "handoff.key",
                     "a key is only used with a signed hand-off (handoff.mode = signed)",
+                    "只有签名跳转才使用密钥",
                 ));
             }
             let had = existing.is_some_and(|(_, k)| k.is_some());
@@ -408,7 +407,7 @@ impl Connectors {
         let aad = key_aad(&d.code);
         if let Some(material) = given {
             HandoffKey::from_material(scheme, material.expose())
-                .map_err(|e| invalid("handoff.key", e.to_string()))?;
+                .map_err(|e| invalid("handoff.key", e.to_string(), "密钥格式不正确"))?;
             let enc = self.keys.data.encrypt(material.expose().as_bytes(), &aad)?;
             return Ok(SettledKey(Some(enc), KeyOutcome::Set, None));
         }
@@ -417,8 +416,8 @@ impl Connectors {
         {
             return Ok(SettledKey(Some(enc.to_vec()), KeyOutcome::Unchanged, None));
         }
-        let (_, material) =
-            HandoffKey::generate(scheme).map_err(|e| invalid("handoff.key", e.to_string()))?;
+        let (_, material) = HandoffKey::generate(scheme)
+            .map_err(|e| invalid("handoff.key", e.to_string(), "无法生成密钥"))?;
         let enc = self.keys.data.encrypt(material.expose().as_bytes(), &aad)?;
         let shown = (scheme == crate::definition::Scheme::HmacSm3).then_some(material);
         Ok(SettledKey(Some(enc), KeyOutcome::Generated, shown))
@@ -483,6 +482,7 @@ impl Connectors {
             return Err(invalid(
                 "code",
                 "cannot be changed; create a new connector and delete this one",
+                "代码不能修改；请新建外部平台后删除这一个",
             ));
         }
         let SettledKey(enc, outcome, generated_secret) = self.settle_key(
@@ -669,6 +669,11 @@ impl Connectors {
             .fetch_all(p)
             .await
         })?)
+    }
+
+    /// The stored definition of `code`.
+    pub(crate) async fn definition(&self, code: &str) -> Result<Definition, ConnectorError> {
+        parse(code, &self.stored(code).await?.definition)
     }
 
     async fn stored(&self, code: &str) -> Result<Row, ConnectorError> {
