@@ -19,6 +19,7 @@ use platform::audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome};
 use platform::clock::{Clock, Millis};
 use platform::context::RequestContext;
 use platform::keys::Keys;
+use platform::paging::{Page, Paged};
 use platform::store::{Db, StoreError, begin_write, with_pool};
 
 #[derive(Debug, thiserror::Error)]
@@ -642,21 +643,44 @@ impl Connectors {
         if rows.is_empty() {
             return Err(ConnectorError::NotFound(code.to_owned()));
         }
-        Ok(rows
-            .into_iter()
-            .map(|r| VersionView {
-                version: r.version,
-                action: r.action,
-                definition: r
-                    .definition
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str(d).ok()),
-                handoff_key_set: r.handoff_key_enc.is_some(),
-                changed_at: Millis(r.changed_at).to_rfc3339(),
-                changed_by: r.changed_by,
-                request_id: r.request_id,
-            })
-            .collect())
+        Ok(rows.into_iter().map(version_view).collect())
+    }
+
+    /// A page of the connector's history, newest first.
+    pub async fn version_page(
+        &self,
+        code: &str,
+        page: Page,
+    ) -> Result<Paged<VersionView>, ConnectorError> {
+        let page = page.normalised();
+        let (total, rows): (i64, Vec<VersionRow>) = with_pool!(self.db.read(), |p| {
+            async {
+                let total: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM connector_versions WHERE code = $1")
+                        .bind(code)
+                        .fetch_one(p)
+                        .await?;
+                let rows: Vec<VersionRow> = sqlx::query_as(
+                    "SELECT version, action, definition, handoff_key_enc, changed_at, changed_by, request_id FROM connector_versions WHERE code = $1 ORDER BY version DESC LIMIT $2 OFFSET $3",
+                )
+                .bind(code)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(p)
+                .await?;
+                Ok::<_, sqlx::Error>((total, rows))
+            }
+            .await
+        })?;
+        if total == 0 {
+            return Err(ConnectorError::NotFound(code.to_owned()));
+        }
+        Ok(Paged {
+            items: rows.into_iter().map(version_view).collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.number,
+            size: page.size,
+        })
     }
 
     async fn history(&self, code: &str, limit: u32) -> Result<Vec<VersionRow>, ConnectorError> {
@@ -817,6 +841,21 @@ impl Connectors {
             account_id.as_bytes(),
         ]);
         hex::encode(&tag[..16])
+    }
+}
+
+fn version_view(r: VersionRow) -> VersionView {
+    VersionView {
+        version: r.version,
+        action: r.action,
+        definition: r
+            .definition
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
+        handoff_key_set: r.handoff_key_enc.is_some(),
+        changed_at: Millis(r.changed_at).to_rfc3339(),
+        changed_by: r.changed_by,
+        request_id: r.request_id,
     }
 }
 
