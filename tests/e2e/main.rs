@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod config;
 mod connectors;
+mod console;
 mod exchange;
 mod oidc;
 mod ops;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 10] = [
+    let groups: [(&str, Vec<Test>); 11] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         ("sso", sso::tests()),
         ("oidc", oidc::tests()),
         ("connectors", connectors::tests()),
+        ("console", console::tests()),
         ("exchange", exchange::tests()),
         ("outbound", outbound::tests()),
     ];

@@ -98,7 +98,10 @@ pub async fn list(
         .await?;
     let query = ListQuery::parse(q.as_deref());
     let snapshot = state.connectors.snapshot();
-    let paged = view::page_of(snapshot.entries.clone(), query.page(orgs::Page::DEFAULT_SIZE));
+    let paged = view::page_of(
+        snapshot.entries.clone(),
+        query.page(orgs::Page::DEFAULT_SIZE),
+    );
     let items: Vec<serde_json::Value> = paged.items.iter().map(|e| row(&state, e)).collect();
     let mut b = base(&state, "外部平台", "/console/connectors", &admin);
     b.flash = flash(query.get("ok"), NOTICES);
