@@ -90,7 +90,7 @@ impl HandoffInput {
 }
 
 /// `same-tab` or `new-tab`.
-pub fn open_mode(value: &str) -> Result<OpenMode, ConnectorError> {
+fn open_mode(value: &str) -> Result<OpenMode, ConnectorError> {
     match value {
         "same-tab" => Ok(OpenMode::SameTab),
         "new-tab" => Ok(OpenMode::NewTab),

@@ -1023,6 +1023,16 @@ async fn the_audit_pages_search_verify_and_export(env: Env) -> Result<()> {
         "{}",
         page.body
     );
+    // Older pages follow the record position; the first page is linked back.
+    let older = get(&mut b, &hub, "/console/audit?before=3", 200).await?;
+    ensure!(
+        older.body.contains(r#"href="/console/audit/1""#)
+            && older.body.contains(r#"href="/console/audit/2""#)
+            && !older.body.contains(r#"href="/console/audit/3""#)
+            && older.body.contains(r#"<a href="/console/audit">最新记录"#),
+        "{}",
+        older.body
+    );
     // A date that cannot be read: said next to the field, nothing listed.
     let page = get(&mut b, &hub, "/console/audit?from=2026-13-45", 400).await?;
     ensure!(
