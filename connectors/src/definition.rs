@@ -177,11 +177,45 @@ impl Definition {
     }
 }
 
-/// One rule a definition breaks, by field (`url`, `handoff.params`).
+/// One rule a definition breaks, by field (`url`, `handoff.params`), said in English (the JSON
+/// API's problem documents) and in Chinese (the console, next to the field).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    pub message_zh: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, refusal: Refusal) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            message: refusal.en,
+            message_zh: refusal.zh,
+        }
+    }
+}
+
+/// Why a value is refused, in English and in Chinese.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Refusal {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Refusal {
+        Refusal {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.en)
+    }
 }
 
 impl fmt::Display for FieldError {
@@ -268,134 +302,179 @@ pub fn check_url(
     text: &str,
     allow_http: bool,
     allowlist: &HostAllowlist,
-) -> Result<url::Url, String> {
+) -> Result<url::Url, Refusal> {
     if text.len() > MAX_URL_LEN {
-        return Err(format!("is longer than {MAX_URL_LEN} characters"));
+        return Err(Refusal::new(
+            format!("is longer than {MAX_URL_LEN} characters"),
+            format!("链接不能超过 {MAX_URL_LEN} 个字符"),
+        ));
     }
     if text
         .chars()
         .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
     {
-        return Err("must not contain spaces, control characters or backslashes".into());
+        return Err(Refusal::new(
+            "must not contain spaces, control characters or backslashes",
+            "链接不能包含空格、控制字符或反斜杠",
+        ));
     }
-    let url = url::Url::parse(text).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    let url = url::Url::parse(text).map_err(|e| {
+        Refusal::new(
+            format!("is not an absolute URL ({e})"),
+            "请填写完整的网址，以 https:// 开头",
+        )
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if allow_http => {}
         "http" => {
-            return Err(
-                "must use https; set allow_http for this connector if the platform has no https entry"
-                    .into(),
-            );
+            return Err(Refusal::new(
+                "must use https; set allow_http for this connector if the platform has no https entry",
+                "链接须使用 https；该平台确无 https 入口时，可勾选“允许 http 链接”",
+            ));
         }
         other => {
-            return Err(format!(
-                "scheme `{other}:` is not allowed: only https links (http when allow_http is set)"
+            return Err(Refusal::new(
+                format!(
+                    "scheme `{other}:` is not allowed: only https links (http when allow_http is set)"
+                ),
+                format!("不允许使用 {other}: 链接，只能使用 https 链接"),
             ));
         }
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain a user name or password".into());
+        return Err(Refusal::new(
+            "must not contain a user name or password",
+            "链接中不能包含用户名或密码",
+        ));
     }
     let host = url
         .host_str()
-        .ok_or_else(|| "has no host".to_owned())?
+        .ok_or_else(|| Refusal::new("has no host", "链接缺少主机名"))?
         .to_owned();
     if !allowlist.allows(&host) {
-        return Err(format!(
-            "host `{host}` is not on the allowlist (connectors.allowed_hosts in the configuration)"
+        return Err(Refusal::new(
+            format!(
+                "host `{host}` is not on the allowlist (connectors.allowed_hosts in the configuration)"
+            ),
+            format!("主机 {host} 不在允许的主机名单中（配置项 connectors.allowed_hosts）"),
         ));
     }
     if url.query_pairs().any(|(k, _)| k.starts_with("hub_")) {
-        return Err(
-            "must not carry parameters named hub_…: they are reserved for signed hand-offs".into(),
-        );
+        return Err(Refusal::new(
+            "must not carry parameters named hub_…: they are reserved for signed hand-offs",
+            "链接不能带有以 hub_ 开头的参数，这些参数保留给签名跳转使用",
+        ));
     }
     Ok(url)
 }
 
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
+fn check_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    label: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) {
     let len = value.chars().count();
-    let message = if len < min {
-        Some("must not be empty".to_owned())
+    let refusal = if len < min {
+        Some(Refusal::new("must not be empty", format!("请填写{label}")))
     } else if len > max {
-        Some(format!("must be at most {max} characters"))
+        Some(Refusal::new(
+            format!("must be at most {max} characters"),
+            format!("{label}不能超过 {max} 个字"),
+        ))
     } else if value.chars().any(|c| c.is_control() && c != '\n') {
-        Some("must not contain control characters".to_owned())
+        Some(Refusal::new(
+            "must not contain control characters",
+            format!("{label}不能包含控制字符"),
+        ))
     } else {
         None
     };
-    if let Some(message) = message {
-        errors.push(FieldError {
-            field: field.to_owned(),
-            message,
-        });
+    if let Some(r) = refusal {
+        errors.push(FieldError::new(field, r));
     }
 }
 
 /// Every rule `d` breaks (empty when it may be stored).
 pub fn validate(d: &Definition, allowlist: &HostAllowlist) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut push = |field: &str, message: String| {
-        errors.push(FieldError {
-            field: field.to_owned(),
-            message,
-        })
-    };
+    let mut push = |field: &str, r: Refusal| errors.push(FieldError::new(field, r));
     if !valid_code(&d.code) {
         push(
             "code",
-            "must be 2–40 lower-case letters, digits and single hyphens, starting with a letter (e.g. safe-forex)"
-                .into(),
+            Refusal::new(
+                "must be 2–40 lower-case letters, digits and single hyphens, starting with a letter (e.g. safe-forex)",
+                "代码须为 2 到 40 个小写字母、数字或单个连字符，以字母开头（例如 safe-forex）",
+            ),
         );
     }
     match &d.url {
         Some(u) => {
-            if let Err(m) = check_url(u, d.allow_http, allowlist) {
-                push("url", m);
+            if let Err(r) = check_url(u, d.allow_http, allowlist) {
+                push("url", r);
             }
         }
         None if d.enabled => push(
             "url",
-            "is required to enable the connector (it is still to be configured)".into(),
+            Refusal::new(
+                "is required to enable the connector (it is still to be configured)",
+                "启用前须先填写平台链接",
+            ),
         ),
         None => {}
     }
     if let Some(h) = &d.health_url
-        && let Err(m) = check_url(h, d.allow_http, allowlist)
+        && let Err(r) = check_url(h, d.allow_http, allowlist)
     {
-        push("health_url", m);
+        push("health_url", r);
     }
     if !(-100_000..=100_000).contains(&d.position) {
-        push("position", "must be between -100000 and 100000".into());
+        push(
+            "position",
+            Refusal::new(
+                "must be between -100000 and 100000",
+                "排序须在 -100000 到 100000 之间",
+            ),
+        );
     }
     if let Handoff::Signed { params, .. } = &d.handoff {
         if !d.sign_in_required {
             push(
                 "handoff",
-                "a signed hand-off carries the user's identity, so sign_in_required must be true"
-                    .into(),
+                Refusal::new(
+                    "a signed hand-off carries the user's identity, so sign_in_required must be true",
+                    "签名跳转会携带用户身份，须同时要求用户先登录",
+                ),
             );
         }
         if params.is_empty() {
             push(
                 "handoff.params",
-                "must name at least one of sub, kind, name, uscc, agent".into(),
+                Refusal::new(
+                    "must name at least one of sub, kind, name, uscc, agent",
+                    "须至少选择一项传递的参数",
+                ),
             );
         }
         let mut seen = params.clone();
         seen.sort();
         seen.dedup();
         if seen.len() != params.len() {
-            push("handoff.params", "lists a parameter twice".into());
+            push(
+                "handoff.params",
+                Refusal::new("lists a parameter twice", "参数不能重复"),
+            );
         }
     }
-    check_text(&mut errors, "name", &d.name, 1, 64);
-    check_text(&mut errors, "operator", &d.operator, 0, 64);
-    check_text(&mut errors, "category", &d.category, 1, 32);
-    check_text(&mut errors, "description", &d.description, 0, 500);
+    check_text(&mut errors, "name", "平台名称", &d.name, 1, 64);
+    check_text(&mut errors, "operator", "运营单位", &d.operator, 0, 64);
+    check_text(&mut errors, "category", "分类", &d.category, 1, 32);
+    check_text(&mut errors, "description", "简介", &d.description, 0, 500);
     if let Some(n) = &d.notice {
-        check_text(&mut errors, "notice", n, 0, 300);
+        check_text(&mut errors, "notice", "不可访问时的提示", n, 0, 300);
     }
     errors
 }

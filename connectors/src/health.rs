@@ -186,6 +186,7 @@ impl Connectors {
             return Err(crate::registry::invalid(
                 "url",
                 "the connector has no link to probe yet",
+                "尚未填写平台链接，无法检测",
             ));
         };
         let h =

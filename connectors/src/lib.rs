@@ -9,6 +9,7 @@
 //! and the routes use the platform's store, audit trail and sessions.
 
 mod catalog;
+pub mod change;
 pub mod config;
 mod definition;
 mod handoff;
@@ -22,8 +23,9 @@ pub mod state;
 mod status;
 
 pub use catalog::{allowlist, hosts as catalog_hosts, seed};
+pub use change::{ConnectorInput, ConnectorPatch, HandoffInput};
 pub use definition::{
-    Definition, FieldError, Handoff, HostAllowlist, MAX_URL_LEN, OpenMode, Param, Scheme,
+    Definition, FieldError, Handoff, HostAllowlist, MAX_URL_LEN, OpenMode, Param, Refusal, Scheme,
     check_url, valid_code, validate,
 };
 pub use handoff::{

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::definition::{Definition, FieldError};
+use crate::definition::{Definition, FieldError, Refusal};
 use crate::handoff::HandoffKey;
 use crate::status::{Health, Status};
 use guomi::Secret;
@@ -19,6 +19,7 @@ use platform::audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome};
 use platform::clock::{Clock, Millis};
 use platform::context::RequestContext;
 use platform::keys::Keys;
+use platform::paging::{Page, Paged};
 use platform::store::{Db, StoreError, begin_write, with_pool};
 
 #[derive(Debug, thiserror::Error)]
@@ -54,11 +55,8 @@ impl From<sqlx::Error> for ConnectorError {
     }
 }
 
-pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ConnectorError {
-    ConnectorError::Invalid(vec![FieldError {
-        field: field.to_owned(),
-        message: message.into(),
-    }])
+pub(crate) fn invalid(field: &str, en: impl Into<String>, zh: impl Into<String>) -> ConnectorError {
+    ConnectorError::Invalid(vec![FieldError::new(field, Refusal::new(en, zh))])
 }
 
 /// One connector as a node serves it.
@@ -280,7 +278,8 @@ impl Connectors {
     }
 
     async fn seed_if_new(&self) -> Result<u64, ConnectorError> {
-        let seed = crate::catalog::seed().map_err(|m| invalid("catalog", m))?;
+        let seed =
+            crate::catalog::seed().map_err(|m| invalid("catalog", m, "内置的外部平台目录有误"))?;
         let now = self.clock.now().0;
         let mut inserted = 0;
         with_pool!(self.db.write(), |p, b| {
@@ -395,6 +394,7 @@ impl Connectors {
                 return Err(invalid(
                     "handoff.key",
                     "a key is only used with a signed hand-off (handoff.mode = signed)",
+                    "只有签名跳转才使用密钥",
                 ));
             }
             let had = existing.is_some_and(|(_, k)| k.is_some());
@@ -408,7 +408,7 @@ impl Connectors {
         let aad = key_aad(&d.code);
         if let Some(material) = given {
             HandoffKey::from_material(scheme, material.expose())
-                .map_err(|e| invalid("handoff.key", e.to_string()))?;
+                .map_err(|e| invalid("handoff.key", e.to_string(), "密钥格式不正确"))?;
             let enc = self.keys.data.encrypt(material.expose().as_bytes(), &aad)?;
             return Ok(SettledKey(Some(enc), KeyOutcome::Set, None));
         }
@@ -417,8 +417,8 @@ impl Connectors {
         {
             return Ok(SettledKey(Some(enc.to_vec()), KeyOutcome::Unchanged, None));
         }
-        let (_, material) =
-            HandoffKey::generate(scheme).map_err(|e| invalid("handoff.key", e.to_string()))?;
+        let (_, material) = HandoffKey::generate(scheme)
+            .map_err(|e| invalid("handoff.key", e.to_string(), "无法生成密钥"))?;
         let enc = self.keys.data.encrypt(material.expose().as_bytes(), &aad)?;
         let shown = (scheme == crate::definition::Scheme::HmacSm3).then_some(material);
         Ok(SettledKey(Some(enc), KeyOutcome::Generated, shown))
@@ -483,6 +483,7 @@ impl Connectors {
             return Err(invalid(
                 "code",
                 "cannot be changed; create a new connector and delete this one",
+                "代码不能修改；请新建外部平台后删除这一个",
             ));
         }
         let SettledKey(enc, outcome, generated_secret) = self.settle_key(
@@ -642,21 +643,44 @@ impl Connectors {
         if rows.is_empty() {
             return Err(ConnectorError::NotFound(code.to_owned()));
         }
-        Ok(rows
-            .into_iter()
-            .map(|r| VersionView {
-                version: r.version,
-                action: r.action,
-                definition: r
-                    .definition
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str(d).ok()),
-                handoff_key_set: r.handoff_key_enc.is_some(),
-                changed_at: Millis(r.changed_at).to_rfc3339(),
-                changed_by: r.changed_by,
-                request_id: r.request_id,
-            })
-            .collect())
+        Ok(rows.into_iter().map(version_view).collect())
+    }
+
+    /// A page of the connector's history, newest first.
+    pub async fn version_page(
+        &self,
+        code: &str,
+        page: Page,
+    ) -> Result<Paged<VersionView>, ConnectorError> {
+        let page = page.normalised();
+        let (total, rows): (i64, Vec<VersionRow>) = with_pool!(self.db.read(), |p| {
+            async {
+                let total: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM connector_versions WHERE code = $1")
+                        .bind(code)
+                        .fetch_one(p)
+                        .await?;
+                let rows: Vec<VersionRow> = sqlx::query_as(
+                    "SELECT version, action, definition, handoff_key_enc, changed_at, changed_by, request_id FROM connector_versions WHERE code = $1 ORDER BY version DESC LIMIT $2 OFFSET $3",
+                )
+                .bind(code)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(p)
+                .await?;
+                Ok::<_, sqlx::Error>((total, rows))
+            }
+            .await
+        })?;
+        if total == 0 {
+            return Err(ConnectorError::NotFound(code.to_owned()));
+        }
+        Ok(Paged {
+            items: rows.into_iter().map(version_view).collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.number,
+            size: page.size,
+        })
     }
 
     async fn history(&self, code: &str, limit: u32) -> Result<Vec<VersionRow>, ConnectorError> {
@@ -669,6 +693,11 @@ impl Connectors {
             .fetch_all(p)
             .await
         })?)
+    }
+
+    /// The stored definition of `code`.
+    pub(crate) async fn definition(&self, code: &str) -> Result<Definition, ConnectorError> {
+        parse(code, &self.stored(code).await?.definition)
     }
 
     async fn stored(&self, code: &str) -> Result<Row, ConnectorError> {
@@ -812,6 +841,21 @@ impl Connectors {
             account_id.as_bytes(),
         ]);
         hex::encode(&tag[..16])
+    }
+}
+
+fn version_view(r: VersionRow) -> VersionView {
+    VersionView {
+        version: r.version,
+        action: r.action,
+        definition: r
+            .definition
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
+        handoff_key_set: r.handoff_key_enc.is_some(),
+        changed_at: Millis(r.changed_at).to_rfc3339(),
+        changed_by: r.changed_by,
+        request_id: r.request_id,
     }
 }
 

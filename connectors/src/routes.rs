@@ -1,11 +1,11 @@
 //! Connectors: the audited jump (`/go/{code}`), the public list for the portal's online-services
 //! page, and their administration by system administrators.
 
-use crate::definition::{Definition, Handoff, OpenMode, Param, Scheme};
+use crate::change::{ConnectorInput, ConnectorPatch};
+use crate::definition::Handoff;
 use crate::status::Status;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use guomi::Secret;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -471,153 +471,6 @@ fn view(state: &ConnectorsState, e: &Entry) -> ConnectorView {
     }
 }
 
-/// The hand-off part of a create or update.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HandoffInput {
-    /// `none` (nothing appended to the link) or `signed`.
-    pub mode: String,
-    /// `hmac-sm3` or `sm2` (signed only).
-    pub scheme: Option<String>,
-    /// Among `sub`, `kind`, `name`, `uscc`, `agent` (signed only).
-    pub params: Option<Vec<String>>,
-    /// The key: the HMAC-SM3 secret agreed with the partner, or an SM2 private key (PEM or
-    /// hex). Generated when absent; never shown back.
-    #[schema(value_type = Option<String>)]
-    pub key: Option<Secret>,
-}
-
-impl HandoffInput {
-    fn parse(self) -> Result<(Handoff, Option<Secret>), ConnectorError> {
-        let bad = |field: &str, message: String| {
-            ConnectorError::Invalid(vec![crate::definition::FieldError {
-                field: field.to_owned(),
-                message,
-            }])
-        };
-        match self.mode.as_str() {
-            "none" => {
-                if self.scheme.is_some() || self.params.is_some() {
-                    return Err(bad(
-                        "handoff",
-                        "scheme and params belong to a signed hand-off (mode = signed)".into(),
-                    ));
-                }
-                Ok((Handoff::None, self.key))
-            }
-            "signed" => {
-                let scheme = match self.scheme.as_deref() {
-                    Some("hmac-sm3") => Scheme::HmacSm3,
-                    Some("sm2") => Scheme::Sm2,
-                    Some(other) => {
-                        return Err(bad(
-                            "handoff.scheme",
-                            format!("`{other}` is not hmac-sm3 or sm2"),
-                        ));
-                    }
-                    None => {
-                        return Err(bad("handoff.scheme", "is required: hmac-sm3 or sm2".into()));
-                    }
-                };
-                let mut params = Vec::new();
-                for name in self.params.unwrap_or_default() {
-                    match Param::ALL.iter().find(|p| p.as_str() == name) {
-                        Some(p) => params.push(*p),
-                        None => {
-                            return Err(bad(
-                                "handoff.params",
-                                format!(
-                                    "`{name}` is not a hand-off parameter; use sub, kind, name, uscc or agent (certificate numbers, mobile numbers and sessions are never handed off)"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                Ok((Handoff::Signed { scheme, params }, self.key))
-            }
-            other => Err(bad(
-                "handoff.mode",
-                format!("`{other}` is not none or signed"),
-            )),
-        }
-    }
-}
-
-fn open_mode(field_value: &str) -> Result<OpenMode, ConnectorError> {
-    match field_value {
-        "same-tab" => Ok(OpenMode::SameTab),
-        "new-tab" => Ok(OpenMode::NewTab),
-        other => Err(ConnectorError::Invalid(vec![
-            crate::definition::FieldError {
-                field: "open_mode".into(),
-                message: format!("`{other}` is not same-tab or new-tab"),
-            },
-        ])),
-    }
-}
-
-/// A new connector.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorInput {
-    pub code: String,
-    pub name: String,
-    #[serde(default)]
-    pub operator: String,
-    pub category: String,
-    #[serde(default)]
-    pub description: String,
-    pub url: Option<String>,
-    /// Default: enabled when a link is given.
-    pub enabled: Option<bool>,
-    #[serde(default)]
-    pub position: i32,
-    /// `same-tab` or `new-tab` (default).
-    pub open_mode: Option<String>,
-    #[serde(default)]
-    pub sign_in_required: bool,
-    #[serde(default)]
-    pub allow_http: bool,
-    pub health_url: Option<String>,
-    pub notice: Option<String>,
-    pub handoff: Option<HandoffInput>,
-}
-
-/// Changes to a connector: only the fields present change; `null` clears `url`, `health_url`
-/// and `notice`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorPatch {
-    /// The version the change is based on: refused with `connectors.version_conflict` if the
-    /// connector has changed since.
-    pub version: Option<i64>,
-    pub name: Option<String>,
-    pub operator: Option<String>,
-    pub category: Option<String>,
-    pub description: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub url: Option<Option<String>>,
-    pub enabled: Option<bool>,
-    pub position: Option<i32>,
-    pub open_mode: Option<String>,
-    pub sign_in_required: Option<bool>,
-    pub allow_http: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub health_url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub notice: Option<Option<String>>,
-    pub handoff: Option<HandoffInput>,
-}
-
-/// Present-but-null (`Some(None)`) as distinct from absent (`None`).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 async fn admin_principal(
     state: &ConnectorsState,
     auth: &AdminAuth,
@@ -667,33 +520,7 @@ pub async fn create(
     JsonBody(input): JsonBody<ConnectorInput>,
 ) -> Result<Response, ApiError> {
     let actor = admin_principal(&state, &auth, &ctx).await?;
-    let (handoff, key) = match input.handoff {
-        Some(h) => h.parse()?,
-        None => (Handoff::None, None),
-    };
-    let definition = Definition {
-        enabled: input.enabled.unwrap_or(input.url.is_some()),
-        code: input.code,
-        name: input.name,
-        operator: input.operator,
-        category: input.category,
-        description: input.description,
-        url: input.url,
-        position: input.position,
-        open_mode: match input.open_mode.as_deref() {
-            Some(m) => open_mode(m)?,
-            None => OpenMode::default(),
-        },
-        sign_in_required: input.sign_in_required,
-        allow_http: input.allow_http,
-        health_url: input.health_url,
-        notice: input.notice,
-        handoff,
-    };
-    let changed = state
-        .connectors
-        .create(definition, key, actor, &ctx)
-        .await?;
+    let changed = state.connectors.create_from(input, actor, &ctx).await?;
     let mut v = view(&state, &changed.entry);
     v.generated_secret = changed.generated_secret.map(|s| s.expose().to_owned());
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
@@ -736,65 +563,7 @@ pub async fn update(
     JsonBody(p): JsonBody<ConnectorPatch>,
 ) -> Result<axum::Json<ConnectorView>, ApiError> {
     let actor = admin_principal(&state, &auth, &ctx).await?;
-    let open = p.open_mode.as_deref().map(open_mode).transpose()?;
-    let (handoff, key) = match p.handoff {
-        Some(h) => {
-            let (h, k) = h.parse()?;
-            (Some(h), k)
-        }
-        None => (None, None),
-    };
-    let changed = state
-        .connectors
-        .update(
-            &code,
-            |d| {
-                if let Some(v) = p.name {
-                    d.name = v;
-                }
-                if let Some(v) = p.operator {
-                    d.operator = v;
-                }
-                if let Some(v) = p.category {
-                    d.category = v;
-                }
-                if let Some(v) = p.description {
-                    d.description = v;
-                }
-                if let Some(v) = p.url {
-                    d.url = v;
-                }
-                if let Some(v) = p.enabled {
-                    d.enabled = v;
-                }
-                if let Some(v) = p.position {
-                    d.position = v;
-                }
-                if let Some(v) = open {
-                    d.open_mode = v;
-                }
-                if let Some(v) = p.sign_in_required {
-                    d.sign_in_required = v;
-                }
-                if let Some(v) = p.allow_http {
-                    d.allow_http = v;
-                }
-                if let Some(v) = p.health_url {
-                    d.health_url = v;
-                }
-                if let Some(v) = p.notice {
-                    d.notice = v;
-                }
-                if let Some(v) = handoff {
-                    d.handoff = v;
-                }
-            },
-            key,
-            p.version,
-            actor,
-            &ctx,
-        )
-        .await?;
+    let changed = state.connectors.patch(&code, p, actor, &ctx).await?;
     let mut v = view(&state, &changed.entry);
     v.generated_secret = changed.generated_secret.map(|s| s.expose().to_owned());
     Ok(axum::Json(v))

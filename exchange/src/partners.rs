@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{PartnerConfig, PartnerSettings, PartnerView, Source, build_partner};
+use crate::config::{PartnerConfig, PartnerSettings, Source, build_partner};
 use crate::error::ExchangeError;
 use crate::service::Exchange;
 use platform::audit::{Actor, AuditEvent, Outcome};
@@ -22,6 +22,71 @@ struct Row {
 
 fn aad(id: &str) -> Vec<u8> {
     format!("exchange.partner:{id}").into_bytes()
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PartnerView {
+    pub id: String,
+    /// `file` (the configuration file: read-only here) or `store` (managed through this API).
+    pub source: String,
+    pub display_name: String,
+    pub enabled: bool,
+    /// `hmac-sha256`, `token` or `sm2` (credentials are never shown).
+    pub auth: String,
+    pub message_types: Vec<String>,
+    /// The consumer's origin its messages are delivered to.
+    pub deliver_to: Option<String>,
+    /// SHA-256 fingerprints (hex) of the TLS client certificates it must present.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_certificates: Vec<String>,
+    /// Whether its Base64-wrapped documents are opened with an SM4 key.
+    pub payload_sm4: bool,
+    /// `sm2` or `hmac-sha256` when its Base64-wrapped documents must be signed (`SIGN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_signature: Option<String>,
+    /// Where the hub sends it messages, when it receives any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound: Option<OutboundView>,
+    /// The shared secret or token generated at creation: shown this once, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_secret: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OutboundView {
+    /// The partner endpoint's origin.
+    pub url: String,
+    pub message_types: Vec<String>,
+    /// `hmac-sha256`, `token`, `gateway-token` or `none` (credentials are never shown).
+    pub auth: String,
+}
+
+impl PartnerView {
+    /// What administrators are shown of a partner: its settings, never a credential, and only
+    /// the origins of the addresses it is reached at.
+    pub fn of(p: &PartnerConfig, source: Source) -> PartnerView {
+        PartnerView {
+            id: p.id.clone(),
+            source: source.as_str().to_owned(),
+            generated_secret: None,
+            display_name: p.display_name.clone(),
+            enabled: p.enabled,
+            auth: p.auth.kind().to_owned(),
+            message_types: p.message_types.clone(),
+            deliver_to: p
+                .deliver_to
+                .as_ref()
+                .map(|u| u.origin().ascii_serialization()),
+            payload_sm4: p.payload_sm4,
+            client_certificates: p.client_certificates.iter().map(hex::encode).collect(),
+            payload_signature: p.payload_signature.clone(),
+            outbound: p.outbound.as_ref().map(|o| OutboundView {
+                url: o.url.origin().ascii_serialization(),
+                message_types: o.message_types.clone(),
+                auth: o.auth.kind().to_owned(),
+            }),
+        }
+    }
 }
 
 fn random_secret(prefix: &str) -> Result<String, ExchangeError> {
@@ -42,7 +107,7 @@ impl Exchange {
         v
     }
 
-    fn view(&self) -> Arc<PartnerView> {
+    fn view(&self) -> Arc<crate::config::PartnerView> {
         match self.partners.read() {
             Ok(v) => v.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -59,7 +124,7 @@ impl Exchange {
                 .fetch_all(p)
                 .await
         })?;
-        let mut view: PartnerView = self
+        let mut view: crate::config::PartnerView = self
             .file_partners
             .iter()
             .map(|(id, p)| (id.clone(), (p.clone(), Source::File)))

@@ -14,6 +14,7 @@ use crate::config::PartnerSettings;
 use crate::config::Source;
 use crate::error::ExchangeError;
 use crate::message::{Inbound, MessageQuery, MessageView, PayloadView, Receipt};
+use crate::partners::PartnerView;
 use crate::send::Outgoing;
 use crate::state::ExchangeState;
 use platform::admin::Permission;
@@ -252,67 +253,6 @@ async fn authorize(
     Ok(())
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct PartnerView {
-    pub id: String,
-    /// `file` (the configuration file: read-only here) or `store` (managed through this API).
-    pub source: String,
-    pub display_name: String,
-    pub enabled: bool,
-    /// `hmac-sha256`, `token` or `sm2` (credentials are never shown).
-    pub auth: String,
-    pub message_types: Vec<String>,
-    /// The consumer's origin its messages are delivered to.
-    pub deliver_to: Option<String>,
-    /// SHA-256 fingerprints (hex) of the TLS client certificates it must present.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub client_certificates: Vec<String>,
-    /// Whether its Base64-wrapped documents are opened with an SM4 key.
-    pub payload_sm4: bool,
-    /// `sm2` or `hmac-sha256` when its Base64-wrapped documents must be signed (`SIGN`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payload_signature: Option<String>,
-    /// Where the hub sends it messages, when it receives any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outbound: Option<OutboundView>,
-    /// The shared secret or token generated at creation: shown this once, never again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub generated_secret: Option<String>,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct OutboundView {
-    /// The partner endpoint's origin.
-    pub url: String,
-    pub message_types: Vec<String>,
-    /// `hmac-sha256`, `token`, `gateway-token` or `none` (credentials are never shown).
-    pub auth: String,
-}
-
-fn partner_view(p: &crate::config::PartnerConfig, source: Source) -> PartnerView {
-    PartnerView {
-        id: p.id.clone(),
-        source: source.as_str().to_owned(),
-        generated_secret: None,
-        display_name: p.display_name.clone(),
-        enabled: p.enabled,
-        auth: p.auth.kind().to_owned(),
-        message_types: p.message_types.clone(),
-        deliver_to: p
-            .deliver_to
-            .as_ref()
-            .map(|u| u.origin().ascii_serialization()),
-        payload_sm4: p.payload_sm4,
-        client_certificates: p.client_certificates.iter().map(hex::encode).collect(),
-        payload_signature: p.payload_signature.clone(),
-        outbound: p.outbound.as_ref().map(|o| OutboundView {
-            url: o.url.origin().ascii_serialization(),
-            message_types: o.message_types.clone(),
-            auth: o.auth.kind().to_owned(),
-        }),
-    }
-}
-
 /// The configured partner systems (no credentials).
 #[utoipa::path(get, path = "/api/admin/partners", tag = "exchange",
     security(("admin_session" = []), ("bearer" = [])),
@@ -328,7 +268,7 @@ pub async fn list_partners(
             .exchange
             .partners()
             .iter()
-            .map(|(p, source)| partner_view(p, *source))
+            .map(|(p, source)| PartnerView::of(p, *source))
             .collect(),
     ))
 }
@@ -348,7 +288,7 @@ pub async fn get_partner(
         .partners()
         .into_iter()
         .find(|(p, _)| p.id == id)
-        .map(|(p, source)| axum::Json(partner_view(&p, source)))
+        .map(|(p, source)| axum::Json(PartnerView::of(&p, source)))
         .ok_or_else(|| ApiError::new(ErrorCode::PartnerNotFound, format!("no partner {id}")))
 }
 
@@ -380,7 +320,7 @@ pub async fn create_partner(
         .exchange
         .create_partner(&id, req, auth.0.actor(), &ctx)
         .await?;
-    let mut view = partner_view(&partner, Source::Store);
+    let mut view = PartnerView::of(&partner, Source::Store);
     view.generated_secret = generated;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -414,7 +354,7 @@ pub async fn update_partner(
         .exchange
         .update_partner(&id, change, auth.0.actor(), &ctx)
         .await?;
-    Ok(axum::Json(partner_view(&partner, Source::Store)))
+    Ok(axum::Json(PartnerView::of(&partner, Source::Store)))
 }
 
 /// Removes a partner added through this API; its messages stay in the log.

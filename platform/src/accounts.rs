@@ -12,6 +12,7 @@ use crate::audit::{Actor, AuditError, AuditEvent, AuditLog, Outcome};
 use crate::clock::{Clock, Millis};
 use crate::context::RequestContext;
 use crate::keys::Keys;
+use crate::paging::{Page, Paged};
 use crate::store::{Db, StoreError, begin_write, with_pool};
 
 /// How a provider's sign-ins find their account.
@@ -51,6 +52,8 @@ pub enum AccountError {
     NotFound(String),
     #[error("no identity {provider}/{subject} on this account")]
     IdentityNotFound { provider: String, subject: String },
+    #[error("no session {handle} on account {account}")]
+    SessionNotFound { account: String, handle: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -106,6 +109,47 @@ pub struct AccountView {
     pub identities: Vec<IdentityView>,
 }
 
+/// Whether an account may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    /// Disabled by a security administrator: no sign-in, no session.
+    Disabled,
+}
+
+impl AccountStatus {
+    pub const ALL: [AccountStatus; 2] = [AccountStatus::Active, AccountStatus::Disabled];
+
+    pub fn parse(s: &str) -> Option<AccountStatus> {
+        AccountStatus::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "正常",
+            AccountStatus::Disabled => "已停用",
+        }
+    }
+}
+
+/// What a list of accounts is narrowed to; absent fields do not narrow it.
+#[derive(Clone, Debug, Default)]
+pub struct AccountFilter {
+    /// The blind index of a certificate number or credit code
+    /// ([`Accounts::certificate_index`], [`Accounts::uscc_index`]).
+    pub key_index: Option<Vec<u8>>,
+    /// `personal` or `legal_person`.
+    pub kind: Option<String>,
+    pub status: Option<AccountStatus>,
+}
+
 /// What signing in did to the accounts.
 #[derive(Clone, Debug)]
 pub struct Resolved {
@@ -148,21 +192,13 @@ impl Accounts {
     fn key_of(&self, id: &VerifiedIdentity) -> Option<AccountKey> {
         match (id.kind(), id.company(), &id.person().certificate) {
             (SubjectKind::LegalPerson, Some(c), _) => Some(AccountKey {
-                index: self
-                    .keys
-                    .index
-                    .tag(&[format!("uscc:{}", c.uscc.as_str()).as_bytes()])
-                    .to_vec(),
+                index: self.uscc_index(&c.uscc),
                 number: c.uscc.as_str().to_owned(),
                 masked: c.uscc.masked(),
                 cert_type: None,
             }),
             (SubjectKind::Personal, _, Some(cert)) => Some(AccountKey {
-                index: self
-                    .keys
-                    .index
-                    .tag(&[cert.index_input().as_bytes()])
-                    .to_vec(),
+                index: self.certificate_index(cert),
                 number: cert.expose().to_owned(),
                 masked: cert.masked(),
                 cert_type: Some(cert.kind().code().to_owned()),
@@ -176,6 +212,14 @@ impl Accounts {
         self.keys
             .index
             .tag(&[cert.index_input().as_bytes()])
+            .to_vec()
+    }
+
+    /// The blind index of a unified social credit code, to find a legal person's account.
+    pub fn uscc_index(&self, uscc: &crate::identity::Uscc) -> Vec<u8> {
+        self.keys
+            .index
+            .tag(&[format!("uscc:{}", uscc.as_str()).as_bytes()])
             .to_vec()
     }
 
@@ -539,48 +583,65 @@ impl Accounts {
         }
     }
 
-    /// A page of accounts, newest first, optionally only the one with this certificate number.
+    /// A page of accounts, newest first, narrowed by `filter`.
     pub async fn list(
         &self,
-        key_index: Option<Vec<u8>>,
-        limit: u32,
-    ) -> Result<Vec<AccountView>, AccountError> {
-        let limit = i64::from(limit.clamp(1, 500));
-        let rows: Vec<AccountRow> =
-            with_pool!(self.db.read(), |p| {
-                match &key_index {
-                    Some(k) => {
-                        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE key_index = $1"
-                        )))
-                        .bind(k.as_slice())
-                        .fetch_all(p)
-                        .await
-                    }
-                    None => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at DESC LIMIT $1"
-                    )))
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await,
-                }
-            })?;
-        let mut out = Vec::with_capacity(rows.len());
+        filter: &AccountFilter,
+        page: Page,
+    ) -> Result<Paged<AccountView>, AccountError> {
+        let page = page.normalised();
+        const WHERE: &str = "WHERE ($1 IS NULL OR key_index = $1) AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR status = $3)";
+        let index = filter.key_index.as_deref();
+        let kind = filter.kind.as_deref();
+        let status = filter.status.map(AccountStatus::as_str);
+        let (total, rows): (i64, Vec<AccountRow>) = with_pool!(self.db.read(), |p| {
+            async {
+                let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM accounts {WHERE}"
+                )))
+                .bind(index)
+                .bind(kind)
+                .bind(status)
+                .fetch_one(p)
+                .await?;
+                let rows: Vec<AccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts {WHERE} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+                )))
+                .bind(index)
+                .bind(kind)
+                .bind(status)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(p)
+                .await?;
+                Ok::<_, sqlx::Error>((total, rows))
+            }
+            .await
+        })?;
+        let mut items = Vec::with_capacity(rows.len());
         for a in rows {
             let ids = self.identities(&a.id).await?;
-            out.push(self.to_view(a, ids));
+            items.push(self.to_view(a, ids));
         }
-        Ok(out)
+        Ok(Paged {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.number,
+            size: page.size,
+        })
     }
 
-    /// Enables or disables an account (security administrators); audited with before and after.
-    pub async fn set_status(
+    /// Enables or disables an account, audited with before and after. Security administrators
+    /// go through [`crate::account_admin::set_status`], which also ends a disabled account's
+    /// sessions.
+    pub(crate) async fn set_status(
         &self,
         id: &str,
-        status: &str,
+        status: AccountStatus,
         actor: Actor,
         ctx: &RequestContext,
     ) -> Result<AccountView, AccountError> {
+        let status = status.as_str();
         let before = self.row(id).await?;
         let now = self.clock.now().0;
         with_pool!(self.db.write(), |p| {

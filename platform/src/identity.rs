@@ -25,6 +25,20 @@ pub enum InvalidId {
     CertificateFormat,
 }
 
+impl InvalidId {
+    /// What a person is told next to the field, in Chinese.
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            InvalidId::CitizenIdFormat => "身份证号码应为 18 位，最后一位可以是数字或 X",
+            InvalidId::CitizenIdDate => "身份证号码中的出生日期不正确，请核对后重新填写",
+            InvalidId::CitizenIdCheck => "身份证号码校验位不正确，请核对后重新填写",
+            InvalidId::UsccFormat => "统一社会信用代码应为 18 位数字或大写字母",
+            InvalidId::UsccCheck => "统一社会信用代码校验位不正确，请核对后重新填写",
+            InvalidId::CertificateFormat => "证件号码格式不正确",
+        }
+    }
+}
+
 /// A mainland resident identity card number (居民身份证号码), GB 11643-1999: 6-digit region,
 /// 8-digit date of birth, 3-digit sequence, check character.
 #[derive(Clone, PartialEq, Eq, Hash)]

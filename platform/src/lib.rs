@@ -13,6 +13,7 @@
 //! crates build on it and the binary assembles them. Nothing here reads environment variables
 //! (the binary passes them in) or the system clock (only through [`clock::Clock`]).
 
+pub mod account_admin;
 pub mod accounts;
 pub mod admin;
 pub mod api;

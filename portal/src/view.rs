@@ -190,6 +190,27 @@ pub fn time(ms: i64) -> String {
     platform::pages::beijing_time(Millis(ms))
 }
 
+/// An RFC 3339 time (as the core's views carry them) in Beijing time; the text itself should it
+/// not parse.
+pub fn time_text(rfc3339: &str) -> String {
+    platform::clock::Millis::parse_rfc3339(rfc3339)
+        .map_or_else(|| rfc3339.to_owned(), |m| time(m.0))
+}
+
+/// One page of a list held in memory (the connectors' snapshot, the partners of the node).
+pub fn page_of<T>(all: Vec<T>, page: orgs::Page) -> Paged<T> {
+    let page = page.normalised();
+    let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let size = usize::try_from(page.size).unwrap_or(1);
+    let total = all.len() as u64;
+    Paged {
+        items: all.into_iter().skip(start).take(size).collect(),
+        total,
+        page: page.number,
+        size: page.size,
+    }
+}
+
 /// A date in Beijing time.
 pub fn date(ms: i64) -> String {
     time(ms).chars().take(10).collect()
@@ -301,6 +322,15 @@ mod tests {
             v.next_href.as_deref(),
             Some("/institutions?q=%E9%BE%99%E5%B2%A9+%E9%93%B6%E8%A1%8C&page=3")
         );
+    }
+
+    #[test]
+    fn lists_in_memory_come_in_pages() {
+        let all: Vec<u32> = (1..=45).collect();
+        let p = page_of(all.clone(), orgs::Page::new(3, 20));
+        assert_eq!(p.items, [41, 42, 43, 44, 45]);
+        assert_eq!((p.total, p.pages()), (45, 3));
+        assert!(page_of(all, orgs::Page::new(9, 20)).items.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod config;
 mod connectors;
+mod console;
 mod exchange;
 mod oidc;
 mod ops;
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 12] = [
+    let groups: [(&str, Vec<Test>); 13] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         ("sso", sso::tests()),
         ("oidc", oidc::tests()),
         ("connectors", connectors::tests()),
+        ("console", console::tests()),
         ("exchange", exchange::tests()),
         ("outbound", outbound::tests()),
         ("portal", portal::tests()),

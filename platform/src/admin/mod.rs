@@ -16,6 +16,7 @@ use crate::audit::{Actor, ActorKind, AuditError, AuditEvent, AuditLog, Outcome};
 use crate::clock::{Clock, Millis};
 use crate::config::{AdminConfig, Secret};
 use crate::context::RequestContext;
+use crate::paging::{Page, Paged};
 use crate::store::{Db, StoreError, with_pool};
 
 pub const SESSION_COOKIE: &str = "__Host-hub_admin";
@@ -928,6 +929,33 @@ impl Admins {
             .await
         })?;
         Ok(rows.iter().map(|r| self.view(r)).collect())
+    }
+
+    /// A page of administrators, by user name.
+    pub async fn page(&self, page: Page) -> AdminResult<Paged<AdminView>> {
+        let page = page.normalised();
+        let (total, rows): (i64, Vec<AdminRow>) = with_pool!(self.db.read(), |p| {
+            async {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+                    .fetch_one(p)
+                    .await?;
+                let rows = sqlx::query_as::<_, AdminRow>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {ADMIN_COLUMNS} FROM admins ORDER BY username LIMIT $1 OFFSET $2"
+                )))
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(p)
+                .await?;
+                Ok::<_, sqlx::Error>((total, rows))
+            }
+            .await
+        })?;
+        Ok(Paged {
+            items: rows.iter().map(|r| self.view(r)).collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.number,
+            size: page.size,
+        })
     }
 
     pub async fn get(&self, id: &str) -> AdminResult<AdminView> {

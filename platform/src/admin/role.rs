@@ -120,6 +120,41 @@ impl FromStr for Role {
 }
 
 impl Permission {
+    pub const ALL: [Permission; 13] = [
+        Permission::ConfigRead,
+        Permission::ConnectorsManage,
+        Permission::ProvidersManage,
+        Permission::PartnersManage,
+        Permission::MappingsManage,
+        Permission::MessagesRead,
+        Permission::MessagesSend,
+        Permission::OrganisationsManage,
+        Permission::AccountsManage,
+        Permission::AdminsManage,
+        Permission::SessionsManage,
+        Permission::AuditRead,
+        Permission::AuditExport,
+    ];
+
+    /// What the permission allows, in Chinese (the console's table of roles).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Permission::ConfigRead => "查看运行配置",
+            Permission::ConnectorsManage => "管理外部平台",
+            Permission::ProvidersManage => "管理身份认证方式",
+            Permission::PartnersManage => "管理合作系统",
+            Permission::MappingsManage => "管理报文映射",
+            Permission::MessagesRead => "查看报文记录",
+            Permission::MessagesSend => "向合作系统发送报文",
+            Permission::OrganisationsManage => "审核与管理机构",
+            Permission::AccountsManage => "管理用户账号",
+            Permission::AdminsManage => "管理管理员与角色",
+            Permission::SessionsManage => "结束用户与管理员的会话",
+            Permission::AuditRead => "查询与核验审计日志",
+            Permission::AuditExport => "导出审计日志",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::ConfigRead => "config.read",
@@ -173,6 +208,19 @@ mod tests {
             Permission::OrganisationsManage.as_str(),
             "organisations.manage"
         );
+    }
+
+    #[test]
+    fn every_permission_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for p in Permission::ALL {
+            assert!(seen.insert(p.as_str()), "{} twice", p.as_str());
+        }
+        for r in Role::ALL {
+            for p in r.permissions() {
+                assert!(Permission::ALL.contains(p), "{} not in ALL", p.as_str());
+            }
+        }
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! Accounts, their identity links and sessions, for security administrators.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::accounts::AccountView;
+use crate::account_admin;
+use crate::accounts::{AccountFilter, AccountStatus, AccountView};
 use crate::admin::Permission;
 use crate::context::RequestContext;
 use crate::http::auth::AdminAuth;
 use crate::http::extract::{JsonBody, PathParams, QueryParams};
 use crate::http::problem::{ApiError, ErrorCode, ProblemDocument};
+use crate::paging::Page;
 use crate::sessions::SessionView;
 use crate::state::Platform;
 
@@ -38,24 +41,21 @@ pub struct AccountQuery {
     pub cert_type: Option<String>,
     /// Or of this unified social credit code.
     pub uscc: Option<String>,
+    /// `personal` or `legal_person`.
+    pub kind: Option<String>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+    /// The page, from 1 (default 1).
+    pub page: Option<u32>,
+    /// Accounts per page, 1–100 (default 50).
+    pub size: Option<u32>,
+    /// The former name of `size`.
     pub limit: Option<u32>,
 }
 
-/// Accounts, newest first, or the one of a certificate number or credit code.
-#[utoipa::path(get, path = "/api/admin/accounts", tag = "accounts",
-    security(("admin_session" = []), ("bearer" = [])), params(AccountQuery),
-    responses((status = 200, body = Vec<AccountView>), (status = 403, body = ProblemDocument, content_type = "application/problem+json")))]
-pub async fn list_accounts(
-    State(state): State<Platform>,
-    ctx: RequestContext,
-    AdminAuth(p): AdminAuth,
-    QueryParams(q): QueryParams<AccountQuery>,
-) -> Result<axum::Json<Vec<AccountView>>, ApiError> {
-    state
-        .admins
-        .authorize(&p, Permission::AccountsManage, &ctx)
-        .await?;
-    let index = match (&q.certificate, &q.uscc) {
+/// The blind index of the certificate number or credit code a query names, if any.
+fn key_index(state: &Platform, q: &AccountQuery) -> Result<Option<Vec<u8>>, ApiError> {
+    Ok(match (&q.certificate, &q.uscc) {
         (Some(n), _) => {
             let kind =
                 crate::identity::CertType::from_code(q.cert_type.as_deref().unwrap_or("111"));
@@ -70,23 +70,53 @@ pub async fn list_accounts(
                 ApiError::new(ErrorCode::InvalidQuery, format!("uscc: {e}"))
                     .field("uscc", e.to_string())
             })?;
-            Some(
-                state
-                    .keys
-                    .index
-                    .tag(&[format!("uscc:{}", uscc.as_str()).as_bytes()])
-                    .to_vec(),
-            )
+            Some(state.accounts.uscc_index(&uscc))
         }
         (None, None) => None,
+    })
+}
+
+/// Accounts, newest first, a page at a time (the whole count in `x-total-count`), or the one
+/// of a certificate number or credit code.
+#[utoipa::path(get, path = "/api/admin/accounts", tag = "accounts",
+    security(("admin_session" = []), ("bearer" = [])), params(AccountQuery),
+    responses(
+        (status = 200, body = Vec<AccountView>, headers(("x-total-count" = u64, description = "accounts matching the query, on every page"))),
+        (status = 400, body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, body = ProblemDocument, content_type = "application/problem+json"),
+    ))]
+pub async fn list_accounts(
+    State(state): State<Platform>,
+    ctx: RequestContext,
+    AdminAuth(p): AdminAuth,
+    QueryParams(q): QueryParams<AccountQuery>,
+) -> Result<Response, ApiError> {
+    state
+        .admins
+        .authorize(&p, Permission::AccountsManage, &ctx)
+        .await?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(AccountStatus::parse(s).ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidQuery, "status must be active or disabled")
+                .field("status", "must be `active` or `disabled`")
+        })?),
     };
-    Ok(axum::Json(
-        state
-            .accounts
-            .list(index, q.limit.unwrap_or(50))
-            .await
-            .map_err(account_error)?,
-    ))
+    let filter = AccountFilter {
+        key_index: key_index(&state, &q)?,
+        kind: q.kind.clone(),
+        status,
+    };
+    let page = Page::new(q.page.unwrap_or(1), q.size.or(q.limit).unwrap_or(50));
+    let paged = state
+        .accounts
+        .list(&filter, page)
+        .await
+        .map_err(account_error)?;
+    let mut res = axum::Json(paged.items).into_response();
+    res.headers_mut()
+        .insert("x-total-count", http::HeaderValue::from(paged.total));
+    Ok(res)
 }
 
 #[utoipa::path(get, path = "/api/admin/accounts/{id}", tag = "accounts",
@@ -128,22 +158,16 @@ pub async fn update_account(
         .admins
         .authorize(&p, Permission::AccountsManage, &ctx)
         .await?;
-    if !matches!(patch.status.as_str(), "active" | "disabled") {
+    let Some(status) = AccountStatus::parse(&patch.status) else {
         return Err(ApiError::new(
             ErrorCode::ValidationFailed,
             "status must be `active` or `disabled`",
         )
         .field("status", "must be `active` or `disabled`"));
-    }
-    let view = state
-        .accounts
-        .set_status(&id, &patch.status, p.actor(), &ctx)
+    };
+    let view = account_admin::set_status(&state, &p, &id, status, &ctx)
         .await
         .map_err(account_error)?;
-    if patch.status == "disabled" {
-        state.sessions.end_for_account(&id).await?;
-    }
-    state.sessions.refresh_account(&id);
     Ok(axum::Json(view))
 }
 
@@ -207,9 +231,9 @@ pub async fn revoke_sessions(
         .admins
         .authorize(&p, Permission::SessionsManage, &ctx)
         .await?;
-    state.accounts.row(&id).await.map_err(account_error)?;
-    let n = state.sessions.end_for_account(&id).await?;
-    audit_revoke(&state, &p, &ctx, &id, None, n).await?;
+    let n = account_admin::end_sessions(&state, &p, &id, &ctx)
+        .await
+        .map_err(account_error)?;
     Ok(axum::Json(Ended { sessions: n }))
 }
 
@@ -227,33 +251,8 @@ pub async fn revoke_session(
         .admins
         .authorize(&p, Permission::SessionsManage, &ctx)
         .await?;
-    if !state.sessions.end_by_handle(&id, &handle).await? {
-        return Err(ApiError::new(
-            ErrorCode::SessionNotFound,
-            format!("no session {handle} on account {id}"),
-        ));
-    }
-    audit_revoke(&state, &p, &ctx, &id, Some(&handle), 1).await?;
+    account_admin::end_session(&state, &p, &id, &handle, &ctx)
+        .await
+        .map_err(account_error)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn audit_revoke(
-    state: &Platform,
-    p: &crate::admin::Principal,
-    ctx: &RequestContext,
-    account: &str,
-    handle: Option<&str>,
-    n: u64,
-) -> Result<(), ApiError> {
-    state
-        .audit
-        .append(
-            crate::audit::AuditEvent::new("session.revoked", crate::audit::Outcome::Success)
-                .actor(p.actor())
-                .target(format!("account:{account}"))
-                .details(serde_json::json!({ "handle": handle, "sessions": n }))
-                .context(ctx),
-        )
-        .await?;
-    Ok(())
 }

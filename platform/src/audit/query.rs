@@ -5,8 +5,10 @@ use sqlx::QueryBuilder;
 
 use super::chain::VerifyReport;
 use super::chain::{GENESIS_HASH, Verifier};
+use super::record::{Actor, AuditError, AuditEvent, Outcome};
 use super::record::{AuditRecord, COLUMNS};
 use super::writer::AuditLog;
+use crate::context::RequestContext;
 use crate::store::{StoreError, StoreResult, with_pool};
 
 /// Filters of `GET /api/admin/audit`. Every field narrows the result; absent fields do not.
@@ -17,6 +19,8 @@ pub struct AuditFilter {
     /// Exclusive upper bound on the event time, ms.
     pub to: Option<i64>,
     pub actor_id: Option<String>,
+    /// The actor's name as recorded (an administrator's user name).
+    pub actor_name: Option<String>,
     pub actor_kind: Option<String>,
     /// Exact event type, or a prefix when it ends with `*` (`admin.*`).
     pub event: Option<String>,
@@ -55,6 +59,7 @@ impl AuditFilter {
         }
         let exact = [
             ("actor_id", &self.actor_id),
+            ("actor_name", &self.actor_name),
             ("actor_kind", &self.actor_kind),
             ("outcome", &self.outcome),
             ("target", &self.target),
@@ -111,6 +116,21 @@ impl AuditLog {
         Ok(AuditPage { items, next_before })
     }
 
+    /// The record at position `seq`.
+    pub async fn record(&self, seq: i64) -> StoreResult<Option<AuditRecord>> {
+        let row = with_pool!(self.inner.db.read(), |p| {
+            sqlx::query_as::<_, AuditRecord>(concat!(
+                "SELECT ",
+                super::record::audit_columns!(),
+                " FROM audit_log WHERE seq = $1"
+            ))
+            .bind(seq)
+            .fetch_optional(p)
+            .await
+        })?;
+        Ok(row)
+    }
+
     /// Oldest first, `limit` records with `seq > after`: the export's pages.
     pub async fn export_page(
         &self,
@@ -147,6 +167,33 @@ impl AuditLog {
                 count,
             })
             .collect())
+    }
+
+    /// Checks the chain for an administrator (the JSON API and the console) and records that
+    /// `actor` did, with the outcome: a failure when the chain is broken.
+    pub async fn verify_by(
+        &self,
+        actor: Actor,
+        ctx: &RequestContext,
+    ) -> Result<VerifyReport, AuditError> {
+        let report = self.verify().await?;
+        self.append(
+            AuditEvent::new(
+                "audit.verified",
+                if report.intact {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+            )
+            .actor(actor)
+            .details(
+                serde_json::json!({ "records": report.records, "first_break": report.first_break }),
+            )
+            .context(ctx),
+        )
+        .await?;
+        Ok(report)
     }
 
     /// Checks the whole chain from the newest archive anchor to the sealed head and reports

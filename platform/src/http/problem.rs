@@ -445,6 +445,7 @@ pub fn account_error_code(e: &AccountError) -> ErrorCode {
         AccountError::Disabled => C::UserAccountDisabled,
         AccountError::NotFound(_) => C::AccountNotFound,
         AccountError::IdentityNotFound { .. } => C::IdentityNotFound,
+        AccountError::SessionNotFound { .. } => C::SessionNotFound,
         AccountError::Store(StoreError::Unavailable(_)) => C::StoreUnavailable,
         AccountError::Audit(_) => C::AuditUnavailable,
         _ => C::Internal,

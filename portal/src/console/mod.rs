@@ -3,9 +3,14 @@
 //! the administrator's role lacks is neither in the navigation nor reachable (a 403 page), and
 //! every change goes through the same core function (and audit record) as its JSON endpoint.
 
+mod accounts;
+mod admins;
+mod audit;
 mod auth;
+mod connectors;
 mod home;
 mod organisations;
+mod partners;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -37,6 +42,62 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
     (
         "console/organisation.html",
         include_str!("../../templates/console/organisation.html"),
+    ),
+    (
+        "console/connectors.html",
+        include_str!("../../templates/console/connectors.html"),
+    ),
+    (
+        "console/connector.html",
+        include_str!("../../templates/console/connector.html"),
+    ),
+    (
+        "console/partners.html",
+        include_str!("../../templates/console/partners.html"),
+    ),
+    (
+        "console/partner.html",
+        include_str!("../../templates/console/partner.html"),
+    ),
+    (
+        "console/accounts.html",
+        include_str!("../../templates/console/accounts.html"),
+    ),
+    (
+        "console/account.html",
+        include_str!("../../templates/console/account.html"),
+    ),
+    (
+        "console/admins.html",
+        include_str!("../../templates/console/admins.html"),
+    ),
+    (
+        "console/admin.html",
+        include_str!("../../templates/console/admin.html"),
+    ),
+    (
+        "console/admin_new.html",
+        include_str!("../../templates/console/admin_new.html"),
+    ),
+    (
+        "console/admin_issued.html",
+        include_str!("../../templates/console/admin_issued.html"),
+    ),
+    (
+        "console/roles.html",
+        include_str!("../../templates/console/roles.html"),
+    ),
+    (
+        "console/audit.html",
+        include_str!("../../templates/console/audit.html"),
+    ),
+    (
+        "console/audit_record.html",
+        include_str!("../../templates/console/audit_record.html"),
+    ),
+    (
+        "console/audit_verify.html",
+        include_str!("../../templates/console/audit_verify.html"),
     ),
 ];
 
@@ -134,4 +195,41 @@ pub fn routes() -> Router<PortalState> {
             "/console/organisations/{id}/status",
             post(organisations::set_status),
         )
+        .route("/console/connectors", get(connectors::list))
+        .route(
+            "/console/connectors/{code}",
+            get(connectors::detail).post(connectors::save),
+        )
+        .route(
+            "/console/connectors/{code}/rollback",
+            post(connectors::rollback),
+        )
+        .route("/console/connectors/{code}/probe", post(connectors::probe))
+        .route("/console/partners", get(partners::list))
+        .route("/console/partners/{id}", get(partners::detail))
+        .route("/console/partners/{id}/status", post(partners::set_status))
+        .route("/console/accounts", get(accounts::list))
+        .route("/console/accounts/search", post(accounts::search))
+        .route("/console/accounts/{id}", get(accounts::detail))
+        .route("/console/accounts/{id}/status", post(accounts::set_status))
+        .route(
+            "/console/accounts/{id}/sessions/end",
+            post(accounts::end_sessions),
+        )
+        .route("/console/admins", get(admins::list).post(admins::create))
+        .route("/console/admins/new", get(admins::new_form))
+        .route("/console/admins/roles", get(admins::roles))
+        .route(
+            "/console/admins/{id}",
+            get(admins::detail).post(admins::update),
+        )
+        .route("/console/admins/{id}/unlock", post(admins::unlock))
+        .route("/console/admins/{id}/reset", post(admins::reset))
+        .route(
+            "/console/admins/{id}/sessions/end",
+            post(admins::end_sessions),
+        )
+        .route("/console/audit", get(audit::list))
+        .route("/console/audit/verify", post(audit::verify))
+        .route("/console/audit/{seq}", get(audit::detail))
 }
