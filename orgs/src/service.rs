@@ -46,6 +46,25 @@ struct OrgRow {
     reviewed_by: Option<String>,
 }
 
+/// An organisation's row with one account's membership of it.
+#[derive(Debug, sqlx::FromRow)]
+struct MemberOrgRow {
+    #[sqlx(flatten)]
+    org: OrgRow,
+    member_role: String,
+    member_status: String,
+    member_since: i64,
+}
+
+/// [`ORG_COLUMNS`] of the table aliased `alias`.
+fn org_columns_of(alias: &str) -> String {
+    ORG_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A credit code as stored: blind index, ciphertext bound to the organisation, masked copy.
 struct SealedUscc {
     index: Vec<u8>,
@@ -876,22 +895,24 @@ impl Orgs {
 
     /// The account's membership and its organisation, whatever their status.
     pub async fn membership_of(&self, account_id: &str) -> Result<Option<Membership>, OrgError> {
-        let m: Option<(String, String, String, i64)> = with_pool!(self.db.read(), |p| {
-            sqlx::query_as(
-                "SELECT org_id, role, status, created_at FROM org_members WHERE account_id = $1",
-            )
+        // One query for both rows: every signed-in page asks this.
+        let row: Option<MemberOrgRow> = with_pool!(self.db.read(), |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {}, m.role AS member_role, m.status AS member_status, m.created_at AS member_since FROM org_members m JOIN organisations o ON o.id = m.org_id WHERE m.account_id = $1",
+                org_columns_of("o")
+            )))
             .bind(account_id)
             .fetch_optional(p)
             .await
         })?;
-        let Some((org_id, role, status, created_at)) = m else {
+        let Some(r) = row else {
             return Ok(None);
         };
         Ok(Some(Membership {
-            org: self.get(&org_id).await?,
-            role: role_of(&role)?,
-            status: member_status_of(&status)?,
-            created_at,
+            role: role_of(&r.member_role)?,
+            status: member_status_of(&r.member_status)?,
+            created_at: r.member_since,
+            org: self.open(r.org)?,
         }))
     }
 

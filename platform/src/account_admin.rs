@@ -5,7 +5,7 @@
 
 use crate::accounts::{AccountError, AccountStatus, AccountView};
 use crate::admin::Principal;
-use crate::audit::{AuditEvent, Outcome};
+use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::context::RequestContext;
 use crate::state::Platform;
 
@@ -37,14 +37,16 @@ pub async fn end_sessions(
 ) -> Result<u64, AccountError> {
     platform.accounts.row(id).await?;
     let n = platform.sessions.end_for_account(id).await?;
-    record(platform, by, ctx, id, None, n).await?;
+    record(platform, by.actor(), ctx, id, None, n).await?;
     Ok(n)
 }
 
-/// Ends the session of account `id` with the public `handle`.
+/// Ends the session of account `id` with the public `handle`: an administrator's act (`by`), or
+/// the account's own from its user centre (`by` the account's actor). Another account's handle
+/// is "not found".
 pub async fn end_session(
     platform: &Platform,
-    by: &Principal,
+    by: Actor,
     id: &str,
     handle: &str,
     ctx: &RequestContext,
@@ -60,7 +62,7 @@ pub async fn end_session(
 
 async fn record(
     platform: &Platform,
-    by: &Principal,
+    by: Actor,
     ctx: &RequestContext,
     account: &str,
     handle: Option<&str>,
@@ -70,7 +72,7 @@ async fn record(
         .audit
         .append(
             AuditEvent::new("session.revoked", Outcome::Success)
-                .actor(by.actor())
+                .actor(by)
                 .target(format!("account:{account}"))
                 .details(serde_json::json!({ "handle": handle, "sessions": n }))
                 .context(ctx),

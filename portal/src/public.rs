@@ -2,6 +2,7 @@
 //! 入驻机构, 网上办事 and the site search. Columns whose content arrives with the content
 //! management and the marketplace show an honest empty state, never a made-up list.
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use connectors::{OpenMode, Status};
@@ -160,29 +161,44 @@ async fn column(state: &PortalState, viewer: &Viewer, c: &Column, query: &ListQu
     )
 }
 
-/// 首页.
+/// 首页. Anonymous visitors (most of them) share one rendering, renewed every second.
 pub async fn home(State(state): State<PortalState>, viewer: Viewer) -> Result<Response, ApiError> {
+    if viewer.0.is_some() {
+        let html = render_home(&state, &viewer).await?;
+        return Ok(platform::web::page::html(StatusCode::OK, html));
+    }
+    let html = state
+        .anonymous_home(|| async { render_home(&state, &viewer).await.map(Bytes::from) })
+        .await?;
+    Ok(platform::web::page::html(StatusCode::OK, html))
+}
+
+async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, ApiError> {
     let figures = state.figures().await?;
-    let b = base(&state, "首页", "/", &viewer);
-    let services: Vec<ServiceCard> = service_cards(&state).into_iter().take(6).collect();
+    let b = base(state, "首页", "/", viewer);
+    let services: Vec<ServiceCard> = service_cards(state).into_iter().take(6).collect();
     let latest: Vec<serde_json::Value> = Vec::new();
-    Ok(state.platform.web.page(
-        "portal/home.html",
-        &b,
-        serde_json::json!({
-            "figures": {
-                "enterprises": figures.enterprises,
-                "institutions": figures.institutions,
-                "products": figures.products,
-                "open_demands": figures.open_demands,
-                "financing_yuan": view::yuan(figures.financing_fen),
-            },
-            "latest": latest,
-            "columns": COLUMN_ENTRIES,
-            "services": services,
-            "signed_in": viewer.0.is_some(),
-        }),
-    ))
+    state
+        .platform
+        .web
+        .render_to_string(
+            "portal/home.html",
+            &b,
+            serde_json::json!({
+                "figures": {
+                    "enterprises": figures.enterprises,
+                    "institutions": figures.institutions,
+                    "products": figures.products,
+                    "open_demands": figures.open_demands,
+                    "financing_yuan": view::yuan(figures.financing_fen),
+                },
+                "latest": latest,
+                "columns": COLUMN_ENTRIES,
+                "services": services,
+                "signed_in": viewer.0.is_some(),
+            }),
+        )
+        .map_err(ApiError::internal)
 }
 
 pub async fn policies(

@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use axum::body::Bytes;
+
 use connectors::Connectors;
 use exchange::Exchange;
 use orgs::Orgs;
@@ -16,6 +18,10 @@ use crate::config::PortalConfig;
 /// How long the home page's figures are reused before they are counted again.
 const FIGURES_TTL_MS: i64 = 5_000;
 
+/// How long the home page as anonymous visitors see it is reused before it is rendered again:
+/// it is the busiest page, and the same for everyone who is not signed in.
+const ANONYMOUS_HOME_TTL_MS: i64 = 1_000;
+
 /// The state of the portal's routes. Cheap to clone.
 #[derive(Clone)]
 pub struct PortalState {
@@ -26,6 +32,7 @@ pub struct PortalState {
     pub exchange: Arc<Exchange>,
     pub config: Arc<PortalConfig>,
     figures: Arc<RwLock<Option<(i64, Figures)>>>,
+    anonymous_home: Arc<RwLock<Option<(i64, Bytes)>>>,
 }
 
 /// The platform's figures (REQUIREMENTS D10): what the home page and the government's
@@ -62,6 +69,7 @@ impl PortalState {
             exchange,
             config: Arc::new(config),
             figures: Arc::new(RwLock::new(None)),
+            anonymous_home: Arc::new(RwLock::new(None)),
         }
     }
 
@@ -84,5 +92,28 @@ impl PortalState {
             *guard = Some((now, f));
         }
         Ok(f)
+    }
+}
+
+impl PortalState {
+    /// The home page as anonymous visitors see it, rendered by `render` at most once per
+    /// [`ANONYMOUS_HOME_TTL_MS`] (its content is at most that much older than the store).
+    pub async fn anonymous_home<F, Fut, E>(&self, render: F) -> Result<Bytes, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Bytes, E>>,
+    {
+        let now = self.platform.clock.now().0;
+        if let Ok(guard) = self.anonymous_home.read()
+            && let Some((at, html)) = &*guard
+            && now - at < ANONYMOUS_HOME_TTL_MS
+        {
+            return Ok(html.clone());
+        }
+        let html = render().await?;
+        if let Ok(mut guard) = self.anonymous_home.write() {
+            *guard = Some((now, html.clone()));
+        }
+        Ok(html)
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use tests::anyhow::{Result, ensure};
+use tests::anyhow::{Context, Result, ensure};
 use tests::{Env, Test, assert_problem, json, test};
 
 pub fn tests() -> Vec<Test> {
@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Test> {
         test!(schema_matches_the_design_document),
         test!(sqlite: hostile_requests_never_cause_a_server_error),
         test!(forwarded_addresses_are_believed_only_from_trusted_proxies),
+        test!(sqlite: no_file_of_a_crate_uses_a_file_that_uses_it_back),
     ]
 }
 
@@ -533,5 +534,22 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies(env: Env) ->
         );
         hub.stop().await?;
     }
+    Ok(())
+}
+
+/// ARCHITECTURE.md: inside a crate the files depend one way. `tools/modcycles.py` reads every
+/// crate's `use` lines and names each cycle it finds.
+async fn no_file_of_a_crate_uses_a_file_that_uses_it_back(_env: Env) -> Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?;
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tools/modcycles.py"))
+        .current_dir(root)
+        .output()
+        .context("python3 runs tools/modcycles.py")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    ensure!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    ensure!(text.contains("checked portal/src/lib.rs"), "{text}");
     Ok(())
 }

@@ -251,7 +251,7 @@ pub async fn revoke_session(
         .admins
         .authorize(&p, Permission::SessionsManage, &ctx)
         .await?;
-    account_admin::end_session(&state, &p, &id, &handle, &ctx)
+    account_admin::end_session(&state, p.actor(), &id, &handle, &ctx)
         .await
         .map_err(account_error)?;
     Ok(StatusCode::NO_CONTENT)

@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 use crate::context::RequestContext;
 use crate::http::auth::UserSession;
 use crate::http::extract::PathParams;
-use crate::http::problem::{ApiError, ErrorCode, ProblemDocument};
+use crate::http::problem::{ApiError, ProblemDocument};
 use crate::sessions::{ActiveSession, SessionView};
 use crate::state::Platform;
 
@@ -79,22 +79,7 @@ pub async fn revoke_own_session(
     handle: &str,
     ctx: &RequestContext,
 ) -> Result<(), ApiError> {
-    let account = &session.account.id;
-    if !state.sessions.end_by_handle(account, handle).await? {
-        return Err(ApiError::new(
-            ErrorCode::SessionNotFound,
-            format!("no session {handle} on this account"),
-        ));
-    }
-    state
-        .audit
-        .append(
-            crate::audit::AuditEvent::new("session.revoked", crate::audit::Outcome::Success)
-                .actor(session.actor())
-                .target(format!("account:{account}"))
-                .details(serde_json::json!({ "handle": handle, "sessions": 1, "by": "account" }))
-                .context(ctx),
-        )
-        .await?;
-    Ok(())
+    crate::account_admin::end_session(state, session.actor(), &session.account.id, handle, ctx)
+        .await
+        .map_err(ApiError::from)
 }

@@ -173,6 +173,21 @@ impl Web {
     }
 }
 
+/// A page already rendered, as a response with `status` (not kept by browsers or proxies: pages
+/// may show a signed-in person's data).
+pub fn html(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+    (
+        status,
+        no_store(),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body.into(),
+    )
+        .into_response()
+}
+
 fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
     [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
 }

@@ -16,7 +16,7 @@ use platform::identity::{CertType, Certificate, Uscc};
 use platform::web::form::{FieldErrors, FormData};
 use platform::web::page::{flash, see_other};
 
-use super::{ConsoleAdmin, base};
+use super::frame::{ConsoleAdmin, base};
 use crate::state::PortalState;
 use crate::view::{self, ListQuery, pager};
 
@@ -335,7 +335,7 @@ pub async fn end_sessions(
         .await?;
     let notice = match f.opt("handle") {
         Some(handle) => {
-            account_admin::end_session(&state.platform, &admin.principal, &id, &handle, &ctx)
+            account_admin::end_session(&state.platform, admin.principal.actor(), &id, &handle, &ctx)
                 .await?;
             "session_ended"
         }

@@ -14,7 +14,7 @@ use platform::context::RequestContext;
 use platform::http::problem::{ApiError, ErrorCode};
 use platform::web::form::{FieldErrors, FormData};
 
-use super::{ConsoleAdmin, base};
+use super::frame::{ConsoleAdmin, base};
 use crate::state::PortalState;
 use crate::view::{self, ListQuery};
 

@@ -1,111 +1,18 @@
 //! The console's sign-in (password and TOTP code), sign-out and the change of an issued
-//! password; [`ConsoleAdmin`], the signed-in administrator every console page takes.
+//! password.
 
-use axum::extract::{FromRequestParts, RawQuery, State};
-use axum::response::{IntoResponse, Response};
-use http::request::Parts;
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
-use platform::admin::{AdminError, Permission, Principal, SESSION_COOKIE, Who};
+use platform::admin::{AdminError, Who};
 use platform::context::RequestContext;
-use platform::http::cookie::cookie;
 use platform::http::problem::{ApiError, ErrorCode};
-use platform::web::form::{self, FieldErrors, FormData};
+use platform::web::form::{FieldErrors, FormData};
 use platform::web::page::see_other;
 
+use super::frame::{ConsoleAdmin, base, console_target};
 use crate::state::PortalState;
 use crate::view::ListQuery;
-
-/// The signed-in administrator of a console page.
-pub struct ConsoleAdmin {
-    pub principal: Principal,
-    pub username: String,
-    /// The session cookie's value: the secret the form token is bound to.
-    cookie: String,
-    /// The form token of this session.
-    pub csrf: String,
-}
-
-impl ConsoleAdmin {
-    /// Lets the page go on when the role has `p`; otherwise the 403 page (and an
-    /// `access.denied` audit record, as the JSON API writes).
-    pub async fn require(
-        &self,
-        state: &PortalState,
-        p: Permission,
-        ctx: &RequestContext,
-    ) -> Result<(), ApiError> {
-        Ok(state
-            .platform
-            .admins
-            .authorize(&self.principal, p, ctx)
-            .await?)
-    }
-
-    /// Refuses a form without this session's token.
-    pub fn check(&self, state: &PortalState, f: &FormData) -> Result<(), ApiError> {
-        form::check(&state.platform.keys, "admin", &self.cookie, f)
-    }
-}
-
-/// `/console/login?return_to=<the page asked for>`.
-fn to_login(path: &str) -> Response {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("return_to", path);
-    see_other(&format!("/console/login?{}", q.finish()))
-}
-
-/// Only console paths are returned to after signing in.
-fn console_target(requested: Option<&str>) -> String {
-    match requested {
-        Some(p)
-            if (p == "/console" || p.starts_with("/console/"))
-                && !p.starts_with("/console/login")
-                && !p.contains("//")
-                && !p.contains('\\') =>
-        {
-            p.to_owned()
-        }
-        _ => "/console".to_owned(),
-    }
-}
-
-impl FromRequestParts<PortalState> for ConsoleAdmin {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &PortalState,
-    ) -> Result<Self, Self::Rejection> {
-        let path = parts.uri.path().to_owned();
-        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(to_login(&path));
-        };
-        let principal = match state.platform.admins.session(value).await {
-            Ok(p) => p,
-            Err(AdminError::Unauthenticated | AdminError::SessionExpired) => {
-                return Err(to_login(&path));
-            }
-            Err(e) => return Err(ApiError::from(e).into_response()),
-        };
-        let Who::Session {
-            username,
-            must_change_password,
-            ..
-        } = &principal.who
-        else {
-            return Err(to_login(&path));
-        };
-        if *must_change_password && path != "/console/password" && path != "/console/logout" {
-            return Err(see_other("/console/password"));
-        }
-        Ok(ConsoleAdmin {
-            username: username.clone(),
-            csrf: form::token(&state.platform.keys, "admin", value),
-            cookie: value.to_owned(),
-            principal,
-        })
-    }
-}
 
 fn login_page(
     state: &PortalState,
@@ -243,7 +150,7 @@ fn password_page(
     status: StatusCode,
     errors: &FieldErrors,
 ) -> Response {
-    let b = super::base(state, "修改密码", "", admin);
+    let b = base(state, "修改密码", "", admin);
     let must = matches!(
         admin.principal.who,
         Who::Session {
@@ -328,21 +235,3 @@ fn password_message(field: &str, message: &str) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_console_pages_are_returned_to() {
-        use super::console_target as t;
-        assert_eq!(t(Some("/console/connectors/fx")), "/console/connectors/fx");
-        for bad in [
-            Some("/user"),
-            Some("https://evil.example/console"),
-            Some("//evil.example"),
-            Some("/console//evil"),
-            Some("/console/login?return_to=/x"),
-            None,
-        ] {
-            assert_eq!(t(bad), "/console", "{bad:?}");
-        }
-    }
-}

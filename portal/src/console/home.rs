@@ -8,7 +8,7 @@ use platform::admin::Permission;
 use platform::http::problem::ApiError;
 use platform::web::page::flash;
 
-use super::{ConsoleAdmin, SECTIONS, base};
+use super::frame::{ConsoleAdmin, SECTIONS, base};
 use crate::state::PortalState;
 use crate::view::{self, ListQuery};
 

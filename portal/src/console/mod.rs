@@ -8,16 +8,15 @@ mod admins;
 mod audit;
 mod auth;
 mod connectors;
+mod frame;
 mod home;
 mod organisations;
 mod partners;
 
 use axum::Router;
 use axum::routing::{get, post};
-use platform::admin::{Permission, Role};
-use platform::web::site::{Base, HeaderUser, NavItem};
 
-pub use auth::ConsoleAdmin;
+pub use frame::ConsoleAdmin;
 
 use crate::state::PortalState;
 
@@ -100,80 +99,6 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
         include_str!("../../templates/console/audit_verify.html"),
     ),
 ];
-
-/// A section of the console: its label, path and the permission it needs (`None`: every
-/// administrator).
-pub struct Section {
-    pub label: &'static str,
-    pub href: &'static str,
-    pub needs: Option<Permission>,
-}
-
-/// The sections in the navigation's order.
-pub const SECTIONS: &[Section] = &[
-    Section {
-        label: "概览",
-        href: "/console",
-        needs: None,
-    },
-    Section {
-        label: "机构审核",
-        href: "/console/organisations",
-        needs: Some(Permission::OrganisationsManage),
-    },
-    Section {
-        label: "外部平台",
-        href: "/console/connectors",
-        needs: Some(Permission::ConnectorsManage),
-    },
-    Section {
-        label: "合作系统",
-        href: "/console/partners",
-        needs: Some(Permission::PartnersManage),
-    },
-    Section {
-        label: "用户账号",
-        href: "/console/accounts",
-        needs: Some(Permission::AccountsManage),
-    },
-    Section {
-        label: "管理员与角色",
-        href: "/console/admins",
-        needs: Some(Permission::AdminsManage),
-    },
-    Section {
-        label: "审计日志",
-        href: "/console/audit",
-        needs: Some(Permission::AuditRead),
-    },
-];
-
-/// The navigation of an administrator of `role`, with `current` marked.
-pub fn nav(role: Role, current: &str) -> Vec<NavItem> {
-    SECTIONS
-        .iter()
-        .filter(|s| s.needs.is_none_or(|p| role.can(p)))
-        .map(|s| NavItem {
-            label: s.label,
-            href: s.href,
-            current: s.href == current,
-        })
-        .collect()
-}
-
-/// The common context of a console page.
-pub fn base(state: &PortalState, title: &str, current: &str, admin: &ConsoleAdmin) -> Base {
-    let mut b = state
-        .platform
-        .web
-        .base(title, "console", nav(admin.principal.role, current));
-    b.admin = Some(HeaderUser {
-        display_name: admin.username.clone(),
-        role_label: admin.principal.role.label_zh().to_owned(),
-    });
-    b.csrf = Some(admin.csrf.clone());
-    b
-}
 
 /// The console's pages.
 pub fn routes() -> Router<PortalState> {

@@ -15,7 +15,7 @@ use platform::http::problem::{ApiError, ErrorCode};
 use platform::web::form::FormData;
 use platform::web::page::{flash, see_other};
 
-use super::{ConsoleAdmin, base};
+use super::frame::{ConsoleAdmin, base};
 use crate::state::PortalState;
 use crate::view::{self, ListQuery, pager};
 

@@ -1,0 +1,203 @@
+//! What every console page stands on: the signed-in administrator ([`ConsoleAdmin`], who is
+//! sent to the sign-in page when absent and to the password change while the issued password
+//! stands), the console's sections with the permission each needs, the navigation a role sees,
+//! and the common context of a page.
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use platform::admin::{AdminError, Permission, Principal, Role, SESSION_COOKIE, Who};
+use platform::context::RequestContext;
+use platform::http::cookie::cookie;
+use platform::http::problem::ApiError;
+use platform::web::form::{self, FormData};
+use platform::web::page::see_other;
+use platform::web::site::{Base, HeaderUser, NavItem};
+
+use crate::state::PortalState;
+
+/// The signed-in administrator of a console page.
+pub struct ConsoleAdmin {
+    pub principal: Principal,
+    pub username: String,
+    /// The session cookie's value: the secret the form token is bound to.
+    pub(super) cookie: String,
+    /// The form token of this session.
+    pub csrf: String,
+}
+
+impl ConsoleAdmin {
+    /// Lets the page go on when the role has `p`; otherwise the 403 page (and an
+    /// `access.denied` audit record, as the JSON API writes).
+    pub async fn require(
+        &self,
+        state: &PortalState,
+        p: Permission,
+        ctx: &RequestContext,
+    ) -> Result<(), ApiError> {
+        Ok(state
+            .platform
+            .admins
+            .authorize(&self.principal, p, ctx)
+            .await?)
+    }
+
+    /// Refuses a form without this session's token.
+    pub fn check(&self, state: &PortalState, f: &FormData) -> Result<(), ApiError> {
+        form::check(&state.platform.keys, "admin", &self.cookie, f)
+    }
+}
+
+/// `/console/login?return_to=<the page asked for>`.
+fn to_login(path: &str) -> Response {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("return_to", path);
+    see_other(&format!("/console/login?{}", q.finish()))
+}
+
+/// Only console paths are returned to after signing in.
+pub(super) fn console_target(requested: Option<&str>) -> String {
+    match requested {
+        Some(p)
+            if (p == "/console" || p.starts_with("/console/"))
+                && !p.starts_with("/console/login")
+                && !p.contains("//")
+                && !p.contains('\\') =>
+        {
+            p.to_owned()
+        }
+        _ => "/console".to_owned(),
+    }
+}
+
+impl FromRequestParts<PortalState> for ConsoleAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &PortalState,
+    ) -> Result<Self, Self::Rejection> {
+        let path = parts.uri.path().to_owned();
+        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login(&path));
+        };
+        let principal = match state.platform.admins.session(value).await {
+            Ok(p) => p,
+            Err(AdminError::Unauthenticated | AdminError::SessionExpired) => {
+                return Err(to_login(&path));
+            }
+            Err(e) => return Err(ApiError::from(e).into_response()),
+        };
+        let Who::Session {
+            username,
+            must_change_password,
+            ..
+        } = &principal.who
+        else {
+            return Err(to_login(&path));
+        };
+        if *must_change_password && path != "/console/password" && path != "/console/logout" {
+            return Err(see_other("/console/password"));
+        }
+        Ok(ConsoleAdmin {
+            username: username.clone(),
+            csrf: form::token(&state.platform.keys, "admin", value),
+            cookie: value.to_owned(),
+            principal,
+        })
+    }
+}
+
+/// A section of the console: its label, path and the permission it needs (`None`: every
+/// administrator).
+pub struct Section {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub needs: Option<Permission>,
+}
+
+/// The sections in the navigation's order.
+pub const SECTIONS: &[Section] = &[
+    Section {
+        label: "概览",
+        href: "/console",
+        needs: None,
+    },
+    Section {
+        label: "机构审核",
+        href: "/console/organisations",
+        needs: Some(Permission::OrganisationsManage),
+    },
+    Section {
+        label: "外部平台",
+        href: "/console/connectors",
+        needs: Some(Permission::ConnectorsManage),
+    },
+    Section {
+        label: "合作系统",
+        href: "/console/partners",
+        needs: Some(Permission::PartnersManage),
+    },
+    Section {
+        label: "用户账号",
+        href: "/console/accounts",
+        needs: Some(Permission::AccountsManage),
+    },
+    Section {
+        label: "管理员与角色",
+        href: "/console/admins",
+        needs: Some(Permission::AdminsManage),
+    },
+    Section {
+        label: "审计日志",
+        href: "/console/audit",
+        needs: Some(Permission::AuditRead),
+    },
+];
+
+/// The navigation of an administrator of `role`, with `current` marked.
+pub fn nav(role: Role, current: &str) -> Vec<NavItem> {
+    SECTIONS
+        .iter()
+        .filter(|s| s.needs.is_none_or(|p| role.can(p)))
+        .map(|s| NavItem {
+            label: s.label,
+            href: s.href,
+            current: s.href == current,
+        })
+        .collect()
+}
+
+/// The common context of a console page.
+pub fn base(state: &PortalState, title: &str, current: &str, admin: &ConsoleAdmin) -> Base {
+    let mut b = state
+        .platform
+        .web
+        .base(title, "console", nav(admin.principal.role, current));
+    b.admin = Some(HeaderUser {
+        display_name: admin.username.clone(),
+        role_label: admin.principal.role.label_zh().to_owned(),
+    });
+    b.csrf = Some(admin.csrf.clone());
+    b
+}
+
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_console_pages_are_returned_to() {
+        use super::console_target as t;
+        assert_eq!(t(Some("/console/connectors/fx")), "/console/connectors/fx");
+        for bad in [
+            Some("/user"),
+            Some("https://evil.example/console"),
+            Some("//evil.example"),
+            Some("/console//evil"),
+            Some("/console/login?return_to=/x"),
+            None,
+        ] {
+            assert_eq!(t(bad), "/console", "{bad:?}");
+        }
+    }
+}
