@@ -20,6 +20,7 @@ pub fn tests() -> Vec<Test> {
         test!(sqlite: helpers_wait_and_fail_with_what_they_saw),
         test!(sqlite: viewports_screenshots_and_horizontal_scrolling),
         test!(sqlite: a_missing_browser_fails_and_says_what_to_install),
+        test!(sqlite: console_errors_and_whole_page_screenshots),
     ]
 }
 
@@ -145,7 +146,8 @@ async fn an_elongyan_entry_signs_in(env: Env) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 
 const HEAD: &str = "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>测试页</title></head><body>";
+    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">\
+    <title>测试页</title></head><body>";
 
 const FORM: &str = r#"
 <form class="search" method="get" action="/echo"><input name="q" aria-label="站内搜索"><button type="submit">搜索</button></form>
@@ -174,6 +176,8 @@ setTimeout(() => { const a = document.createElement('a'); a.href = '/echo?late=1
 </script>"#;
 
 const WIDE: &str = r#"<p>太宽的表格</p><div class="too-wide" style="width: 600px">宽</div>"#;
+/// A long page with an image that is not there.
+const BROKEN: &str = r#"<p>缺图的长页面</p><img src="/missing.png" alt="缺图"><div style="height: 2000px">长</div><p>页尾</p>"#;
 const NARROW: &str =
     "<p>这一页在手机上不需要左右滚动，长长的一段中文文字会自动换行，不会超出屏幕的宽度。</p>";
 
@@ -191,6 +195,7 @@ async fn fixtures() -> Result<(String, tokio::task::JoinHandle<()>)> {
         .route("/late", get(page(LATE)))
         .route("/wide", get(page(WIDE)))
         .route("/narrow", get(page(NARROW)))
+        .route("/broken", get(page(BROKEN)))
         .route(
             "/echo",
             get(|RawQuery(q): RawQuery, headers: HeaderMap| async move {
@@ -374,4 +379,41 @@ async fn a_missing_browser_fails_and_says_what_to_install(_env: Env) -> Result<(
     );
     ensure!(browser::INSTALL == "apt-get install -y chromium chromium-driver fonts-noto-cjk");
     Ok(())
+}
+
+async fn console_errors_and_whole_page_screenshots(env: Env) -> Result<()> {
+    let (base, _server) = fixtures().await?;
+    let b = Chromium::start(&env, Viewport::PHONE).await?;
+    b.goto(&format!("{base}/narrow")).await?;
+    ensure!(b.console_errors().await?.is_empty());
+    // A resource that fails is reported once, with its address and status.
+    b.goto(&format!("{base}/broken")).await?;
+    let errors = browser::wait_until("the missing image's error", browser::WAIT, || async {
+        let e = b.console_errors().await?;
+        Ok((!e.is_empty()).then_some(e))
+    })
+    .await?;
+    ensure!(
+        errors
+            == [format!(
+                "{base}/missing.png - Failed to load resource: the server responded with a status of 404 (Not Found)"
+            )],
+        "{errors:?}"
+    );
+    ensure!(b.console_errors().await?.is_empty(), "not drained");
+    // The whole page, not only the part in the window.
+    let height = b
+        .js("return document.documentElement.scrollHeight;", vec![])
+        .await?
+        .as_u64()
+        .context("height")?;
+    ensure!(height > 2000, "{height}");
+    let shot = b.full_page_screenshot("harness-whole-page").await?;
+    ensure!(shot.starts_with(browser::screenshot_dir()), "{shot:?}");
+    let size = png_size(&std::fs::read(&shot)?)?;
+    ensure!(
+        size == (375, u32::try_from(height)?),
+        "{size:?} for a page of {height}"
+    );
+    b.quit().await
 }
