@@ -3,8 +3,8 @@
 //! the hub's `Secure` `__Host-` cookies kept over loopback HTTP; the portal used as people use
 //! it (from the front page to 用户中心 and out again, a company's sign-in, an institution's
 //! registration through the operators' review, the console's first sign-in, a phone's width,
-//! an auditor kept out of the review); and the harness's own helpers against fixture pages, each
-//! shown to fail when it should.
+//! an auditor kept out of the review), the screenshots of the main pages; and the harness's own
+//! helpers against fixture pages, each shown to fail when it should.
 //!
 //! The portal tests act as a person: they open one page by its address and go on by clicking
 //! what is on the screen (links and buttons by their text, fields by their name or label), and
@@ -30,6 +30,7 @@ pub fn tests() -> Vec<Test> {
         test!(an_issued_password_is_changed_at_the_first_console_sign_in),
         test!(the_pages_fit_a_phone),
         test!(an_auditor_is_kept_out_of_the_review),
+        test!(sqlite: screenshots),
         test!(sqlite: helpers_fill_choose_submit_and_click_like_a_person),
         test!(sqlite: helpers_wait_and_fail_with_what_they_saw),
         test!(sqlite: viewports_screenshots_and_horizontal_scrolling),
@@ -692,6 +693,161 @@ async fn an_auditor_is_kept_out_of_the_review(env: Env) -> Result<()> {
     db.close().await;
     ensure!(denied == 2, "{denied} access.denied records");
     b.quit().await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Screenshots
+// ---------------------------------------------------------------------------------------------
+
+/// From 用户中心 of someone without an organisation: 登记机构, a financial institution named
+/// `name`, 提交审核; back on 用户中心, pending.
+async fn register_institution(b: &Chromium, name: &str) -> Result<()> {
+    b.click_text("登记机构").await?;
+    b.wait_for_path("/user/organisation").await?;
+    fill_institution(b, name, "服务小微企业和“三农”的地方金融机构。").await?;
+    b.click_text("提交审核").await?;
+    b.wait_for_path("/user").await?;
+    see(b, "#org-status", "待审核").await
+}
+
+/// Checks that the page says it is Chinese and that the browser's console has no error since
+/// the last look (the page's own status aside: a form sent back with its errors is a 422), then
+/// saves it whole at the desktop width and at a phone's, as `<name>-desktop` and `<name>-phone`.
+async fn shoot(b: &mut Chromium, name: &str) -> Result<()> {
+    let lang = b
+        .js(
+            "return document.documentElement.getAttribute('lang');",
+            vec![],
+        )
+        .await?;
+    ensure!(lang == "zh-CN", "{name}: <html lang={lang}>");
+    let here = b.current_url().await?;
+    let errors: Vec<String> = b
+        .console_errors()
+        .await?
+        .into_iter()
+        .filter(|e| !e.starts_with(&format!("{here} - Failed to load resource")))
+        // The simulator's pages name no icon, so the browser asks for /favicon.ico, which the
+        // hub does not serve (its own pages name theirs).
+        .filter(|e| !(here.path().starts_with("/sandbox/") && e.contains("/favicon.ico - ")))
+        .collect();
+    ensure!(errors.is_empty(), "{name} ({here}): {errors:?}");
+    b.full_page_screenshot(&format!("{name}-desktop")).await?;
+    b.set_viewport(Viewport::PHONE).await?;
+    b.full_page_screenshot(&format!("{name}-phone")).await?;
+    b.set_viewport(Viewport::DESKTOP).await
+}
+
+async fn screenshots(env: Env) -> Result<()> {
+    const BANK: &str = "龙岩测试农商银行";
+    const GUARANTEE: &str = "闽西融资担保有限公司（测试）";
+    let hub = federated_hub(&env, &[]).await?;
+    let mut op = Chromium::start(&env, Viewport::DESKTOP).await?;
+    let admin = hub.admin("operator1", Role::SystemAdmin).await?;
+    op.goto(&hub.url("/console/login")).await?;
+    see(&op, "h1", "管理员登录").await?;
+    shoot(&mut op, "console-login").await?;
+    console_sign_in(
+        &op,
+        &admin.username,
+        &admin.password,
+        &hub.next_code(&admin),
+    )
+    .await?;
+    op.wait_for_path("/console").await?;
+
+    // 张三 registers a bank, showing the form's errors on the way.
+    let mut a = Chromium::start(&env, Viewport::DESKTOP).await?;
+    a.goto(&hub.url("/login")).await?;
+    a.click_text("闽政通个人登录").await?;
+    a.wait_for_path(SANDBOX_LOGIN).await?;
+    a.wait_for_text("请选择一个测试身份登录").await?;
+    shoot(&mut a, "sandbox-login").await?;
+    a.choose("张三（个人用户）").await?;
+    a.click_text("登录").await?;
+    a.wait_for_path("/user").await?;
+    a.click_text("登记机构").await?;
+    a.wait_for_path("/user/organisation").await?;
+    a.fill_label("统一社会信用代码", "91350802MA2YLK3N0A")
+        .await?;
+    a.click_text("提交审核").await?;
+    see_field_error(&a, "kind", Some("请选择机构类型")).await?;
+    shoot(&mut a, "user-organisation-errors").await?;
+    fill_institution(&a, BANK, "服务小微企业和“三农”的地方法人银行。").await?;
+    a.click_text("提交审核").await?;
+    a.wait_for_path("/user").await?;
+    see(&a, "#org-status", "待审核").await?;
+    // 李四 registers a guarantee company.
+    let b = Chromium::start(&env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/login")).await?;
+    sign_in_as(&b, "闽政通个人登录", "李四（个人用户）").await?;
+    register_institution(&b, GUARANTEE).await?;
+    b.quit().await?;
+
+    // The operator reviews them.
+    op.click_text_in("nav", "机构审核").await?;
+    op.wait_for_path("/console/organisations").await?;
+    ensure!(op.texts("#organisations tbody td:first-child").await?.len() == 2);
+    shoot(&mut op, "console-organisations").await?;
+    open_registration(&op, BANK).await?;
+    shoot(&mut op, "console-organisation").await?;
+    approve(&op, BANK).await?;
+    approve(&op, GUARANTEE).await?;
+    // The figures are counted again once their few seconds of reuse are over.
+    hub.clock.advance(Duration::from_secs(6));
+    op.click_text_in("nav", "概览").await?;
+    op.wait_for_path("/console").await?;
+    see(&op, "#pending-count", "0").await?;
+    ensure!(
+        op.texts("main .figures strong").await? == ["0", "2", "0", "0", "0.00"],
+        "{:?}",
+        op.texts("main .figures strong").await?
+    );
+    shoot(&mut op, "console-home").await?;
+    op.quit().await?;
+
+    a.click_text_in("nav", "用户中心").await?;
+    see(&a, "#org-status", "已通过").await?;
+    shoot(&mut a, "user").await?;
+    a.click_text("管理子账号").await?;
+    a.wait_for_path("/user/members").await?;
+    see(&a, "h1", "子账号管理").await?;
+    shoot(&mut a, "members").await?;
+    a.quit().await?;
+
+    // A visitor's pages.
+    let mut v = Chromium::start(&env, Viewport::DESKTOP).await?;
+    v.goto(&hub.url("/")).await?;
+    see(&v, "h1", "龙岩普惠金融服务平台").await?;
+    see(&v, "#fig-institutions", "2").await?;
+    shoot(&mut v, "home").await?;
+    for (column, path, name) in [
+        ("政策专题", "/policies", "policies"),
+        ("入驻机构", "/institutions", "institutions"),
+        ("网上办事", "/services", "services"),
+    ] {
+        v.click_text_in("nav", column).await?;
+        v.wait_for_path(path).await?;
+        see(&v, "h1", column).await?;
+        if name == "institutions" {
+            let mut listed = v.texts("main .item-title").await?;
+            listed.sort();
+            ensure!(listed == [GUARANTEE, BANK], "{listed:?}");
+        }
+        shoot(&mut v, name).await?;
+    }
+    v.fill_label("站内搜索", "龙岩").await?;
+    v.submit().await?;
+    v.wait_for_path("/search").await?;
+    see(&v, "h1", "站内搜索").await?;
+    v.wait_for("main mark").await?;
+    ensure!(v.texts("main .item-title mark").await? == ["龙岩"]);
+    shoot(&mut v, "search").await?;
+    v.click_text_in(".who", "登录").await?;
+    v.wait_for_path("/login").await?;
+    see(&v, "h1", "登录").await?;
+    shoot(&mut v, "login").await?;
+    v.quit().await
 }
 
 // ---------------------------------------------------------------------------------------------
