@@ -634,6 +634,24 @@ async fn the_pages_fit_a_phone(env: Env) -> Result<()> {
         see(&b, "h1", column).await?;
         fits(&b, &PORTAL_NAV).await?;
     }
+    // The site search, from the header: its page's own box is a usable one, as wide as the
+    // form allows and in the page's type size.
+    b.fill_label("站内搜索", "外汇").await?;
+    b.submit().await?;
+    b.wait_for_path("/search").await?;
+    see(&b, "h1", "站内搜索").await?;
+    fits(&b, &PORTAL_NAV).await?;
+    let field = b
+        .js(
+            "const i = document.getElementById('q-page');
+            return [i.getBoundingClientRect().width, getComputedStyle(i).fontSize, i.value];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        field[0].as_f64().is_some_and(|w| w >= 200.0) && field[1] == "16px" && field[2] == "外汇",
+        "the search page's box: {field}"
+    );
     b.click_text_in(".who", "登录").await?;
     b.wait_for_path("/login").await?;
     see(&b, "h1", "登录").await?;
