@@ -394,24 +394,50 @@ impl Chromium {
 
     /// Resizes the window so that the page area is exactly `viewport`, and checks that it is.
     pub async fn set_viewport(&mut self, viewport: Viewport) -> Result<()> {
-        let (w, h) = (viewport.width, viewport.height);
-        self.driver.set_window_rect(0, 0, w, h).await?;
+        let want = (viewport.width, viewport.height);
+        self.driver.set_window_rect(0, 0, want.0, want.1).await?;
         // The window's frame (if any) takes some of the window: make up for it once.
-        let (iw, ih) = self.inner_size().await?;
-        if (iw, ih) != (w, h) {
-            let w2 = (2 * i64::from(w) - i64::from(iw)).max(1) as u32;
-            let h2 = (2 * i64::from(h) - i64::from(ih)).max(1) as u32;
+        let (iw, ih) = self.settled_inner_size(want).await?;
+        if (iw, ih) != want {
+            let w2 = (2 * i64::from(want.0) - i64::from(iw)).max(1) as u32;
+            let h2 = (2 * i64::from(want.1) - i64::from(ih)).max(1) as u32;
             self.driver.set_window_rect(0, 0, w2, h2).await?;
         }
-        let got = self.inner_size().await?;
+        let got = self.settled_inner_size(want).await?;
         ensure!(
-            got == (w, h),
-            "the page area is {}×{} CSS pixels, not the {w}×{h} asked for",
+            got == want,
+            "the page area is {}×{} CSS pixels, not the {}×{} asked for",
             got.0,
-            got.1
+            got.1,
+            want.0,
+            want.1
         );
         self.viewport = viewport;
         Ok(())
+    }
+
+    /// The page area's size once the window has taken its new size: as soon as it is `want`,
+    /// else once it has held still for half a second (a window with a frame never reaches
+    /// `want`), at most [`Chromium::set_wait`]'s time. A resized window may still report its
+    /// old size for a moment.
+    async fn settled_inner_size(&self, want: (u32, u32)) -> Result<(u32, u32)> {
+        let deadline = Instant::now() + self.wait;
+        let (mut last, mut still) = (None, 0);
+        loop {
+            let now = self.inner_size().await?;
+            if now == want {
+                return Ok(now);
+            }
+            if last == Some(now) {
+                still += 1;
+            } else {
+                (last, still) = (Some(now), 0);
+            }
+            if still >= 10 || Instant::now() >= deadline {
+                return Ok(now);
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     async fn inner_size(&self) -> Result<(u32, u32)> {
