@@ -40,6 +40,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
+use base64::Engine;
 use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 
@@ -74,6 +75,21 @@ const FLAGS: &[&str] = &[
     "--lang=zh-CN",
     "--hide-scrollbars",
 ];
+
+/// A command of Chromium's DevTools protocol, sent through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct DevTools(&'static str, Value);
+
+impl thirtyfour::common::command::FormatRequestData for DevTools {
+    fn format_request(&self, session: &thirtyfour::SessionId) -> thirtyfour::RequestData {
+        thirtyfour::RequestData::new(
+            axum::http::Method::POST,
+            format!("/session/{session}/goog/cdp/execute"),
+        )
+        .add_body(json!({ "cmd": self.0, "params": self.1 }))
+    }
+}
 
 /// The size of the page area (the CSS viewport: `window.innerWidth` × `innerHeight`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,6 +345,9 @@ impl Chromium {
         ))?;
         // The Accept-Language header a Chinese browser sends.
         caps.add_experimental_option("prefs", json!({ "intl.accept_languages": "zh-CN,zh" }))?;
+        // The console's errors (failed resources, content security policy refusals, script
+        // errors) are kept for [`Chromium::console_errors`].
+        caps.set_browser_log_level(thirtyfour::LoggingPrefsLogLevel::Severe)?;
         let driver = WebDriver::builder(url.as_str(), caps)
             .request_timeout(Duration::from_secs(60))
             .await
@@ -375,24 +394,50 @@ impl Chromium {
 
     /// Resizes the window so that the page area is exactly `viewport`, and checks that it is.
     pub async fn set_viewport(&mut self, viewport: Viewport) -> Result<()> {
-        let (w, h) = (viewport.width, viewport.height);
-        self.driver.set_window_rect(0, 0, w, h).await?;
+        let want = (viewport.width, viewport.height);
+        self.driver.set_window_rect(0, 0, want.0, want.1).await?;
         // The window's frame (if any) takes some of the window: make up for it once.
-        let (iw, ih) = self.inner_size().await?;
-        if (iw, ih) != (w, h) {
-            let w2 = (2 * i64::from(w) - i64::from(iw)).max(1) as u32;
-            let h2 = (2 * i64::from(h) - i64::from(ih)).max(1) as u32;
+        let (iw, ih) = self.settled_inner_size(want).await?;
+        if (iw, ih) != want {
+            let w2 = (2 * i64::from(want.0) - i64::from(iw)).max(1) as u32;
+            let h2 = (2 * i64::from(want.1) - i64::from(ih)).max(1) as u32;
             self.driver.set_window_rect(0, 0, w2, h2).await?;
         }
-        let got = self.inner_size().await?;
+        let got = self.settled_inner_size(want).await?;
         ensure!(
-            got == (w, h),
-            "the page area is {}×{} CSS pixels, not the {w}×{h} asked for",
+            got == want,
+            "the page area is {}×{} CSS pixels, not the {}×{} asked for",
             got.0,
-            got.1
+            got.1,
+            want.0,
+            want.1
         );
         self.viewport = viewport;
         Ok(())
+    }
+
+    /// The page area's size once the window has taken its new size: as soon as it is `want`,
+    /// else once it has held still for half a second (a window with a frame never reaches
+    /// `want`), at most [`Chromium::set_wait`]'s time. A resized window may still report its
+    /// old size for a moment.
+    async fn settled_inner_size(&self, want: (u32, u32)) -> Result<(u32, u32)> {
+        let deadline = Instant::now() + self.wait;
+        let (mut last, mut still) = (None, 0);
+        loop {
+            let now = self.inner_size().await?;
+            if now == want {
+                return Ok(now);
+            }
+            if last == Some(now) {
+                still += 1;
+            } else {
+                (last, still) = (Some(now), 0);
+            }
+            if still >= 10 || Instant::now() >= deadline {
+                return Ok(now);
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     async fn inner_size(&self) -> Result<(u32, u32)> {
@@ -496,6 +541,21 @@ impl Chromium {
         serde_json::from_str(text).with_context(|| format!("{url} shows no JSON: {text}"))
     }
 
+    /// The errors the browser's console received since the last call (the log is drained):
+    /// resources that failed to load (the page itself included, when its status is an error),
+    /// what the content security policy refused, script errors. Each is `<url> - <message>` as
+    /// Chromium words it.
+    pub async fn console_errors(&self) -> Result<Vec<String>> {
+        Ok(self
+            .driver
+            .browser_log()
+            .await?
+            .into_iter()
+            .filter(|e| e.level == "SEVERE")
+            .map(|e| e.message)
+            .collect())
+    }
+
     /// The browser's cookies for the current page, `HttpOnly` ones included.
     pub async fn cookies(&self) -> Result<Vec<thirtyfour::Cookie>> {
         Ok(self.driver.get_all_cookies().await?)
@@ -583,6 +643,44 @@ impl Chromium {
     /// Saves a PNG of the page area as `<name>-<backend>.png` in [`screenshot_dir`] and returns
     /// its path.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.driver.screenshot_as_png().await?;
+        self.save_png(name, &png)
+    }
+
+    /// As [`Chromium::screenshot`], of the whole page (its full height, at the window's width)
+    /// rather than the part in the window.
+    pub async fn full_page_screenshot(&self, name: &str) -> Result<PathBuf> {
+        let size = self
+            .js(
+                "return [document.documentElement.clientWidth, document.documentElement.scrollHeight];",
+                vec![],
+            )
+            .await?;
+        let (w, h) = (size[0].as_u64().unwrap_or(0), size[1].as_u64().unwrap_or(0));
+        ensure!(w > 0 && h > 0, "the page has no size: {size}");
+        let shot = self
+            .driver
+            .handle()
+            .cmd(DevTools(
+                "Page.captureScreenshot",
+                json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": w, "height": h, "scale": 1 },
+                }),
+            ))
+            .await?
+            .value_json()?;
+        let data = shot["data"]
+            .as_str()
+            .with_context(|| format!("no image in the answer: {shot}"))?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .context("the screenshot is not base64")?;
+        self.save_png(name, &png)
+    }
+
+    fn save_png(&self, name: &str, png: &[u8]) -> Result<PathBuf> {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let safe: String = name
@@ -596,7 +694,6 @@ impl Chromium {
             })
             .collect();
         let path = dir.join(format!("{safe}-{}.png", self.backend.name()));
-        let png = self.driver.screenshot_as_png().await?;
         std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }

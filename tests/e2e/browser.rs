@@ -1,25 +1,41 @@
 //! A real browser (headless Chromium over WebDriver, `tests::browser`) against the real hub:
 //! sign-in through the sandbox's provincial login page as a person does it, an e-Longyan entry,
-//! the hub's `Secure` `__Host-` cookies kept over loopback HTTP; and the harness's own helpers
-//! against fixture pages, each shown to fail when it should.
+//! the hub's `Secure` `__Host-` cookies kept over loopback HTTP; the portal used as people use
+//! it (from the front page to 用户中心 and out again, a company's sign-in, an institution's
+//! registration through the operators' review, the console's first sign-in, a phone's width,
+//! an auditor kept out of the review), the screenshots of the main pages; and the harness's own
+//! helpers against fixture pages, each shown to fail when it should.
+//!
+//! The portal tests act as a person: they open one page by its address and go on by clicking
+//! what is on the screen (links and buttons by their text, fields by their name or label), and
+//! check what the person sees.
 
 use std::path::Path;
 use std::time::Duration;
 
+use platform::admin::Role;
 use serde_json::Value;
-use tests::anyhow::{Context, Result, ensure};
+use tests::anyhow::{Context, Result, bail, ensure};
 use tests::browser::{self, Chromium, Viewport};
-use tests::{Env, Test, TestHub, federated_hub, test};
+use tests::{Env, Test, TestAdmin, TestHub, federated_hub, test};
 
 pub fn tests() -> Vec<Test> {
     vec![
         test!(a_citizen_signs_in_on_the_provincial_login_page),
         test!(a_company_signs_in_on_the_provincial_login_page_on_a_phone),
         test!(an_elongyan_entry_signs_in),
+        test!(a_citizen_signs_in_from_the_front_page_and_out_again),
+        test!(a_company_signs_in_and_sees_its_enterprise),
+        test!(a_registration_is_reviewed_in_the_console),
+        test!(an_issued_password_is_changed_at_the_first_console_sign_in),
+        test!(the_pages_fit_a_phone),
+        test!(an_auditor_is_kept_out_of_the_review),
+        test!(sqlite: screenshots),
         test!(sqlite: helpers_fill_choose_submit_and_click_like_a_person),
         test!(sqlite: helpers_wait_and_fail_with_what_they_saw),
         test!(sqlite: viewports_screenshots_and_horizontal_scrolling),
         test!(sqlite: a_missing_browser_fails_and_says_what_to_install),
+        test!(sqlite: console_errors_and_whole_page_screenshots),
     ]
 }
 
@@ -141,11 +157,724 @@ async fn an_elongyan_entry_signs_in(env: Env) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The portal, as people use it
+// ---------------------------------------------------------------------------------------------
+
+const SANDBOX_LOGIN: &str = "/sandbox/fujian/dataset/UnifiedController/goLogin.do";
+const COMPANY_L1: &str = "龙岩示例科技有限公司（测试）";
+const ADMIN_COOKIE: &str = "__Host-hub_admin";
+/// The portal's columns, in the navigation's order.
+const PORTAL_NAV: [&str; 8] = [
+    "首页",
+    "政策专题",
+    "金融产品",
+    "融资需求",
+    "金融教育",
+    "入驻机构",
+    "网上办事",
+    "用户中心",
+];
+
+/// Waits until the first element matching `css` reads `expected` (its text as shown); says what
+/// it read instead when it never does. Waiting also lets a page that is being replaced (after a
+/// click) be replaced.
+async fn see(b: &Chromium, css: &str, expected: &str) -> Result<()> {
+    let r = browser::wait_until(
+        &format!("{css} to read {expected:?}"),
+        browser::WAIT,
+        || async {
+            let now = b.texts(css).await?;
+            match now.first() {
+                Some(t) if t == expected => Ok(Some(())),
+                Some(t) => bail!("it reads {t:?}"),
+                None => bail!("there is no {css}"),
+            }
+        },
+    )
+    .await;
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.context(format!("on {}", b.path().await.unwrap_or_default()))),
+    }
+}
+
+/// Waits until the field named `name` shows `expected` as its error (`None`: no error).
+async fn see_field_error(b: &Chromium, name: &str, expected: Option<&str>) -> Result<()> {
+    let r = browser::wait_until(
+        &format!("the field {name} to show the error {expected:?}"),
+        browser::WAIT,
+        || async {
+            let now = b.field_error(name).await?;
+            if now.as_deref() == expected {
+                Ok(Some(()))
+            } else {
+                bail!("it shows {now:?}")
+            }
+        },
+    )
+    .await;
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.context(format!("on {}", b.path().await.unwrap_or_default()))),
+    }
+}
+
+/// What the page's description lists say for `term` (`<dt>term</dt><dd>…</dd>`).
+async fn described(b: &Chromium, term: &str) -> Result<Vec<String>> {
+    let v = b
+        .js(
+            "const [t] = arguments;
+            return [...document.querySelectorAll('dt')]
+              .filter(d => d.innerText.trim() === t)
+              .map(d => d.nextElementSibling && d.nextElementSibling.tagName === 'DD'
+                ? d.nextElementSibling.innerText.trim() : '(no dd)');",
+            vec![serde_json::json!(term)],
+        )
+        .await?;
+    Ok(v.as_array()
+        .context("described")?
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_owned())
+        .collect())
+}
+
+/// On the sign-in page: presses `button`, picks the persona whose label contains `persona` on
+/// the provincial login page and presses 登录 there; waits for 用户中心.
+async fn sign_in_as(b: &Chromium, button: &str, persona: &str) -> Result<()> {
+    b.wait_for_path("/login").await?;
+    b.click_text(button).await?;
+    b.wait_for_path(SANDBOX_LOGIN).await?;
+    b.wait_for_text("请选择一个测试身份登录").await?;
+    b.choose(persona).await?;
+    b.click_text("登录").await?;
+    b.wait_for_path("/user").await?;
+    b.wait_for("#me-name").await?;
+    Ok(())
+}
+
+/// On the console's sign-in page: types the three and presses 登录.
+async fn console_sign_in(b: &Chromium, username: &str, password: &str, code: &str) -> Result<()> {
+    b.wait_for_path("/console/login").await?;
+    b.fill_label("用户名", username).await?;
+    b.fill_label("密码", password).await?;
+    b.fill_label("动态口令", code).await?;
+    b.click_text("登录").await
+}
+
+/// An administrator of `role` (issued password already changed) signed in through the
+/// console's form in a new desktop browser.
+async fn operator(env: &Env, hub: &TestHub, name: &str, role: Role) -> Result<Chromium> {
+    let admin = hub.admin(name, role).await?;
+    let b = Chromium::start(env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/console/login")).await?;
+    console_sign_in(&b, &admin.username, &admin.password, &hub.next_code(&admin)).await?;
+    b.wait_for_path("/console").await?;
+    Ok(b)
+}
+
+/// Fills the organisation form for a financial institution named `name`.
+async fn fill_institution(b: &Chromium, name: &str, introduction: &str) -> Result<()> {
+    b.fill_label("机构类型", "金融机构").await?;
+    b.fill_label("机构名称", name).await?;
+    b.fill_label("统一社会信用代码", "").await?;
+    b.fill_label("联系人", "王经理").await?;
+    b.fill_label("联系电话", "0597-2345678").await?;
+    b.fill_label("机构简介", introduction).await
+}
+
+/// In the console: 机构审核, then the registration named `name`; waits for its page.
+async fn open_registration(op: &Chromium, name: &str) -> Result<()> {
+    op.click_text_in("nav", "机构审核").await?;
+    op.wait_for_path("/console/organisations").await?;
+    op.click_text_in("main", name).await?;
+    op.wait_for_url("a registration's page", |u| {
+        u.path().starts_with("/console/organisations/")
+    })
+    .await?;
+    see(op, "h1", name).await
+}
+
+/// In the console: approves the pending registration named `name`.
+async fn approve(op: &Chromium, name: &str) -> Result<()> {
+    open_registration(op, name).await?;
+    see(op, "#org-status", "待审核").await?;
+    op.click_text("通过").await?;
+    see(op, ".flash", "已通过该机构的登记。").await?;
+    see(op, "#org-status", "已通过").await
+}
+
+async fn a_citizen_signs_in_from_the_front_page_and_out_again(env: Env) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let b = Chromium::start(&env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/")).await?;
+    see(&b, "h1", "龙岩普惠金融服务平台").await?;
+    ensure!(b.texts("nav.nav a").await? == PORTAL_NAV);
+    b.click_text_in(".who", "登录").await?;
+    sign_in_as(&b, "闽政通个人登录", "张三（个人用户）").await?;
+    see(&b, "h1", "用户中心").await?;
+    see(&b, "#me-name", "张三").await?;
+    ensure!(described(&b, "证件号码").await? == ["3508**********0029"]);
+    ensure!(described(&b, "账号类型").await? == ["个人 · 个人用户"]);
+    let source = b.source().await?;
+    ensure!(
+        !source.contains(ID_P1),
+        "the clear certificate number is in the page"
+    );
+    // The header names the person, the navigation marks 用户中心.
+    ensure!(b.texts(".who a").await? == ["张三"]);
+    ensure!(b.texts("nav.nav a[aria-current=page]").await? == ["用户中心"]);
+    // This browser is the one session, marked as the current device, with nothing to end.
+    let rows = b.texts("#sessions tbody tr").await?;
+    ensure!(rows.len() == 1, "{rows:?}");
+    let first = b.texts("#sessions tbody td:first-child").await?;
+    ensure!(first[0].ends_with(" 当前设备"), "{first:?}");
+    ensure!(!rows[0].contains("退出该设备"), "{rows:?}");
+    // 登记机构 is offered to someone without an organisation.
+    ensure!(b.texts("#org-name").await?.is_empty());
+    b.wait_for("a[href='/user/organisation']").await?;
+
+    b.click_text("退出登录").await?;
+    b.wait_for_path("/").await?;
+    see(&b, ".who a", "登录").await?;
+    // Signed out indeed: 用户中心 asks to sign in again.
+    b.click_text_in("nav", "用户中心").await?;
+    b.wait_for_path("/login").await?;
+    ensure!(
+        b.path().await? == "/login?return_to=%2Fuser",
+        "{}",
+        b.path().await?
+    );
+    see(&b, "h1", "登录").await?;
+    b.quit().await
+}
+
+async fn a_company_signs_in_and_sees_its_enterprise(env: Env) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let b = Chromium::start(&env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/login")).await?;
+    sign_in_as(&b, "闽政通法人登录", COMPANY_L1).await?;
+    see(&b, "#me-name", COMPANY_L1).await?;
+    ensure!(described(&b, "账号类型").await? == ["法人（企业） · 企业主账号"]);
+    ensure!(described(&b, "统一社会信用代码").await? == ["9135**********3N0B"; 2]);
+    see(&b, "#me-agent", "张三（3508**********0029）").await?;
+    ensure!(described(&b, "经办人").await? == ["张三（3508**********0029）"]);
+    see(&b, "#org-name", COMPANY_L1).await?;
+    see(&b, "#org-status", "已通过").await?;
+    ensure!(described(&b, "机构类型").await? == ["企业"]);
+    ensure!(described(&b, "我的身份").await? == ["企业主账号"]);
+    ensure!(b.texts(".who a").await? == [COMPANY_L1]);
+    ensure!(b.texts(".who .muted").await? == ["企业主账号"]);
+    let source = b.source().await?;
+    ensure!(!source.contains(ID_P1) && !source.contains(USCC_L1));
+    // The enterprise is bound: nothing to register, its sub-accounts to manage.
+    ensure!(b.texts("a[href='/user/organisation']").await?.is_empty());
+    b.click_text("管理子账号").await?;
+    b.wait_for_path("/user/members").await?;
+    see(&b, "h1", "子账号管理").await?;
+    ensure!(b.texts("#members tbody td:first-child").await? == [COMPANY_L1]);
+    b.quit().await
+}
+
+async fn a_registration_is_reviewed_in_the_console(env: Env) -> Result<()> {
+    const NAME: &str = "龙岩测试农商银行";
+    const REASON: &str = "请补充联系人的工作证明";
+    let hub = federated_hub(&env, &[]).await?;
+    let person = Chromium::start(&env, Viewport::DESKTOP).await?;
+    person.goto(&hub.url("/")).await?;
+    person.click_text_in(".who", "登录").await?;
+    sign_in_as(&person, "闽政通个人登录", "李四（个人用户）").await?;
+    see(&person, "#me-name", "李四").await?;
+    person.click_text("登记机构").await?;
+    person.wait_for_path("/user/organisation").await?;
+    see(&person, "h1", "登记机构").await?;
+
+    // Sent empty: each missing field says so beside it, and the list above says it too.
+    person.click_text("提交审核").await?;
+    see_field_error(&person, "kind", Some("请选择机构类型")).await?;
+    see_field_error(&person, "name", Some("请填写机构名称")).await?;
+    for quiet in ["uscc", "contact_name", "contact_phone", "introduction"] {
+        see_field_error(&person, quiet, None).await?;
+    }
+    ensure!(person.texts(".form-errors li").await? == ["请选择机构类型", "请填写机构名称"]);
+    // Typed again with a wrong credit code and telephone: their errors beside them, what was
+    // typed still in every field.
+    person.fill_label("机构名称", NAME).await?;
+    person
+        .fill_label("统一社会信用代码", "91350802MA2YLK3N0A")
+        .await?;
+    person.fill_label("联系电话", "abc").await?;
+    person.click_text("提交审核").await?;
+    see_field_error(
+        &person,
+        "uscc",
+        Some("统一社会信用代码校验位不正确，请核对后重新填写"),
+    )
+    .await?;
+    see_field_error(
+        &person,
+        "contact_phone",
+        Some("联系电话格式不正确，请填写 7 至 20 位数字（可含“-”“+”）"),
+    )
+    .await?;
+    see_field_error(&person, "kind", Some("请选择机构类型")).await?;
+    see_field_error(&person, "name", None).await?;
+    ensure!(person.value("name").await? == NAME);
+    ensure!(person.value("uscc").await? == "91350802MA2YLK3N0A");
+    ensure!(person.value("contact_phone").await? == "abc");
+    // Corrected: registered, waiting for the review.
+    fill_institution(&person, NAME, "服务小微企业的地方法人银行。").await?;
+    person.click_text("提交审核").await?;
+    person.wait_for_path("/user").await?;
+    see(
+        &person,
+        ".flash",
+        "机构登记已提交，平台运营方审核通过后即可使用机构功能。",
+    )
+    .await?;
+    see(&person, "#org-name", NAME).await?;
+    see(&person, "#org-status", "待审核").await?;
+    ensure!(described(&person, "我的身份").await? == ["机构主账号"]);
+
+    // The operator signs in through the form and finds it waiting.
+    let op = operator(&env, &hub, "operator1", Role::SystemAdmin).await?;
+    see(&op, "#pending-count", "1").await?;
+    open_registration(&op, NAME).await?;
+    see(&op, "#org-status", "待审核").await?;
+    ensure!(described(&op, "联系人").await? == ["王经理"]);
+    // A rejection needs a reason.
+    op.click_text("驳回").await?;
+    see_field_error(&op, "reason", Some("请填写驳回原因")).await?;
+    see(&op, "#org-status", "待审核").await?;
+    op.fill_label("驳回理由", REASON).await?;
+    op.click_text("驳回").await?;
+    see(&op, ".flash", "已驳回该机构的登记，驳回理由已告知对方。").await?;
+    see(&op, "#org-status", "已驳回").await?;
+    ensure!(described(&op, "驳回理由").await? == [REASON]);
+
+    // The person sees the rejection and its reason, and corrects the registration.
+    person.click_text_in("nav", "用户中心").await?;
+    see(&person, "#org-status", "已驳回").await?;
+    see(&person, "#reject-reason", REASON).await?;
+    person.click_text("修改并重新提交").await?;
+    person.wait_for_path("/user/organisation").await?;
+    see(&person, "h1", "修改机构登记").await?;
+    see(
+        &person,
+        ".notice-bad",
+        &format!("上次提交未通过审核。驳回理由：{REASON}"),
+    )
+    .await?;
+    ensure!(person.value("name").await? == NAME);
+    ensure!(person.value("kind").await? == "institution");
+    ensure!(person.value("contact_name").await? == "王经理");
+    person
+        .fill_label("机构简介", "已补充联系人的工作证明。")
+        .await?;
+    person.click_text("重新提交审核").await?;
+    person.wait_for_path("/user").await?;
+    see(&person, "#org-status", "待审核").await?;
+
+    // The operator approves it; it is public.
+    approve(&op, NAME).await?;
+    person.click_text_in("nav", "用户中心").await?;
+    see(&person, "#org-status", "已通过").await?;
+    person.click_text_in("nav", "入驻机构").await?;
+    person.wait_for_path("/institutions").await?;
+    ensure!(person.texts("main .item-title").await? == [NAME]);
+    person.click_text_in("main", NAME).await?;
+    see(&person, "h1", NAME).await?;
+    ensure!(described(&person, "机构类型").await? == ["金融机构"]);
+    see(&person, "main .pre", "已补充联系人的工作证明。").await?;
+    op.quit().await?;
+    person.quit().await
+}
+
+/// A TOTP code the hub refuses now: none of the steps it accepts (the current one and one on
+/// either side).
+fn wrong_code(hub: &TestHub, admin: &TestAdmin) -> String {
+    let now = platform::clock::Clock::now(&*hub.clock).as_secs();
+    let accepted: Vec<String> = [-30, 0, 30]
+        .iter()
+        .map(|d| platform::admin::totp::code_at(&admin.secret, now + d))
+        .collect();
+    (0..4)
+        .map(|i| format!("{i}{i}{i}{i}{i}{i}"))
+        .find(|c| !accepted.contains(c))
+        .unwrap_or_default()
+}
+
+async fn an_issued_password_is_changed_at_the_first_console_sign_in(env: Env) -> Result<()> {
+    const NEW: &str = "Longyan-Console-2025!";
+    let hub = env.hub().await?;
+    let issued = hub
+        .state
+        .platform
+        .admins
+        .create(
+            None,
+            "sysadmin2",
+            "sysadmin2",
+            Role::SystemAdmin,
+            &Default::default(),
+        )
+        .await?;
+    let admin = TestAdmin {
+        id: issued.admin.id.clone(),
+        username: "sysadmin2".to_owned(),
+        password: issued.password.clone(),
+        secret: data_encoding::BASE32_NOPAD.decode(issued.totp_secret.as_bytes())?,
+        cookie: String::new(),
+    };
+    let b = Chromium::start(&env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/console/login")).await?;
+    see(&b, "h1", "管理员登录").await?;
+    console_sign_in(&b, &admin.username, &admin.password, &hub.next_code(&admin)).await?;
+    b.wait_for_path("/console/password").await?;
+    see(
+        &b,
+        ".notice",
+        "首次登录或密码被重置后，须先修改初始密码才能使用控制台。",
+    )
+    .await?;
+    // Nothing else opens before the password is changed: 概览 comes back here.
+    b.fill_label("当前密码", "typed before leaving").await?;
+    b.click_text_in("nav", "概览").await?;
+    browser::wait_until("the password page again", browser::WAIT, || async {
+        Ok(b.value("current_password").await?.is_empty().then_some(()))
+    })
+    .await?;
+    ensure!(
+        b.path().await? == "/console/password",
+        "{}",
+        b.path().await?
+    );
+    // The confirmation must match.
+    b.fill_label("当前密码", &admin.password).await?;
+    b.fill_label("新密码", NEW).await?;
+    b.fill_label("再次输入新密码", "Longyan-Console-2026!")
+        .await?;
+    b.click_text("修改密码").await?;
+    see_field_error(&b, "confirm_password", Some("两次输入的新密码不一致")).await?;
+    see_field_error(&b, "new_password", None).await?;
+    for field in ["current_password", "new_password", "confirm_password"] {
+        ensure!(b.value(field).await?.is_empty(), "{field} kept a password");
+    }
+    b.fill_label("当前密码", &admin.password).await?;
+    b.fill_label("新密码", NEW).await?;
+    b.fill_label("再次输入新密码", NEW).await?;
+    b.click_text("修改密码").await?;
+    b.wait_for_path("/console").await?;
+    see(&b, ".flash", "密码已修改。").await?;
+    see(&b, "h1", "概览").await?;
+    ensure!(b.texts(".who span").await? == ["sysadmin2", "系统管理员"]);
+
+    // Out, and in again with a wrong code: refused without saying which factor was wrong, the
+    // user name kept and the password not.
+    b.click_text("退出").await?;
+    b.wait_for_path("/console/login").await?;
+    console_sign_in(&b, &admin.username, NEW, &wrong_code(&hub, &admin)).await?;
+    see(
+        &b,
+        "#login-error",
+        "用户名、密码或动态口令不正确，请重新输入。",
+    )
+    .await?;
+    ensure!(b.value("username").await? == "sysadmin2");
+    ensure!(b.value("password").await?.is_empty());
+    ensure!(b.value("totp").await?.is_empty());
+    // The new password and a good code open the console.
+    b.fill_label("密码", NEW).await?;
+    b.fill_label("动态口令", &hub.next_code(&admin)).await?;
+    b.click_text("登录").await?;
+    b.wait_for_path("/console").await?;
+    see(&b, "h1", "概览").await?;
+    b.quit().await
+}
+
+/// Fails unless the page fits the phone's width and every link of `nav` (in this order) can be
+/// brought into view and is not covered by anything.
+async fn fits(b: &Chromium, nav: &[&str]) -> Result<()> {
+    b.no_horizontal_scroll().await?;
+    ensure!(b.texts("nav.nav a").await? == nav, "{}", b.path().await?);
+    let v = b
+        .js(
+            "const out = [];
+            for (const a of document.querySelectorAll('nav.nav a')) {
+              a.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+              const r = a.getBoundingClientRect();
+              const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+              if (r.left < -0.5 || r.right > window.innerWidth + 0.5 || !(top === a || a.contains(top)))
+                out.push(a.innerText + ' at ' + r.left + '..' + r.right + (top ? ' under ' + top.outerHTML.slice(0, 60) : ''));
+            }
+            document.querySelectorAll('nav.nav ul').forEach(u => u.scrollLeft = 0);
+            window.scrollTo(0, 0);
+            return out;",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        v.as_array().is_some_and(|a| a.is_empty()),
+        "{}: navigation links out of reach: {v}",
+        b.path().await?
+    );
+    Ok(())
+}
+
+async fn the_pages_fit_a_phone(env: Env) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let b = Chromium::start(&env, Viewport::PHONE).await?;
+    b.goto(&hub.url("/")).await?;
+    see(&b, "h1", "龙岩普惠金融服务平台").await?;
+    fits(&b, &PORTAL_NAV).await?;
+    // The header's search box is there on a phone too.
+    b.wait_for("header input[name=q]").await?;
+    for (column, path) in [("入驻机构", "/institutions"), ("网上办事", "/services")] {
+        b.click_text_in("nav", column).await?;
+        b.wait_for_path(path).await?;
+        see(&b, "h1", column).await?;
+        fits(&b, &PORTAL_NAV).await?;
+    }
+    // The site search, from the header: its page's own box is a usable one, as wide as the
+    // form allows and in the page's type size.
+    b.fill_label("站内搜索", "外汇").await?;
+    b.submit().await?;
+    b.wait_for_path("/search").await?;
+    see(&b, "h1", "站内搜索").await?;
+    fits(&b, &PORTAL_NAV).await?;
+    let field = b
+        .js(
+            "const i = document.getElementById('q-page');
+            return [i.getBoundingClientRect().width, getComputedStyle(i).fontSize, i.value];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        field[0].as_f64().is_some_and(|w| w >= 200.0) && field[1] == "16px" && field[2] == "外汇",
+        "the search page's box: {field}"
+    );
+    b.click_text_in(".who", "登录").await?;
+    b.wait_for_path("/login").await?;
+    see(&b, "h1", "登录").await?;
+    fits(&b, &PORTAL_NAV).await?;
+    sign_in_as(&b, "闽政通个人登录", "张三（个人用户）").await?;
+    fits(&b, &PORTAL_NAV).await?;
+    b.click_text("登记机构").await?;
+    b.wait_for_path("/user/organisation").await?;
+    see(&b, "h1", "登记机构").await?;
+    fits(&b, &PORTAL_NAV).await?;
+    // With every error shown, too.
+    b.fill_label("统一社会信用代码", "91350802MA2YLK3N0A")
+        .await?;
+    b.fill_label("联系电话", "abc").await?;
+    b.click_text("提交审核").await?;
+    see_field_error(&b, "kind", Some("请选择机构类型")).await?;
+    fits(&b, &PORTAL_NAV).await?;
+    // The last column is reachable by a tap.
+    b.click_text_in("nav", "用户中心").await?;
+    b.wait_for_path("/user").await?;
+    see(&b, "h1", "用户中心").await?;
+    // The console's sign-in, from the footer.
+    b.click_text_in("footer", "管理控制台").await?;
+    b.wait_for_path("/console/login").await?;
+    see(&b, "h1", "管理员登录").await?;
+    fits(&b, &[]).await?;
+    b.quit().await
+}
+
+async fn an_auditor_is_kept_out_of_the_review(env: Env) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let b = operator(&env, &hub, "auditor1", Role::AuditAdmin).await?;
+    see(&b, "h1", "概览").await?;
+    ensure!(b.texts("nav.nav a").await? == ["概览", "审计日志"]);
+    ensure!(b.texts("main .entries strong").await? == ["审计日志", "修改密码"]);
+    ensure!(b.texts("#pending-count").await?.is_empty());
+    ensure!(!b.page_text().await?.contains("机构审核"));
+    // Typed in the address bar: the error page, in the console's layout.
+    b.goto(&hub.url("/console/organisations")).await?;
+    see(&b, "h1", "无权执行此操作").await?;
+    see(&b, "main code", "auth.forbidden").await?;
+    b.wait_for_text("您的账号没有访问此页面的权限。").await?;
+    ensure!(b.path().await? == "/console/organisations");
+    // The page came with 403, and the refusal is in the audit trail.
+    let cookie = b.cookie(ADMIN_COOKIE).await?.context("no console cookie")?;
+    let res = tests::client()
+        .get(hub.url("/console/organisations"))
+        .header("cookie", format!("{ADMIN_COOKIE}={}", cookie.value))
+        .header("accept", "text/html")
+        .send()
+        .await?;
+    ensure!(res.status() == 403, "{}", res.status());
+    let db = hub.store.connect().await?;
+    let denied = db
+        .scalar_i64("SELECT COUNT(*) FROM audit_log WHERE event = 'access.denied'")
+        .await?;
+    db.close().await;
+    ensure!(denied == 2, "{denied} access.denied records");
+    b.quit().await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Screenshots
+// ---------------------------------------------------------------------------------------------
+
+/// From 用户中心 of someone without an organisation: 登记机构, a financial institution named
+/// `name`, 提交审核; back on 用户中心, pending.
+async fn register_institution(b: &Chromium, name: &str) -> Result<()> {
+    b.click_text("登记机构").await?;
+    b.wait_for_path("/user/organisation").await?;
+    fill_institution(b, name, "服务小微企业和“三农”的地方金融机构。").await?;
+    b.click_text("提交审核").await?;
+    b.wait_for_path("/user").await?;
+    see(b, "#org-status", "待审核").await
+}
+
+/// Checks that the page says it is Chinese and that the browser's console has no error since
+/// the last look (the page's own status aside: a form sent back with its errors is a 422), then
+/// saves it whole at the desktop width and at a phone's, as `<name>-desktop` and `<name>-phone`.
+async fn shoot(b: &mut Chromium, name: &str) -> Result<()> {
+    let lang = b
+        .js(
+            "return document.documentElement.getAttribute('lang');",
+            vec![],
+        )
+        .await?;
+    ensure!(lang == "zh-CN", "{name}: <html lang={lang}>");
+    let here = b.current_url().await?;
+    let errors: Vec<String> = b
+        .console_errors()
+        .await?
+        .into_iter()
+        .filter(|e| !e.starts_with(&format!("{here} - Failed to load resource")))
+        // The simulator's pages name no icon, so the browser asks for /favicon.ico, which the
+        // hub does not serve (its own pages name theirs).
+        .filter(|e| !(here.path().starts_with("/sandbox/") && e.contains("/favicon.ico - ")))
+        .collect();
+    ensure!(errors.is_empty(), "{name} ({here}): {errors:?}");
+    b.full_page_screenshot(&format!("{name}-desktop")).await?;
+    b.set_viewport(Viewport::PHONE).await?;
+    b.full_page_screenshot(&format!("{name}-phone")).await?;
+    b.set_viewport(Viewport::DESKTOP).await
+}
+
+async fn screenshots(env: Env) -> Result<()> {
+    const BANK: &str = "龙岩测试农商银行";
+    const GUARANTEE: &str = "闽西融资担保有限公司（测试）";
+    let hub = federated_hub(&env, &[]).await?;
+    let mut op = Chromium::start(&env, Viewport::DESKTOP).await?;
+    let admin = hub.admin("operator1", Role::SystemAdmin).await?;
+    op.goto(&hub.url("/console/login")).await?;
+    see(&op, "h1", "管理员登录").await?;
+    shoot(&mut op, "console-login").await?;
+    console_sign_in(
+        &op,
+        &admin.username,
+        &admin.password,
+        &hub.next_code(&admin),
+    )
+    .await?;
+    op.wait_for_path("/console").await?;
+
+    // 张三 registers a bank, showing the form's errors on the way.
+    let mut a = Chromium::start(&env, Viewport::DESKTOP).await?;
+    a.goto(&hub.url("/login")).await?;
+    a.click_text("闽政通个人登录").await?;
+    a.wait_for_path(SANDBOX_LOGIN).await?;
+    a.wait_for_text("请选择一个测试身份登录").await?;
+    shoot(&mut a, "sandbox-login").await?;
+    a.choose("张三（个人用户）").await?;
+    a.click_text("登录").await?;
+    a.wait_for_path("/user").await?;
+    a.click_text("登记机构").await?;
+    a.wait_for_path("/user/organisation").await?;
+    a.fill_label("统一社会信用代码", "91350802MA2YLK3N0A")
+        .await?;
+    a.click_text("提交审核").await?;
+    see_field_error(&a, "kind", Some("请选择机构类型")).await?;
+    shoot(&mut a, "user-organisation-errors").await?;
+    fill_institution(&a, BANK, "服务小微企业和“三农”的地方法人银行。").await?;
+    a.click_text("提交审核").await?;
+    a.wait_for_path("/user").await?;
+    see(&a, "#org-status", "待审核").await?;
+    // 李四 registers a guarantee company.
+    let b = Chromium::start(&env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/login")).await?;
+    sign_in_as(&b, "闽政通个人登录", "李四（个人用户）").await?;
+    register_institution(&b, GUARANTEE).await?;
+    b.quit().await?;
+
+    // The operator reviews them.
+    op.click_text_in("nav", "机构审核").await?;
+    op.wait_for_path("/console/organisations").await?;
+    ensure!(op.texts("#organisations tbody td:first-child").await?.len() == 2);
+    shoot(&mut op, "console-organisations").await?;
+    open_registration(&op, BANK).await?;
+    shoot(&mut op, "console-organisation").await?;
+    approve(&op, BANK).await?;
+    approve(&op, GUARANTEE).await?;
+    // The figures are counted again once their few seconds of reuse are over.
+    hub.clock.advance(Duration::from_secs(6));
+    op.click_text_in("nav", "概览").await?;
+    op.wait_for_path("/console").await?;
+    see(&op, "#pending-count", "0").await?;
+    ensure!(
+        op.texts("main .figures strong").await? == ["0", "2", "0", "0", "0.00"],
+        "{:?}",
+        op.texts("main .figures strong").await?
+    );
+    shoot(&mut op, "console-home").await?;
+    op.quit().await?;
+
+    a.click_text_in("nav", "用户中心").await?;
+    see(&a, "#org-status", "已通过").await?;
+    shoot(&mut a, "user").await?;
+    a.click_text("管理子账号").await?;
+    a.wait_for_path("/user/members").await?;
+    see(&a, "h1", "子账号管理").await?;
+    shoot(&mut a, "members").await?;
+    a.quit().await?;
+
+    // A visitor's pages.
+    let mut v = Chromium::start(&env, Viewport::DESKTOP).await?;
+    v.goto(&hub.url("/")).await?;
+    see(&v, "h1", "龙岩普惠金融服务平台").await?;
+    see(&v, "#fig-institutions", "2").await?;
+    shoot(&mut v, "home").await?;
+    for (column, path, name) in [
+        ("政策专题", "/policies", "policies"),
+        ("入驻机构", "/institutions", "institutions"),
+        ("网上办事", "/services", "services"),
+    ] {
+        v.click_text_in("nav", column).await?;
+        v.wait_for_path(path).await?;
+        see(&v, "h1", column).await?;
+        if name == "institutions" {
+            let mut listed = v.texts("main .item-title").await?;
+            listed.sort();
+            ensure!(listed == [GUARANTEE, BANK], "{listed:?}");
+        }
+        shoot(&mut v, name).await?;
+    }
+    v.fill_label("站内搜索", "龙岩").await?;
+    v.submit().await?;
+    v.wait_for_path("/search").await?;
+    see(&v, "h1", "站内搜索").await?;
+    v.wait_for("main mark").await?;
+    ensure!(v.texts("main .item-title mark").await? == ["龙岩"]);
+    shoot(&mut v, "search").await?;
+    v.click_text_in(".who", "登录").await?;
+    v.wait_for_path("/login").await?;
+    see(&v, "h1", "登录").await?;
+    shoot(&mut v, "login").await?;
+    v.quit().await
+}
+
+// ---------------------------------------------------------------------------------------------
 // The harness itself, on fixture pages
 // ---------------------------------------------------------------------------------------------
 
 const HEAD: &str = "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>测试页</title></head><body>";
+    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">\
+    <title>测试页</title></head><body>";
 
 const FORM: &str = r#"
 <form class="search" method="get" action="/echo"><input name="q" aria-label="站内搜索"><button type="submit">搜索</button></form>
@@ -174,6 +903,8 @@ setTimeout(() => { const a = document.createElement('a'); a.href = '/echo?late=1
 </script>"#;
 
 const WIDE: &str = r#"<p>太宽的表格</p><div class="too-wide" style="width: 600px">宽</div>"#;
+/// A long page with an image that is not there.
+const BROKEN: &str = r#"<p>缺图的长页面</p><img src="/missing.png" alt="缺图"><div style="height: 2000px">长</div><p>页尾</p>"#;
 const NARROW: &str =
     "<p>这一页在手机上不需要左右滚动，长长的一段中文文字会自动换行，不会超出屏幕的宽度。</p>";
 
@@ -191,6 +922,7 @@ async fn fixtures() -> Result<(String, tokio::task::JoinHandle<()>)> {
         .route("/late", get(page(LATE)))
         .route("/wide", get(page(WIDE)))
         .route("/narrow", get(page(NARROW)))
+        .route("/broken", get(page(BROKEN)))
         .route(
             "/echo",
             get(|RawQuery(q): RawQuery, headers: HeaderMap| async move {
@@ -374,4 +1106,41 @@ async fn a_missing_browser_fails_and_says_what_to_install(_env: Env) -> Result<(
     );
     ensure!(browser::INSTALL == "apt-get install -y chromium chromium-driver fonts-noto-cjk");
     Ok(())
+}
+
+async fn console_errors_and_whole_page_screenshots(env: Env) -> Result<()> {
+    let (base, _server) = fixtures().await?;
+    let b = Chromium::start(&env, Viewport::PHONE).await?;
+    b.goto(&format!("{base}/narrow")).await?;
+    ensure!(b.console_errors().await?.is_empty());
+    // A resource that fails is reported once, with its address and status.
+    b.goto(&format!("{base}/broken")).await?;
+    let errors = browser::wait_until("the missing image's error", browser::WAIT, || async {
+        let e = b.console_errors().await?;
+        Ok((!e.is_empty()).then_some(e))
+    })
+    .await?;
+    ensure!(
+        errors
+            == [format!(
+                "{base}/missing.png - Failed to load resource: the server responded with a status of 404 (Not Found)"
+            )],
+        "{errors:?}"
+    );
+    ensure!(b.console_errors().await?.is_empty(), "not drained");
+    // The whole page, not only the part in the window.
+    let height = b
+        .js("return document.documentElement.scrollHeight;", vec![])
+        .await?
+        .as_u64()
+        .context("height")?;
+    ensure!(height > 2000, "{height}");
+    let shot = b.full_page_screenshot("harness-whole-page").await?;
+    ensure!(shot.starts_with(browser::screenshot_dir()), "{shot:?}");
+    let size = png_size(&std::fs::read(&shot)?)?;
+    ensure!(
+        size == (375, u32::try_from(height)?),
+        "{size:?} for a page of {height}"
+    );
+    b.quit().await
 }
