@@ -202,7 +202,9 @@ pub async fn centre(
             "can_register": me.membership.is_none(),
             "identities": identities,
             "sessions": sessions,
-            "logout_action": "/sso/logout",
+            // The sign-out page asks once and signs out at the provider too; its form may end
+            // at the provider's domain, which only that page's policy allows.
+            "logout_href": "/sso/logout?return_to=%2F",
         }),
     ))
 }

@@ -36,6 +36,15 @@ pub(crate) fn html(status: StatusCode, title: &str, body: &str) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    // The simulated platforms are other parties with policies of their own: their forms end at
+    // the hub's callback, which in production is another site. (The hub's default policy, which
+    // it gives any response without one, allows forms to its own origin only.)
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
     no_store(&mut res);
     res
 }

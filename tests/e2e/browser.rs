@@ -25,6 +25,7 @@ pub fn tests() -> Vec<Test> {
         test!(a_company_signs_in_on_the_provincial_login_page_on_a_phone),
         test!(an_elongyan_entry_signs_in),
         test!(a_citizen_signs_in_from_the_front_page_and_out_again),
+        test!(signing_out_reaches_a_provider_on_another_domain),
         test!(a_company_signs_in_and_sees_its_enterprise),
         test!(a_registration_is_reviewed_in_the_console),
         test!(an_issued_password_is_changed_at_the_first_console_sign_in),
@@ -334,6 +335,8 @@ async fn a_citizen_signs_in_from_the_front_page_and_out_again(env: Env) -> Resul
     b.wait_for("a[href='/user/organisation']").await?;
 
     b.click_text("退出登录").await?;
+    b.wait_for_path("/sso/logout").await?;
+    b.click_text("确定退出").await?;
     b.wait_for_path("/").await?;
     see(&b, ".who a", "登录").await?;
     // Signed out indeed: 用户中心 asks to sign in again.
@@ -345,6 +348,51 @@ async fn a_citizen_signs_in_from_the_front_page_and_out_again(env: Env) -> Resul
         b.path().await?
     );
     see(&b, "h1", "登录").await?;
+    b.quit().await
+}
+
+/// In production the provincial platform is on its own domain: signing out from 用户中心 must
+/// still reach its logout (a form whose redirect leaves the site is checked against the page's
+/// `form-action`), and the next sign-in must ask again rather than sign the last person in.
+async fn signing_out_reaches_a_provider_on_another_domain(env: Env) -> Result<()> {
+    let store = env.store().await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    // The same server under another name: another origin to the browser.
+    let province = format!(
+        "http://localhost:{}/sandbox/fujian/dataset",
+        listener.local_addr()?.port()
+    );
+    let hub = tests::federated_hub_listening(
+        &store,
+        listener,
+        &[("HUB_PROVIDERS__FUJIAN__BASE_URL", province.as_str())],
+        |_| {},
+    )
+    .await?;
+    let b = Chromium::start(&env, Viewport::DESKTOP).await?;
+    b.goto(&hub.url("/login")).await?;
+    sign_in_as(&b, "闽政通个人登录", "张三（个人用户）").await?;
+    ensure!(b.current_url().await?.host_str() == Some("127.0.0.1"));
+    b.click_text("退出登录").await?;
+    b.wait_for_path("/sso/logout").await?;
+    b.click_text("确定退出").await?;
+    b.wait_for_path("/").await?;
+    ensure!(b.current_url().await?.host_str() == Some("127.0.0.1"));
+    see(&b, ".who a", "登录").await?;
+    let refused: Vec<String> = b
+        .console_errors()
+        .await?
+        .into_iter()
+        .filter(|e| e.contains("form-action") || e.contains("Content Security Policy"))
+        .collect();
+    ensure!(refused.is_empty(), "{refused:?}");
+    // The provincial session ended too: signing in asks who again.
+    b.click_text_in(".who", "登录").await?;
+    b.wait_for_path("/login").await?;
+    b.click_text("闽政通个人登录").await?;
+    b.wait_for_path(SANDBOX_LOGIN).await?;
+    b.wait_for_text("请选择一个测试身份登录").await?;
+    ensure!(b.current_url().await?.host_str() == Some("localhost"));
     b.quit().await
 }
 

@@ -324,7 +324,10 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
         "{institutions}"
     );
     let figures = json(
-        client.get(format!("{base}/api/portal/figures")).send().await?,
+        client
+            .get(format!("{base}/api/portal/figures"))
+            .send()
+            .await?,
         200,
     )
     .await?;

@@ -549,7 +549,11 @@ async fn no_file_of_a_crate_uses_a_file_that_uses_it_back(_env: Env) -> Result<(
         .output()
         .context("python3 runs tools/modcycles.py")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    ensure!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ensure!(text.contains("checked portal/src/lib.rs"), "{text}");
     Ok(())
 }

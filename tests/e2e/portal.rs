@@ -248,8 +248,11 @@ async fn a_sign_in_without_a_target_lands_on_the_user_centre(env: Env) -> Result
     // /login goes on to the user centre when signed in.
     let again = b.get(&hub.url("/login")).await?;
     see_other(&again, "/user")?;
-    // Signing out from the user centre's form ends the session.
-    let token = csrf(&user)?;
+    // 退出登录 leads to the sign-out page, whose form ends the session.
+    ensure!(user.body.contains("href=\"/sso/logout?return_to=%2F\""));
+    let confirm = get_ok(&mut b, &hub, "/sso/logout?return_to=%2F").await?;
+    ensure!(confirm.body.contains("确定退出"), "{}", confirm.body);
+    let token = csrf(&confirm)?;
     let out = post(
         &mut b,
         &hub,
@@ -885,7 +888,10 @@ async fn an_operators_theme_replaces_templates_and_assets(env: Env) -> Result<()
         theme.path().join("portal/home.html"),
         "{% extends \"layout.html\" %}{% block main %}<p id=\"theme\">龙岩本地主题 {{ figures.institutions }}</p>{% endblock %}",
     )?;
-    std::fs::write(theme.path().join("static/logo.svg"), "<svg id=\"theme-logo\"/>")?;
+    std::fs::write(
+        theme.path().join("static/logo.svg"),
+        "<svg id=\"theme-logo\"/>",
+    )?;
     let dir = theme.path().display().to_string();
     let hub = federated_hub(
         &env,
@@ -896,7 +902,10 @@ async fn an_operators_theme_replaces_templates_and_assets(env: Env) -> Result<()
     )
     .await?;
     let home = hub.get("/").await?.text().await?;
-    ensure!(home.contains("<p id=\"theme\">龙岩本地主题 0</p>"), "{home}");
+    ensure!(
+        home.contains("<p id=\"theme\">龙岩本地主题 0</p>"),
+        "{home}"
+    );
     ensure!(
         home.contains("<title>首页 · 龙岩普惠金融服务平台（试运行）</title>"),
         "{home}"

@@ -102,11 +102,10 @@ impl Templates {
                 name: name.to_owned(),
                 message: describe(&e),
             })?;
-        t.render(ctx)
-            .map_err(|e| TemplateError::Render {
-                name: name.to_owned(),
-                message: describe(&e),
-            })
+        t.render(ctx).map_err(|e| TemplateError::Render {
+            name: name.to_owned(),
+            message: describe(&e),
+        })
     }
 
     /// Whether a template of this name exists.

@@ -335,8 +335,14 @@ pub async fn end_sessions(
         .await?;
     let notice = match f.opt("handle") {
         Some(handle) => {
-            account_admin::end_session(&state.platform, admin.principal.actor(), &id, &handle, &ctx)
-                .await?;
+            account_admin::end_session(
+                &state.platform,
+                admin.principal.actor(),
+                &id,
+                &handle,
+                &ctx,
+            )
+            .await?;
             "session_ended"
         }
         None => {

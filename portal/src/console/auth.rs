@@ -234,4 +234,3 @@ fn password_message(field: &str, message: &str) -> &'static str {
         "新密码不符合密码规则：至少 12 个字符，包含小写字母、大写字母、数字、符号中的至少三类"
     }
 }
-

@@ -182,7 +182,6 @@ pub fn base(state: &PortalState, title: &str, current: &str, admin: &ConsoleAdmi
     b
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]
