@@ -31,6 +31,7 @@ pub fn tests() -> Vec<Test> {
         test!(an_issued_password_is_changed_at_the_first_console_sign_in),
         test!(the_pages_fit_a_phone),
         test!(an_auditor_is_kept_out_of_the_review),
+        test!(a_system_administrator_edits_a_connector_in_the_console),
         test!(sqlite: screenshots),
         test!(sqlite: helpers_fill_choose_submit_and_click_like_a_person),
         test!(sqlite: helpers_wait_and_fail_with_what_they_saw),
@@ -759,6 +760,70 @@ async fn an_auditor_is_kept_out_of_the_review(env: Env) -> Result<()> {
     db.close().await;
     ensure!(denied == 2, "{denied} access.denied records");
     b.quit().await
+}
+
+/// A system administrator signs in with password and TOTP code and edits a connector through
+/// the form: a refused link is shown next to its field in Chinese with what was typed kept;
+/// the corrected form saves a new version, which 网上办事 shows at once.
+async fn a_system_administrator_edits_a_connector_in_the_console(env: Env) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let b = operator(&env, &hub, "sysadmin1", Role::SystemAdmin).await?;
+    b.click_text_in("nav", "外部平台").await?;
+    b.wait_for_path("/console/connectors").await?;
+    b.click_text("数字外管平台").await?;
+    b.wait_for_path("/console/connectors/safe-forex").await?;
+    let url = b.value("url").await?;
+    ensure!(url.starts_with("http"), "{url}");
+    ensure!(b.field_error("url").await?.is_none());
+    b.fill("url", "javascript:alert(1)").await?;
+    b.fill("name", "数字外管平台（演练）").await?;
+    b.click_text("保存").await?;
+    let error = wait_for_field_error(&b, "url").await?;
+    ensure!(
+        error
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "not Chinese: {error}"
+    );
+    ensure!(
+        b.value("url").await? == "javascript:alert(1)",
+        "the link typed is gone"
+    );
+    ensure!(
+        b.value("name").await? == "数字外管平台（演练）",
+        "the name typed is gone"
+    );
+    let db = hub.store.connect().await?;
+    let version = "SELECT version FROM connectors WHERE code = 'safe-forex'";
+    ensure!(
+        db.scalar_i64(version).await? == 1,
+        "a refused form saved something"
+    );
+    // Corrected: saved as version 2, and the portal shows the new name.
+    b.fill("url", &url).await?;
+    b.click_text("保存").await?;
+    b.wait_for_text("已保存，生成了新的版本。").await?;
+    ensure!(b.value("name").await? == "数字外管平台（演练）");
+    ensure!(db.scalar_i64(version).await? == 2);
+    ensure!(
+        db.scalar_i64(
+            "SELECT COUNT(*) FROM audit_log WHERE event = 'connector.updated' AND target = 'connector:safe-forex'"
+        )
+        .await?
+            == 1
+    );
+    db.close().await;
+    b.goto(&hub.url("/services")).await?;
+    b.wait_for_text("数字外管平台（演练）").await?;
+    b.quit().await
+}
+
+/// Waits until the field `name` shows an error next to it; returns the text.
+async fn wait_for_field_error(b: &Chromium, name: &str) -> Result<String> {
+    browser::wait_until(&format!("an error next to {name}"), browser::WAIT, || {
+        b.field_error(name)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
