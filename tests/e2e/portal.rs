@@ -232,7 +232,7 @@ async fn a_sign_in_without_a_target_lands_on_the_user_centre(env: Env) -> Result
         "3508**********0029",
         "当前设备",
         "福建省",
-        "action=\"/sso/logout\"",
+        "href=\"/sso/logout?return_to=%2F\"",
         "登记机构",
     ] {
         ensure!(user.body.contains(needle), "{needle}: {}", user.body);
@@ -696,7 +696,7 @@ async fn forms_need_the_session_token_and_the_same_origin(env: Env) -> Result<()
     // A token of one session is not another's.
     let mut other = Browser::new();
     sign_in(&mut other, &hub, "personal-2").await?;
-    let theirs = csrf(&other.get(&hub.url("/user")).await?)?;
+    let theirs = csrf(&other.get(&hub.url("/user/organisation")).await?)?;
     let stolen = post(
         &mut b,
         &hub,
