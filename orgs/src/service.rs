@@ -72,6 +72,12 @@ struct SealedUscc {
     masked: String,
 }
 
+/// How long a membership read for a page is reused. Every signed-in page shows it (the header's
+/// role), so it is kept for a moment; a change made on this node forgets every kept one at once,
+/// a change made on another node shows here within this time. Decisions never use it: acting
+/// for an organisation takes [`Orgs::scope_for`], which reads the store each time.
+const MEMBERSHIP_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Organisations and their members.
 #[derive(Clone)]
 pub struct Orgs {
@@ -79,6 +85,7 @@ pub struct Orgs {
     keys: Keys,
     clock: Arc<dyn Clock>,
     audit: AuditLog,
+    memberships: moka::sync::Cache<String, Option<Membership>>,
 }
 
 impl std::fmt::Debug for Orgs {
@@ -155,6 +162,10 @@ impl Orgs {
             keys,
             clock,
             audit,
+            memberships: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(MEMBERSHIP_TTL)
+                .build(),
         }
     }
 
@@ -207,7 +218,10 @@ impl Orgs {
         })
     }
 
+    /// Records a change that has committed (every change is recorded), forgetting the
+    /// memberships kept for pages first.
     async fn record(&self, event: AuditEvent) -> Result<(), OrgError> {
+        self.memberships.invalidate_all();
         self.audit.append(event).await?;
         Ok(())
     }
@@ -893,9 +907,19 @@ impl Orgs {
         Ok(c)
     }
 
-    /// The account's membership and its organisation, whatever their status.
+    /// The account's membership and its organisation, whatever their status, as pages show
+    /// it: kept for up to [`MEMBERSHIP_TTL`] (see there); decisions take [`Orgs::scope_for`].
     pub async fn membership_of(&self, account_id: &str) -> Result<Option<Membership>, OrgError> {
-        // One query for both rows: every signed-in page asks this.
+        if let Some(kept) = self.memberships.get(account_id) {
+            return Ok(kept);
+        }
+        let m = self.read_membership(account_id).await?;
+        self.memberships.insert(account_id.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    async fn read_membership(&self, account_id: &str) -> Result<Option<Membership>, OrgError> {
+        // One query for both rows.
         let row: Option<MemberOrgRow> = with_pool!(self.db.read(), |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {}, m.role AS member_role, m.status AS member_status, m.created_at AS member_since FROM org_members m JOIN organisations o ON o.id = m.org_id WHERE m.account_id = $1",

@@ -7,6 +7,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use connectors::{OpenMode, Status};
 use http::StatusCode;
+use minijinja::value::Serde;
+use minijinja::{Value, context};
 use orgs::{OrgFilter, OrgKind, OrgStatus, Organisation};
 use platform::http::problem::ApiError;
 use serde::Serialize;
@@ -177,26 +179,26 @@ async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, Api
     let figures = state.figures().await?;
     let b = base(state, "首页", "/", viewer);
     let services: Vec<ServiceCard> = service_cards(state).into_iter().take(6).collect();
-    let latest: Vec<serde_json::Value> = Vec::new();
+    let latest: Vec<Value> = Vec::new();
     state
         .platform
         .web
         .render_to_string(
             "portal/home.html",
             &b,
-            serde_json::json!({
-                "figures": {
-                    "enterprises": figures.enterprises,
-                    "institutions": figures.institutions,
-                    "products": figures.products,
-                    "open_demands": figures.open_demands,
-                    "financing_yuan": view::yuan(figures.financing_fen),
+            context! {
+                figures => context! {
+                    enterprises => figures.enterprises,
+                    institutions => figures.institutions,
+                    products => figures.products,
+                    open_demands => figures.open_demands,
+                    financing_yuan => view::yuan(figures.financing_fen),
                 },
-                "latest": latest,
-                "columns": COLUMN_ENTRIES,
-                "services": services,
-                "signed_in": viewer.0.is_some(),
-            }),
+                latest => latest,
+                columns => Serde(&COLUMN_ENTRIES[..]),
+                services => Serde(&services),
+                signed_in => viewer.0.is_some(),
+            },
         )
         .map_err(ApiError::internal)
 }
@@ -370,10 +372,10 @@ pub async fn services(State(state): State<PortalState>, viewer: Viewer) -> Respo
     state.platform.web.page(
         "portal/services.html",
         &b,
-        serde_json::json!({
-            "services": cards,
-            "empty": "暂无可办理的外部平台。平台运营方配置后将在这里展示。",
-        }),
+        context! {
+            services => Serde(&cards),
+            empty => "暂无可办理的外部平台。平台运营方配置后将在这里展示。",
+        },
     )
 }
 

@@ -6,6 +6,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use http::StatusCode;
+use minijinja::{Value, context};
 use orgs::{MemberStatus, NewOrganisation, OrgError, OrgKind, OrgStatus};
 use platform::context::RequestContext;
 use platform::http::problem::ApiError;
@@ -133,79 +134,78 @@ pub async fn centre(
     let a = &s.account;
     let legal = me.is_legal_person();
     let sessions = state.platform.sessions.list_for_account(&a.id).await?;
-    let sessions: Vec<serde_json::Value> = sessions
+    let sessions: Vec<Value> = sessions
         .into_iter()
         .map(|v| {
-            serde_json::json!({
-                "handle": v.handle,
-                "current": v.handle == s.handle,
-                "provider_label": provider_label(&state, &v.provider),
-                "agent": v.agent,
-                "created_at": rfc3339_beijing(&v.created_at),
-                "last_seen_at": rfc3339_beijing(&v.last_seen_at),
-                "expires_at": rfc3339_beijing(&v.expires_at),
-                "client": v.user_agent.as_deref().map(|u| view::excerpt(u, 60)),
-                "source_ip": v.source_ip,
-            })
+            context! {
+                current => v.handle == s.handle,
+                provider_label => provider_label(&state, &v.provider),
+                agent => v.agent,
+                created_at => rfc3339_beijing(&v.created_at),
+                last_seen_at => rfc3339_beijing(&v.last_seen_at),
+                expires_at => rfc3339_beijing(&v.expires_at),
+                client => v.user_agent.as_deref().map(|u| view::excerpt(u, 60)),
+                source_ip => v.source_ip,
+                handle => v.handle,
+            }
         })
         .collect();
     let last = s.identities.len() <= 1;
-    let identities: Vec<serde_json::Value> = s
+    let identities: Vec<Value> = s
         .identities
         .iter()
         .map(|i| {
-            serde_json::json!({
-                "provider": i.provider,
-                "provider_label": provider_label(&state, &i.provider),
-                "subject": i.subject,
-                "linked_at": rfc3339_beijing(&i.linked_at),
-                "last": last,
-            })
+            context! {
+                provider => i.provider.as_str(),
+                provider_label => provider_label(&state, &i.provider),
+                subject => i.subject.as_str(),
+                linked_at => rfc3339_beijing(&i.linked_at),
+                last => last,
+            }
         })
         .collect();
     let org = me.membership.as_ref().map(|m| {
-        serde_json::json!({
-            "name": m.org.name,
-            "kind_label": m.org.kind.label_zh(),
-            "uscc_masked": m.org.uscc_masked,
-            "status": m.org.status.as_str(),
-            "status_label": m.org.status.label_zh(),
-            "status_kind": view::org_status_kind(m.org.status),
-            "reject_reason": m.org.reject_reason,
-            "role_label": m.portal_role().label_zh(),
-            "member_status": m.status.as_str(),
-            "member_disabled": m.status == MemberStatus::Disabled,
-            "main": m.role == orgs::MemberRole::Main,
-            "can_resubmit": m.role == orgs::MemberRole::Main && m.org.status == OrgStatus::Rejected,
-            "members_href": (m.role == orgs::MemberRole::Main && m.org.status == OrgStatus::Approved)
-                .then_some("/user/members"),
-        })
+        let main = m.role == orgs::MemberRole::Main;
+        context! {
+            name => m.org.name.as_str(),
+            kind_label => m.org.kind.label_zh(),
+            uscc_masked => m.org.uscc_masked.as_deref(),
+            status => m.org.status.as_str(),
+            status_label => m.org.status.label_zh(),
+            status_kind => view::org_status_kind(m.org.status),
+            reject_reason => m.org.reject_reason.as_deref(),
+            role_label => m.portal_role().label_zh(),
+            member_status => m.status.as_str(),
+            member_disabled => m.status == MemberStatus::Disabled,
+            main => main,
+            can_resubmit => main && m.org.status == OrgStatus::Rejected,
+            members_href => (main && m.org.status == OrgStatus::Approved).then_some("/user/members"),
+        }
     });
     let mut b = base(&state, "用户中心", USER_CENTRE, &viewer);
     b.flash = flash(query.get("ok"), NOTICES);
+    let me_view = context! {
+        display_name => a.display_name.as_str(),
+        kind_label => if legal { "法人（企业）" } else { "个人" },
+        id_label => if legal { "统一社会信用代码" } else { "证件号码" },
+        id_masked => a.key_masked.as_deref(),
+        agent => s.agent_name.as_ref().map(|n| context! { name => n.as_str(), id_masked => s.agent_masked.as_deref() }),
+        provider_label => provider_label(&state, &s.provider),
+        role_label => me.role_label(),
+    };
     Ok(state.platform.web.page(
         "portal/user.html",
         &b,
-        serde_json::json!({
-            "me": {
-                "display_name": a.display_name,
-                "kind_label": if legal { "法人（企业）" } else { "个人" },
-                "id_label": if legal { "统一社会信用代码" } else { "证件号码" },
-                "id_masked": a.key_masked,
-                "agent": s.agent_name.as_ref().map(|n| serde_json::json!({
-                    "name": n, "id_masked": s.agent_masked,
-                })),
-                "provider_label": provider_label(&state, &s.provider),
-                "role_label": me.role_label(),
-            },
-            "org": org,
-            "can_register": me.membership.is_none(),
-            "identities": identities,
-            "sessions": sessions,
+        context! {
+            me => me_view,
+            org => org,
+            can_register => me.membership.is_none(),
+            identities => identities,
+            sessions => sessions,
             // The sign-out page asks once and signs out at the provider too; its form may end
             // at the provider's domain, which only that page's policy allows.
-            "logout_href": "/sso/logout?return_to=%2F",
-        }),
+            logout_href => "/sso/logout?return_to=%2F",
+        },
     ))
 }
 
