@@ -392,22 +392,31 @@ impl TestHub {
         Ok(t.token)
     }
 
-    /// A signed-in administrator of `role` whose issued password has been changed.
-    pub async fn admin(&self, username: &str, role: platform::admin::Role) -> Result<TestAdmin> {
+    /// An administrator of `role` as created: the issued password (which must be changed at
+    /// the first sign-in) and the TOTP secret; not signed in.
+    pub async fn issued_admin(
+        &self,
+        username: &str,
+        role: platform::admin::Role,
+    ) -> Result<TestAdmin> {
         let issued = self
             .state
             .platform
             .admins
             .create(None, username, username, role, &Default::default())
             .await?;
-        let secret = data_encoding::BASE32_NOPAD.decode(issued.totp_secret.as_bytes())?;
-        let mut admin = TestAdmin {
+        Ok(TestAdmin {
             id: issued.admin.id.clone(),
             username: username.to_owned(),
             password: issued.password.clone(),
-            secret,
+            secret: data_encoding::BASE32_NOPAD.decode(issued.totp_secret.as_bytes())?,
             cookie: String::new(),
-        };
+        })
+    }
+
+    /// A signed-in administrator of `role` whose issued password has been changed.
+    pub async fn admin(&self, username: &str, role: platform::admin::Role) -> Result<TestAdmin> {
+        let mut admin = self.issued_admin(username, role).await?;
         admin.cookie = self.login(&admin).await?;
         let new_password = format!("New-{}-pw-9x", &admin.password[..6]);
         let res = self

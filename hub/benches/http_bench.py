@@ -76,12 +76,14 @@ def wrk(url, seconds):
     return rps, f"{p99.group(1)}{p99.group(2)}" if p99 else "?"
 
 
-def nginx(port, root, access_log):
+def nginx(port, root, access_log, page=("index.json", b'{"status":"ok"}', "application/json")):
+    """nginx on `port` serving `page` (file name, bytes, content type) from `root` for every path."""
     # nginx's workers run as an unprivileged user: the directory must be readable to them.
     os.chmod(root, 0o755)
+    name, body, content_type = page
+    with open(os.path.join(root, name), "wb") as f:
+        f.write(body)
     conf = os.path.join(root, "nginx.conf")
-    with open(os.path.join(root, "index.json"), "w") as f:
-        f.write('{"status":"ok"}')
     with open(conf, "w") as f:
         f.write(f"""
 worker_processes auto;
@@ -93,7 +95,7 @@ http {{
   keepalive_requests 100000;
   server {{
     listen 127.0.0.1:{port};
-    location / {{ root {root}; default_type application/json; try_files /index.json =404; }}
+    location / {{ root {root}; default_type {content_type}; try_files /{name} =404; }}
   }}
 }}
 """)

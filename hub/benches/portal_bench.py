@@ -23,7 +23,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from http_bench import HUB, ROOT, free_port, ready, wrk  # noqa: E402
+from http_bench import HUB, ROOT, free_port, nginx, ready, wrk  # noqa: E402
 
 
 def wrk_latency(url, seconds, cookie=None):
@@ -130,39 +129,6 @@ def make_member(port, cookies):
         sys.exit(f"registration: {status}")
 
 
-def nginx_static(port, root, html):
-    # nginx's workers run as an unprivileged user: the directory must be readable to them.
-    os.chmod(root, 0o755)
-    with open(os.path.join(root, "index.html"), "wb") as f:
-        f.write(html)
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""
-worker_processes auto;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  keepalive_requests 100000;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ root {root}; default_type text/html; try_files /index.html =404; }}
-  }}
-}}
-""")
-    p = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(3000):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return p
-        except OSError:
-            time.sleep(0.001)
-    p.kill()
-    sys.exit("nginx did not start")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -184,7 +150,7 @@ def main():
             sys.exit(f"home page: {status}")
         print(f"home page: {len(html)} bytes of HTML")
         ng_port = free_port()
-        ng = nginx_static(ng_port, root, html)
+        ng = nginx(ng_port, root, False, ("index.html", html, "text/html"))
         hub_url, ng_url = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{ng_port}/"
         wrk(hub_url, 2)
         wrk(ng_url, 2)

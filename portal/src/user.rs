@@ -241,19 +241,14 @@ pub async fn unlink_identity(
         return Ok(to_sign_in(USER_CENTRE));
     };
     check_form(&state, me, &f)?;
-    let a = &me.session.account;
-    state
-        .platform
-        .accounts
-        .unlink(
-            &a.id,
-            f.get("provider"),
-            f.get("subject"),
-            me.session.actor(),
-            &ctx,
-        )
-        .await?;
-    state.platform.sessions.refresh_account(&a.id);
+    platform::api::me::unlink_own_identity(
+        &state.platform,
+        &me.session,
+        f.get("provider"),
+        f.get("subject"),
+        &ctx,
+    )
+    .await?;
     Ok(see_other("/user?ok=identity_unlinked"))
 }
 

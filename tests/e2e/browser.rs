@@ -555,25 +555,7 @@ fn wrong_code(hub: &TestHub, admin: &TestAdmin) -> String {
 async fn an_issued_password_is_changed_at_the_first_console_sign_in(env: Env) -> Result<()> {
     const NEW: &str = "Longyan-Console-2025!";
     let hub = env.hub().await?;
-    let issued = hub
-        .state
-        .platform
-        .admins
-        .create(
-            None,
-            "sysadmin2",
-            "sysadmin2",
-            Role::SystemAdmin,
-            &Default::default(),
-        )
-        .await?;
-    let admin = TestAdmin {
-        id: issued.admin.id.clone(),
-        username: "sysadmin2".to_owned(),
-        password: issued.password.clone(),
-        secret: data_encoding::BASE32_NOPAD.decode(issued.totp_secret.as_bytes())?,
-        cookie: String::new(),
-    };
+    let admin = hub.issued_admin("sysadmin2", Role::SystemAdmin).await?;
     let b = Chromium::start(&env, Viewport::DESKTOP).await?;
     b.goto(&hub.url("/console/login")).await?;
     see(&b, "h1", "管理员登录").await?;

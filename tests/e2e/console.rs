@@ -292,25 +292,7 @@ async fn sign_in_errors_are_in_chinese_and_keep_the_user_name(env: Env) -> Resul
 
 async fn an_issued_password_must_be_changed_first(env: Env) -> Result<()> {
     let hub = env.hub().await?;
-    let issued = hub
-        .state
-        .platform
-        .admins
-        .create(
-            None,
-            "carol",
-            "Carol",
-            Role::SystemAdmin,
-            &Default::default(),
-        )
-        .await?;
-    let carol = TestAdmin {
-        id: issued.admin.id.clone(),
-        username: "carol".into(),
-        password: issued.password.clone(),
-        secret: data_encoding::BASE32_NOPAD.decode(issued.totp_secret.as_bytes())?,
-        cookie: String::new(),
-    };
+    let carol = hub.issued_admin("carol", Role::SystemAdmin).await?;
     let mut b = Browser::new();
     let code = hub.next_code(&carol);
     let page = post(

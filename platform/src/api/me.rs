@@ -31,14 +31,7 @@ pub async fn unlink_identity(
     user: UserSession,
     PathParams((provider, subject)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let a = &user.session.account;
-    // For a company, the record names the agent (经办人) who acted, as every record does.
-    let actor = user.session.actor();
-    state
-        .accounts
-        .unlink(&a.id, &provider, &subject, actor, &ctx)
-        .await?;
-    state.sessions.refresh_account(&a.id);
+    unlink_own_identity(&state, &user.session, &provider, &subject, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,6 +62,25 @@ pub async fn revoke_session(
 ) -> Result<StatusCode, ApiError> {
     revoke_own_session(&state, &user.session, &handle, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes one of the signed-in account's identity links (never the last), recorded with the
+/// account as the actor (for a company, the agent who acted): what the JSON endpoint and the
+/// user centre's button both do.
+pub async fn unlink_own_identity(
+    state: &Platform,
+    session: &ActiveSession,
+    provider: &str,
+    subject: &str,
+    ctx: &RequestContext,
+) -> Result<(), ApiError> {
+    let account = &session.account.id;
+    state
+        .accounts
+        .unlink(account, provider, subject, session.actor(), ctx)
+        .await?;
+    state.sessions.refresh_account(account);
+    Ok(())
 }
 
 /// Ends one session of the signed-in account, by its handle, and records it: what the JSON

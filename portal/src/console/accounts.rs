@@ -159,9 +159,8 @@ pub async fn search(
     admin: ConsoleAdmin,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::AccountsManage, &ctx)
+        .check_form(&state, &f, Permission::AccountsManage, &ctx)
         .await?;
     let search = Search {
         number_type: f.get("number_type").to_owned(),
@@ -295,9 +294,8 @@ pub async fn set_status(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::AccountsManage, &ctx)
+        .check_form(&state, &f, Permission::AccountsManage, &ctx)
         .await?;
     let status = match f.get("action") {
         "disable" => AccountStatus::Disabled,
@@ -329,9 +327,8 @@ pub async fn end_sessions(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::SessionsManage, &ctx)
+        .check_form(&state, &f, Permission::SessionsManage, &ctx)
         .await?;
     let notice = match f.opt("handle") {
         Some(handle) => {

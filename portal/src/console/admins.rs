@@ -249,9 +249,8 @@ pub async fn create(
     admin: ConsoleAdmin,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::AdminsManage, &ctx)
+        .check_form(&state, &f, Permission::AdminsManage, &ctx)
         .await?;
     let form = NewForm {
         username: f.get("username").to_owned(),
@@ -378,9 +377,8 @@ pub async fn update(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::AdminsManage, &ctx)
+        .check_form(&state, &f, Permission::AdminsManage, &ctx)
         .await?;
     let form = EditForm {
         display_name: f.get("display_name").to_owned(),
@@ -425,9 +423,8 @@ pub async fn unlock(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::AdminsManage, &ctx)
+        .check_form(&state, &f, Permission::AdminsManage, &ctx)
         .await?;
     state
         .platform
@@ -445,9 +442,8 @@ pub async fn reset(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::AdminsManage, &ctx)
+        .check_form(&state, &f, Permission::AdminsManage, &ctx)
         .await?;
     match state
         .platform
@@ -482,9 +478,8 @@ pub async fn end_sessions(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::SessionsManage, &ctx)
+        .check_form(&state, &f, Permission::SessionsManage, &ctx)
         .await?;
     state
         .platform

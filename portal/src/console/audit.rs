@@ -343,8 +343,9 @@ pub async fn verify(
     admin: ConsoleAdmin,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
-    admin.require(&state, Permission::AuditRead, &ctx).await?;
+    admin
+        .check_form(&state, &f, Permission::AuditRead, &ctx)
+        .await?;
     let report = state
         .platform
         .audit

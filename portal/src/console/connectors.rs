@@ -384,9 +384,8 @@ pub async fn save(
     Path(code): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::ConnectorsManage, &ctx)
+        .check_form(&state, &f, Permission::ConnectorsManage, &ctx)
         .await?;
     let typed = ConnectorForm::typed(&f);
     let (patch, position_error) = typed.patch();
@@ -456,9 +455,8 @@ pub async fn rollback(
     Path(code): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::ConnectorsManage, &ctx)
+        .check_form(&state, &f, Permission::ConnectorsManage, &ctx)
         .await?;
     match state
         .connectors
@@ -480,9 +478,8 @@ pub async fn probe(
     Path(code): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::ConnectorsManage, &ctx)
+        .check_form(&state, &f, Permission::ConnectorsManage, &ctx)
         .await?;
     state
         .connectors

@@ -42,6 +42,18 @@ impl ConsoleAdmin {
             .await?)
     }
 
+    /// A form of a page that needs `p`: its token first, then the permission.
+    pub async fn check_form(
+        &self,
+        state: &PortalState,
+        f: &FormData,
+        p: Permission,
+        ctx: &RequestContext,
+    ) -> Result<(), ApiError> {
+        self.check(state, f)?;
+        self.require(state, p, ctx).await
+    }
+
     /// Refuses a form without this session's token.
     pub fn check(&self, state: &PortalState, f: &FormData) -> Result<(), ApiError> {
         form::check(&state.platform.keys, "admin", &self.cookie, f)

@@ -185,9 +185,8 @@ pub async fn set_status(
     Path(id): Path<String>,
     f: FormData,
 ) -> Result<Response, ApiError> {
-    admin.check(&state, &f)?;
     admin
-        .require(&state, Permission::PartnersManage, &ctx)
+        .check_form(&state, &f, Permission::PartnersManage, &ctx)
         .await?;
     let enable = match f.get("action") {
         "enable" => true,
