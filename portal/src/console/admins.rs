@@ -298,12 +298,18 @@ struct EditForm {
     status: String,
 }
 
-/// A form sent back: what was typed and what is wrong with it.
-struct Refused {
-    form: EditForm,
-    errors: FieldErrors,
-    problem: Option<&'static str>,
+impl EditForm {
+    /// The form as the administrator is stored.
+    fn stored(v: &AdminView) -> EditForm {
+        EditForm {
+            display_name: v.display_name.clone(),
+            role: v.role.as_str().to_owned(),
+            status: v.status.clone(),
+        }
+    }
 }
+
+type Refused = super::frame::Refused<EditForm, &'static str>;
 
 async fn detail_page(
     state: &PortalState,
@@ -314,28 +320,7 @@ async fn detail_page(
 ) -> Result<Response, ApiError> {
     let v = state.platform.admins.get(id).await?;
     let is_self = admin.principal.admin_id() == Some(v.id.as_str());
-    let (status, form, errors, problem) = match refused {
-        None => (
-            StatusCode::OK,
-            EditForm {
-                display_name: v.display_name.clone(),
-                role: v.role.as_str().to_owned(),
-                status: v.status.clone(),
-            },
-            FieldErrors::default(),
-            None,
-        ),
-        Some(r) => (
-            if r.problem.is_some() {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
-            r.form,
-            r.errors,
-            r.problem,
-        ),
-    };
+    let (status, form, errors, problem) = Refused::shown(refused, || EditForm::stored(&v));
     let mut b = base(state, &v.username, "/console/admins", admin);
     b.flash = flash(query.get("ok"), NOTICES);
     Ok(state.platform.web.page_status(
@@ -410,7 +395,7 @@ pub async fn update(
     let refused = Refused {
         form,
         errors,
-        problem,
+        conflict: problem,
     };
     detail_page(&state, &admin, &id, &ListQuery::default(), Some(refused)).await
 }
@@ -457,13 +442,9 @@ pub async fn reset(
             let problem = refusal(e, &mut errors)?;
             let v = state.platform.admins.get(&id).await?;
             let refused = Refused {
-                form: EditForm {
-                    display_name: v.display_name,
-                    role: v.role.as_str().to_owned(),
-                    status: v.status,
-                },
+                form: EditForm::stored(&v),
                 errors,
-                problem,
+                conflict: problem,
             };
             detail_page(&state, &admin, &id, &ListQuery::default(), Some(refused)).await
         }

@@ -9,7 +9,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use connectors::registry::{ConnectorError, Entry, VersionView};
 use connectors::{ConnectorPatch, Handoff, OpenMode, Status};
-use http::StatusCode;
 use platform::admin::Permission;
 use platform::context::RequestContext;
 use platform::http::problem::ApiError;
@@ -253,12 +252,7 @@ fn changed_by(by: Option<&str>) -> String {
     }
 }
 
-/// A form sent back: what was typed and what is wrong with it.
-struct Refused {
-    form: ConnectorForm,
-    errors: FieldErrors,
-    conflict: Option<String>,
-}
+type Refused = super::frame::Refused<ConnectorForm, String>;
 
 async fn detail_page(
     state: &PortalState,
@@ -308,25 +302,8 @@ async fn detail_page(
             "key": if e.key_unusable { "已设置但无法使用" } else if e.key.is_some() { "已设置" } else { "未设置" },
         }),
     };
-    let (status, form, errors, conflict) = match refused {
-        None => (
-            StatusCode::OK,
-            ConnectorForm::stored(&e),
-            FieldErrors::default(),
-            None,
-        ),
-        // 409 when someone else changed it meanwhile, else 422.
-        Some(r) => (
-            if r.conflict.is_some() {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
-            r.form,
-            r.errors,
-            r.conflict,
-        ),
-    };
+    // 409 when someone else changed it meanwhile, else 422.
+    let (status, form, errors, conflict) = Refused::shown(refused, || ConnectorForm::stored(&e));
     let mut b = base(state, &d.name, "/console/connectors", admin);
     b.flash = flash(query.get("ok"), NOTICES);
     Ok(state.platform.web.page_status(

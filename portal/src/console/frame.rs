@@ -5,12 +5,13 @@
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use http::request::Parts;
 use platform::admin::{AdminError, Permission, Principal, Role, SESSION_COOKIE, Who};
 use platform::context::RequestContext;
 use platform::http::cookie::cookie;
 use platform::http::problem::ApiError;
-use platform::web::form::{self, FormData};
+use platform::web::form::{self, FieldErrors, FormData};
 use platform::web::page::see_other;
 use platform::web::site::{Base, HeaderUser, NavItem};
 
@@ -192,6 +193,37 @@ pub fn base(state: &PortalState, title: &str, current: &str, admin: &ConsoleAdmi
     });
     b.csrf = Some(admin.csrf.clone());
     b
+}
+
+/// A form a page sent back: what was typed, each field's error, and a refusal that concerns no
+/// single field (someone changed the record meanwhile, a rule of the whole record).
+pub(super) struct Refused<F, C> {
+    pub(super) form: F,
+    pub(super) errors: FieldErrors,
+    pub(super) conflict: Option<C>,
+}
+
+impl<F, C> Refused<F, C> {
+    /// What a page shows: the stored values with 200 when nothing was refused, else what was
+    /// typed with 409 for a refusal of the whole record or 422 for field errors.
+    pub(super) fn shown(
+        refused: Option<Self>,
+        stored: impl FnOnce() -> F,
+    ) -> (StatusCode, F, FieldErrors, Option<C>) {
+        match refused {
+            None => (StatusCode::OK, stored(), FieldErrors::default(), None),
+            Some(r) => (
+                if r.conflict.is_some() {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
+                r.form,
+                r.errors,
+                r.conflict,
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
