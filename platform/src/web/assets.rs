@@ -125,11 +125,6 @@ impl Assets {
         }
     }
 
-    /// The size of an asset in bytes (page-weight checks).
-    pub fn len(&self, name: &str) -> Option<usize> {
-        self.by_name.get(name).map(|a| a.bytes.len())
-    }
-
     /// The response to `GET /static/<name>`.
     pub fn respond(&self, name: &str, headers: &HeaderMap) -> Response {
         let Some(a) = self.by_name.get(name).filter(|_| safe_name(name)) else {
