@@ -37,6 +37,8 @@ pub enum StartError {
     Exchange(#[from] exchange::service::ExchangeError),
     #[error(transparent)]
     Audit(#[from] platform::audit::AuditError),
+    #[error("content cannot be set up: {0}")]
+    Content(#[from] cms::CmsError),
     #[error("the pages cannot be set up")]
     Web(#[from] WebError),
     #[error("cannot load the TLS certificate or key")]
@@ -59,6 +61,8 @@ impl Readiness for IntakeReadiness {
 pub struct Services {
     pub state: AppState,
     audit_task: JoinHandle<()>,
+    /// The queue of page views, until [`Hub::start`] gives it to the statistics writer.
+    views: Option<tokio::sync::mpsc::Receiver<cms::stats::View>>,
 }
 
 impl Services {
@@ -111,11 +115,17 @@ impl Services {
                 sso::pages::TEMPLATES,
                 connectors::pages::TEMPLATES,
             ],
-            &[],
+            &[portal::ASSETS],
             config.portal.theme_dir.as_deref(),
             &config.portal.site_name,
         )?);
         let orgs = Arc::new(Orgs::new(&platform));
+        let own_host = url::Url::parse(&config.platform.server.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (cms, views) = cms::Cms::new(&platform, config.content.clone(), &own_host)?;
+        let cms = Arc::new(cms);
         platform.sign_in_hooks = Arc::new(vec![
             Arc::new(orgs::BindEnterprise(orgs.clone())) as Arc<dyn SignInHook>
         ]);
@@ -125,6 +135,7 @@ impl Services {
             connectors.clone(),
             orgs.clone(),
             exchange.clone(),
+            cms.clone(),
             config.portal.clone(),
         );
         let state = AppState {
@@ -134,9 +145,14 @@ impl Services {
             connectors,
             exchange,
             orgs,
+            cms,
             portal,
         };
-        Ok(Services { state, audit_task })
+        Ok(Services {
+            state,
+            audit_task,
+            views: Some(views),
+        })
     }
 
     /// Drains the audit writer and closes the store.
@@ -156,7 +172,11 @@ pub struct Hub {
 impl Hub {
     /// Connects, migrates and starts the audit writer and background jobs.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Hub, StartError> {
-        let Services { state, audit_task } = Services::open(config, clock, true).await?;
+        let Services {
+            state,
+            audit_task,
+            views,
+        } = Services::open(config, clock, true).await?;
         state.connectors.start().await?;
         state.exchange.reload_partners().await?;
         let mut jobs = vec![
@@ -167,7 +187,14 @@ impl Hub {
                 state.exchange.clone(),
                 state.platform.outbound.clone(),
             )),
+            tokio::spawn(cms::Cms::follow_changes((*state.cms).clone())),
         ];
+        if let Some(views) = views {
+            jobs.push(tokio::spawn(cms::Cms::run_stats(
+                (*state.cms).clone(),
+                views,
+            )));
+        }
         if state.config.connectors.probes {
             jobs.push(tokio::spawn(probe_job(state.clone())));
         }

@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The content search index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// Translates one document offline through an installed mapping (XML → JSON, or JSON → XML
     /// with `--to xml`), or lists the mappings. Errors name the line, column and path.
     Map {
@@ -92,6 +97,17 @@ enum Command {
         /// The document; standard input when absent.
         #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SearchCommand {
+    /// Rebuilds the search index from the store: every running node rebuilds its own within a
+    /// second (the request goes through the store's change log), and this node's directory is
+    /// rebuilt now when no running hub holds it.
+    Reindex {
+        #[command(flatten)]
+        config: ConfigArg,
     },
 }
 
@@ -263,6 +279,45 @@ async fn run(command: Command) -> ExitCode {
             catalog.as_deref(),
             file.as_deref(),
         ),
+        Command::Search {
+            command: SearchCommand::Reindex { config },
+        } => {
+            let config = match load(config.config.as_deref(), None) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let services = match Services::open(config, Arc::new(SystemClock), false).await {
+                Ok(s) => s,
+                Err(e) => return fail("cannot open the store", &e),
+            };
+            let cms = services.state.cms.clone();
+            let result = async {
+                cms.request_reindex().await?;
+                if cms.index_location() == "memory" {
+                    Ok(None)
+                } else {
+                    cms.reindex().await.map(Some)
+                }
+            }
+            .await;
+            services.close().await;
+            match result {
+                Ok(Some(n)) => {
+                    println!(
+                        "search index rebuilt: {n} published articles in {}; running hubs rebuild theirs within a second",
+                        cms.index_location()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => {
+                    println!(
+                        "a running hub holds this node's index: it and every other node rebuild theirs within a second"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail("cannot rebuild the search index", &e),
+            }
+        }
         Command::Audit {
             command: AuditCommand::Verify { config },
         } => {

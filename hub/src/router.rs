@@ -78,6 +78,7 @@ pub fn router(state: &AppState, extra: Option<Router>) -> Router {
     let (router, doc) = routes(state, csrf.clone()).split_for_parts();
     let doc_json = doc.to_json().unwrap_or_default();
     let body_limit = server.body_limit;
+    let upload_limit = state.config.content.max_upload_bytes;
     let timeout = server.request_timeout;
 
     let router = match extra {
@@ -118,8 +119,43 @@ pub fn router(state: &AppState, extra: Option<Router>) -> Router {
                     middleware::time_limit,
                 ))
                 .layer(DefaultBodyLimit::disable())
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+                .layer(axum::middleware::from_fn_with_state(
+                    (body_limit, upload_limit),
+                    limit_body,
+                )),
         )
+}
+
+/// The forms that carry a file (an article's image or attachment, a word list): they may be
+/// as large as `content.max_upload_bytes` (plus the form around the file).
+const UPLOADS: &[&str] = &[
+    "/console/content/files",
+    "/console/library/words/import",
+    "/user/policies/files",
+];
+
+/// Refuses a body over the limit of its path (`server.body_limit`, or the upload limit for
+/// [`UPLOADS`]) before reading it when its length is declared, and while reading it otherwise.
+async fn limit_body(
+    axum::extract::State((normal, upload)): axum::extract::State<(usize, usize)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let limit = if UPLOADS.contains(&req.uri().path()) {
+        upload.saturating_add(64 * 1024).max(normal)
+    } else {
+        normal
+    };
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
 }
 
 fn csrf_layer(public_url: &str) -> tower_http::csrf::CsrfLayer {

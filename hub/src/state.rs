@@ -20,6 +20,8 @@ pub struct AppState {
     pub connectors: Arc<Connectors>,
     pub exchange: Arc<Exchange>,
     pub orgs: Arc<Orgs>,
+    /// Content: articles, search, sensitive words, statistics.
+    pub cms: Arc<cms::Cms>,
     /// The portal's state (one per hub: it keeps the home page's figures for a few seconds).
     pub portal: portal::PortalState,
 }

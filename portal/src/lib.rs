@@ -10,8 +10,12 @@
 //! and the form tokens are the platform's (`platform::web`).
 
 pub mod api;
+mod chart;
 pub mod config;
 pub mod console;
+pub mod content;
+mod department;
+mod editing;
 pub mod public;
 pub mod state;
 pub mod user;
@@ -20,6 +24,10 @@ pub mod view;
 use axum::routing::{get, post};
 
 pub use state::{Figures, PortalState};
+
+/// The portal's own static assets (the article editor's script), served at `/static/`.
+pub const ASSETS: platform::web::assets::Sources =
+    &[("editor.js", include_bytes!("../static/editor.js"))];
 
 /// The portal's templates, embedded.
 pub const TEMPLATES: platform::web::templates::Sources = &[
@@ -30,6 +38,26 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
     (
         "portal/column.html",
         include_str!("../templates/portal/column.html"),
+    ),
+    (
+        "content/editor.html",
+        include_str!("../templates/content/editor.html"),
+    ),
+    (
+        "portal/policies_mine.html",
+        include_str!("../templates/portal/policies_mine.html"),
+    ),
+    (
+        "portal/policy_editor.html",
+        include_str!("../templates/portal/policy_editor.html"),
+    ),
+    (
+        "portal/articles.html",
+        include_str!("../templates/portal/articles.html"),
+    ),
+    (
+        "portal/article.html",
+        include_str!("../templates/portal/article.html"),
     ),
     (
         "portal/services.html",
@@ -70,10 +98,16 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
 pub fn pages(state: PortalState) -> axum::Router {
     axum::Router::new()
         .route("/", get(public::home))
-        .route("/policies", get(public::policies))
+        .route("/policies", get(content::policies))
         .route("/products", get(public::products))
         .route("/demands", get(public::demands))
-        .route("/education", get(public::education))
+        .route("/education", get(content::education))
+        .route("/news", get(content::news))
+        .route("/notices", get(content::notices))
+        .route("/articles/{id}", get(content::article))
+        .route("/tags/{tag}", get(content::tag))
+        .route("/files/{id}", get(content::file))
+        .route("/follow", post(content::follow))
         .route("/institutions", get(public::institutions))
         .route("/institutions/{id}", get(public::institution))
         .route("/services", get(public::services))
@@ -88,7 +122,22 @@ pub fn pages(state: PortalState) -> axum::Router {
         )
         .route("/user/members", get(user::members).post(user::add_member))
         .route("/user/members/status", post(user::member_status))
+        .route("/user/policies", get(department::list))
+        .route(
+            "/user/policies/new",
+            get(department::new_form).post(department::create),
+        )
+        .route("/user/policies/files", post(department::upload))
+        .route(
+            "/user/policies/{id}",
+            get(department::show).post(department::save),
+        )
+        .route("/user/policies/{id}/{step}", post(department::step))
         .merge(console::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            content::track,
+        ))
         .with_state(state)
 }
 

@@ -7,8 +7,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use connectors::{OpenMode, Status};
 use http::StatusCode;
+use minijinja::context;
 use minijinja::value::Serde;
-use minijinja::{Value, context};
 use orgs::{OrgFilter, OrgKind, OrgStatus, Organisation};
 use platform::http::problem::ApiError;
 use serde::Serialize;
@@ -75,29 +75,6 @@ struct Column {
     empty: &'static str,
 }
 
-const POLICY_LEVELS: &[(&str, &str)] = &[
-    ("", "全部"),
-    ("national", "国家"),
-    ("fujian", "福建省"),
-    ("longyan", "龙岩市"),
-    ("county", "区县"),
-];
-
-const EDUCATION_TOPICS: &[(&str, &str)] = &[
-    ("", "全部"),
-    ("knowledge", "金融知识"),
-    ("regulation", "金融法规"),
-    ("red", "红色金融"),
-];
-
-const POLICIES: Column = Column {
-    label: "政策专题",
-    path: "/policies",
-    intro: "汇集国家、福建省、龙岩市及新罗区、永定区、漳平市、长汀县、上杭县、武平县、连城县的金融扶持政策。",
-    tabs: Some(("level", POLICY_LEVELS)),
-    empty: "暂无已发布的政策。政策由平台运营方和政府部门发布，发布后将在这里按层级展示。",
-};
-
 const PRODUCTS: Column = Column {
     label: "金融产品",
     path: "/products",
@@ -112,14 +89,6 @@ const DEMANDS: Column = Column {
     intro: "企业发布融资需求，经平台审核后进入需求市场，由金融机构对接；机构在企业确认前看不到企业名称。",
     tabs: None,
     empty: "暂无公开的融资需求。企业登录后可在用户中心发布融资需求。",
-};
-
-const EDUCATION: Column = Column {
-    label: "金融教育",
-    path: "/education",
-    intro: "金融知识、金融法规与红色金融，帮助企业和个人了解金融服务。",
-    tabs: Some(("topic", EDUCATION_TOPICS)),
-    empty: "暂无已发布的金融教育文章。",
 };
 
 /// An empty pager: one page, nothing in it.
@@ -179,7 +148,34 @@ async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, Api
     let figures = state.figures().await?;
     let b = base(state, "首页", "/", viewer);
     let services: Vec<ServiceCard> = service_cards(state).into_iter().take(6).collect();
-    let latest: Vec<Value> = Vec::new();
+    let all = state.cms.columns().await?;
+    let latest = state
+        .cms
+        .list(
+            &cms::ArticleFilter {
+                status: Some(cms::Status::Published),
+                ..cms::ArticleFilter::default()
+            },
+            cms::Page::new(1, 8),
+        )
+        .await?;
+    let latest: Vec<serde_json::Value> = latest
+        .items
+        .iter()
+        .map(|s| crate::content::item(&all, s))
+        .collect();
+    let account = viewer.0.as_ref().map(|me| me.account_id().to_owned());
+    let follows = match &account {
+        Some(a) => state.cms.follows(a).await?.len(),
+        None => 0,
+    };
+    let hot: Vec<serde_json::Value> = state
+        .cms
+        .hot(account.as_deref().filter(|_| follows > 0), 6)
+        .await?
+        .iter()
+        .map(|s| crate::content::item(&all, s))
+        .collect();
     state
         .platform
         .web
@@ -194,21 +190,15 @@ async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, Api
                     open_demands => figures.open_demands,
                     financing_yuan => view::yuan(figures.financing_fen),
                 },
-                latest => latest,
+                latest => Serde(&latest),
+                hot => Serde(&hot),
+                personal => follows > 0,
                 columns => Serde(&COLUMN_ENTRIES[..]),
                 services => Serde(&services),
                 signed_in => viewer.0.is_some(),
             },
         )
         .map_err(ApiError::internal)
-}
-
-pub async fn policies(
-    State(state): State<PortalState>,
-    viewer: Viewer,
-    RawQuery(q): RawQuery,
-) -> Response {
-    column(&state, &viewer, &POLICIES, &ListQuery::parse(q.as_deref())).await
 }
 
 pub async fn products(
@@ -225,14 +215,6 @@ pub async fn demands(
     RawQuery(q): RawQuery,
 ) -> Response {
     column(&state, &viewer, &DEMANDS, &ListQuery::parse(q.as_deref())).await
-}
-
-pub async fn education(
-    State(state): State<PortalState>,
-    viewer: Viewer,
-    RawQuery(q): RawQuery,
-) -> Response {
-    column(&state, &viewer, &EDUCATION, &ListQuery::parse(q.as_deref())).await
 }
 
 /// An institution as the public list shows it.
@@ -407,7 +389,59 @@ pub async fn search(
         .take(MAX_QUERY)
         .collect();
     let mut hits = Vec::new();
+    let section = query
+        .get("col")
+        .filter(|c| cms::SECTIONS.iter().any(|(id, _, _)| id == c))
+        .map(str::to_owned);
+    let from = query.get("from").and_then(crate::content::day_start);
+    let until = query
+        .get("to")
+        .and_then(crate::content::day_start)
+        .map(|ms| ms + 86_400_000);
+    let mut content_total = 0;
+    let mut unavailable = false;
     if !words.is_empty() {
+        match state.cms.search(&cms::search::SearchQuery {
+            q: words.clone(),
+            column: section.clone(),
+            from,
+            until,
+            offset: 0,
+            limit: 50,
+        }) {
+            Ok(found) => {
+                content_total = found.total;
+                let all = state.cms.columns().await?;
+                for h in found.hits {
+                    let kind = h
+                        .columns
+                        .iter()
+                        .find_map(|c| all.iter().find(|x| &x.id == c && x.is_top()))
+                        .map_or("内容", |c| match c.section.as_str() {
+                            "policy" => "政策",
+                            "education" => "金融教育",
+                            "notice" => "通知公告",
+                            _ => "新闻资讯",
+                        });
+                    hits.push(Hit {
+                        title_html: h.title_html,
+                        href: format!("/articles/{}", h.id),
+                        kind,
+                        snippet_html: format!(
+                            "{} <span class=\"muted small\">{}</span>",
+                            h.snippet_html,
+                            view::date(h.published_at)
+                        ),
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "content search failed");
+                unavailable = true;
+            }
+        }
+    }
+    if !words.is_empty() && section.is_none() && from.is_none() && until.is_none() {
         let needle = words.to_lowercase();
         let found = |text: &str| text.to_lowercase().contains(&needle);
         for c in COLUMN_ENTRIES.iter() {
@@ -463,7 +497,15 @@ pub async fn search(
     Ok(state.platform.web.page(
         "portal/search.html",
         &b,
-        serde_json::json!({ "q": words, "hits": hits, "empty": empty }),
+        serde_json::json!({
+            "q": words,
+            "hits": hits,
+            "empty": empty,
+            "content_total": content_total,
+            "unavailable": unavailable,
+            "filter": { "col": section, "from": query.get("from"), "to": query.get("to") },
+            "sections": cms::SECTIONS.iter().map(|(id, label, _)| serde_json::json!({ "value": id, "label": label })).collect::<Vec<_>>(),
+        }),
     ))
 }
 

@@ -30,6 +30,7 @@ pub struct PortalState {
     pub connectors: Arc<Connectors>,
     pub orgs: Arc<Orgs>,
     pub exchange: Arc<Exchange>,
+    pub cms: Arc<cms::Cms>,
     pub config: Arc<PortalConfig>,
     figures: Arc<RwLock<Option<(i64, Figures)>>>,
     anonymous_home: Arc<RwLock<Option<(i64, Bytes)>>>,
@@ -59,6 +60,7 @@ impl PortalState {
         connectors: Arc<Connectors>,
         orgs: Arc<Orgs>,
         exchange: Arc<Exchange>,
+        cms: Arc<cms::Cms>,
         config: PortalConfig,
     ) -> PortalState {
         PortalState {
@@ -67,6 +69,7 @@ impl PortalState {
             connectors,
             orgs,
             exchange,
+            cms,
             config: Arc::new(config),
             figures: Arc::new(RwLock::new(None)),
             anonymous_home: Arc::new(RwLock::new(None)),

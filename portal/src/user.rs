@@ -180,8 +180,55 @@ pub async fn centre(
             main => main,
             can_resubmit => main && m.org.status == OrgStatus::Rejected,
             members_href => (main && m.org.status == OrgStatus::Approved).then_some("/user/members"),
+            policies_href => (m.org.kind == orgs::OrgKind::Government
+                && m.org.status == OrgStatus::Approved
+                && m.status == MemberStatus::Active)
+                .then_some("/user/policies"),
         }
     });
+    let follows = state.cms.follows(&a.id).await?;
+    let all = state.cms.columns().await?;
+    let followed: Vec<serde_json::Value> = follows
+        .iter()
+        .map(|f| {
+            let (label, href) = if f.kind == "column" {
+                let c = all.iter().find(|c| c.id == f.target);
+                (
+                    c.map_or(f.target.clone(), |c| c.name.clone()),
+                    c.map_or("/".to_owned(), |c| {
+                        if c.is_top() {
+                            cms::section_path(&c.section).to_owned()
+                        } else {
+                            format!("{}?c={}", cms::section_path(&c.section), c.id)
+                        }
+                    }),
+                )
+            } else {
+                (
+                    format!("#{}", f.target),
+                    format!(
+                        "/tags/{}",
+                        percent_encoding::utf8_percent_encode(
+                            &f.target,
+                            percent_encoding::NON_ALPHANUMERIC
+                        )
+                    ),
+                )
+            };
+            serde_json::json!({ "kind": f.kind, "target": f.target, "label": label, "href": href })
+        })
+        .collect();
+    let recommended: Vec<serde_json::Value> = if follows.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .cms
+            .hot(Some(&a.id), 8)
+            .await?
+            .iter()
+            .map(|s| crate::content::item(&all, s))
+            .collect()
+    };
     let mut b = base(&state, "用户中心", USER_CENTRE, &viewer);
     b.flash = flash(query.get("ok"), NOTICES);
     let me_view = context! {
@@ -202,6 +249,8 @@ pub async fn centre(
             can_register => me.membership.is_none(),
             identities => identities,
             sessions => sessions,
+            follows => minijinja::value::Serde(&followed),
+            recommended => minijinja::value::Serde(&recommended),
             // The sign-out page asks once and signs out at the provider too; its form may end
             // at the provider's domain, which only that page's policy allows.
             logout_href => "/sso/logout?return_to=%2F",

@@ -28,6 +28,7 @@ pub struct Config {
     pub connectors: connectors::config::ConnectorsConfig,
     pub exchange: exchange::config::ExchangeSettings,
     pub portal: portal::config::PortalConfig,
+    pub content: cms::config::ContentConfig,
 }
 
 /// Inputs to [`Config::load`]: the optional file, the process environment and flags.
@@ -93,6 +94,7 @@ impl Config {
             serde_json::json!({ "connectors": self.connectors.summary() }),
             self.exchange.summary(),
             serde_json::json!({ "portal": self.portal.summary() }),
+            serde_json::json!({ "content": self.content.summary() }),
         ] {
             if let serde_json::Value::Object(m) = part {
                 all.extend(m);
@@ -131,12 +133,14 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         .is_some_and(|t| t.client_ca.is_some());
     let exchange = exchange::config::validate(raw.exchange, raw.partners, client_ca, l);
     let portal = portal::config::validate(raw.portal, &platform.data_dir, l);
+    let content = cms::config::validate(raw.content, &platform.data_dir, l);
     Config {
         platform,
         sso,
         connectors,
         exchange,
         portal,
+        content,
     }
 }
 

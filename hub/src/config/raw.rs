@@ -30,4 +30,6 @@ pub struct RawConfig {
     /// `[providers.<id>]`: each is deserialised by its `kind` (see `sso::config`).
     pub providers: std::collections::BTreeMap<String, toml::Value>,
     pub portal: portal::config::RawPortal,
+    /// `[content]`: sensitive words, uploads, the file store and the search index.
+    pub content: cms::config::RawContent,
 }

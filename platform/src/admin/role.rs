@@ -17,6 +17,11 @@ pub enum Role {
     SecurityAdmin,
     /// Reads, analyses and exports the audit trail; changes nothing else.
     AuditAdmin,
+    /// Writes and submits content (policies, education, news, notices); cannot publish.
+    ContentEditor,
+    /// Reviews submitted content: publishes or rejects it with a reason, withdraws it; manages
+    /// the columns, the dictionary, the sensitive-word library and keyword links.
+    ContentReviewer,
     /// An internal system's API token that sends messages to partners and nothing else (not a
     /// person: no administrator account has this role).
     MessageSender,
@@ -39,13 +44,23 @@ pub enum Permission {
     AuditExport,
     /// Reviewing, creating, enabling and disabling organisations (the platform's operators).
     OrganisationsManage,
+    /// Writing content and submitting it for review; the recycle bin of one's own drafts.
+    ContentEdit,
+    /// Publishing or rejecting submitted content, withdrawing it, the recycle bin.
+    ContentReview,
+    /// Columns, the dictionary, sensitive words and keyword links.
+    ContentManage,
+    /// The portal's traffic statistics.
+    StatsRead,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 6] = [
         Role::SystemAdmin,
         Role::SecurityAdmin,
         Role::AuditAdmin,
+        Role::ContentEditor,
+        Role::ContentReviewer,
         Role::MessageSender,
     ];
 
@@ -60,6 +75,8 @@ impl Role {
             Role::SystemAdmin => "system-admin",
             Role::SecurityAdmin => "security-admin",
             Role::AuditAdmin => "audit-admin",
+            Role::ContentEditor => "content-editor",
+            Role::ContentReviewer => "content-reviewer",
             Role::MessageSender => "message-sender",
         }
     }
@@ -70,6 +87,8 @@ impl Role {
             Role::SystemAdmin => "系统管理员",
             Role::SecurityAdmin => "安全管理员",
             Role::AuditAdmin => "审计管理员",
+            Role::ContentEditor => "内容编辑",
+            Role::ContentReviewer => "内容审核",
             Role::MessageSender => "报文发送（系统对接）",
         }
     }
@@ -86,9 +105,13 @@ impl Role {
                 MessagesRead,
                 MessagesSend,
                 OrganisationsManage,
+                ContentManage,
+                StatsRead,
             ],
             Role::SecurityAdmin => &[AccountsManage, AdminsManage, SessionsManage],
             Role::AuditAdmin => &[AuditRead, AuditExport],
+            Role::ContentEditor => &[ContentEdit, StatsRead],
+            Role::ContentReviewer => &[ContentReview, ContentManage, StatsRead],
             Role::MessageSender => &[MessagesSend],
         }
     }
@@ -120,7 +143,7 @@ impl FromStr for Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ConfigRead,
         Permission::ConnectorsManage,
         Permission::ProvidersManage,
@@ -129,6 +152,10 @@ impl Permission {
         Permission::MessagesRead,
         Permission::MessagesSend,
         Permission::OrganisationsManage,
+        Permission::ContentEdit,
+        Permission::ContentReview,
+        Permission::ContentManage,
+        Permission::StatsRead,
         Permission::AccountsManage,
         Permission::AdminsManage,
         Permission::SessionsManage,
@@ -152,6 +179,10 @@ impl Permission {
             Permission::SessionsManage => "结束用户与管理员的会话",
             Permission::AuditRead => "查询与核验审计日志",
             Permission::AuditExport => "导出审计日志",
+            Permission::ContentEdit => "撰写与提交内容",
+            Permission::ContentReview => "审核、发布与下线内容",
+            Permission::ContentManage => "管理栏目、字典、敏感词与关键词链接",
+            Permission::StatsRead => "查看访问统计",
         }
     }
 
@@ -170,6 +201,10 @@ impl Permission {
             Permission::AuditRead => "audit.read",
             Permission::AuditExport => "audit.export",
             Permission::OrganisationsManage => "organisations.manage",
+            Permission::ContentEdit => "content.edit",
+            Permission::ContentReview => "content.review",
+            Permission::ContentManage => "content.manage",
+            Permission::StatsRead => "stats.read",
         }
     }
 }
@@ -208,6 +243,15 @@ mod tests {
             Permission::OrganisationsManage.as_str(),
             "organisations.manage"
         );
+    }
+
+    #[test]
+    fn editors_do_not_publish_and_reviewers_do_not_write() {
+        assert!(Role::ContentEditor.can(Permission::ContentEdit));
+        assert!(!Role::ContentEditor.can(Permission::ContentReview));
+        assert!(Role::ContentReviewer.can(Permission::ContentReview));
+        assert!(!Role::ContentReviewer.can(Permission::ContentEdit));
+        assert!(Role::ContentEditor.for_people() && Role::ContentReviewer.for_people());
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl std::fmt::Debug for Assets {
 fn content_type(name: &str) -> &'static str {
     match name.rsplit('.').next().unwrap_or("") {
         "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",

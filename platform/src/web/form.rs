@@ -18,18 +18,26 @@ use crate::keys::Keys;
 #[derive(Debug, Default, Clone)]
 pub struct FormData {
     fields: HashMap<String, String>,
+    /// Every value of a field sent several times (checkboxes), in order, trimmed and non-empty.
+    repeated: HashMap<String, Vec<String>>,
 }
 
 impl FormData {
     /// Parses an urlencoded body.
     pub fn parse(body: &[u8]) -> FormData {
         let mut fields = HashMap::new();
+        let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(body) {
-            fields
-                .entry(k.into_owned())
-                .or_insert_with(|| v.trim().to_owned());
+            let v = v.trim();
+            if !v.is_empty() {
+                repeated
+                    .entry(k.clone().into_owned())
+                    .or_default()
+                    .push(v.to_owned());
+            }
+            fields.entry(k.into_owned()).or_insert_with(|| v.to_owned());
         }
-        FormData { fields }
+        FormData { fields, repeated }
     }
 
     /// The field's value, empty when absent.
@@ -42,6 +50,11 @@ impl FormData {
         Some(self.get(name))
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
+    }
+
+    /// Every non-empty value of a field sent several times (a group of checkboxes).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.repeated.get(name).cloned().unwrap_or_default()
     }
 
     /// Whether a checkbox (or any field) was sent with a value.

@@ -121,12 +121,19 @@ impl FromRequestParts<PortalState> for ConsoleAdmin {
     }
 }
 
-/// A section of the console: its label, path and the permission it needs (`None`: every
-/// administrator).
+/// A section of the console: its label, path and the permissions that open it (any of them;
+/// none: every administrator).
 pub struct Section {
     pub label: &'static str,
     pub href: &'static str,
-    pub needs: Option<Permission>,
+    pub needs: &'static [Permission],
+}
+
+impl Section {
+    /// Whether an administrator of `role` sees the section.
+    pub fn open_to(&self, role: Role) -> bool {
+        self.needs.is_empty() || self.needs.iter().any(|p| role.can(*p))
+    }
 }
 
 /// The sections in the navigation's order.
@@ -134,37 +141,52 @@ pub const SECTIONS: &[Section] = &[
     Section {
         label: "概览",
         href: "/console",
-        needs: None,
+        needs: &[],
     },
     Section {
         label: "机构审核",
         href: "/console/organisations",
-        needs: Some(Permission::OrganisationsManage),
+        needs: &[Permission::OrganisationsManage],
+    },
+    Section {
+        label: "内容管理",
+        href: "/console/content",
+        needs: &[Permission::ContentEdit, Permission::ContentReview],
+    },
+    Section {
+        label: "栏目与词库",
+        href: "/console/library",
+        needs: &[Permission::ContentManage],
+    },
+    Section {
+        label: "访问统计",
+        href: "/console/stats",
+        needs: &[Permission::StatsRead],
     },
     Section {
         label: "外部平台",
         href: "/console/connectors",
-        needs: Some(Permission::ConnectorsManage),
+        needs: &[Permission::ConnectorsManage],
     },
     Section {
         label: "合作系统",
         href: "/console/partners",
-        needs: Some(Permission::PartnersManage),
+        needs: &[Permission::PartnersManage],
     },
     Section {
         label: "用户账号",
         href: "/console/accounts",
-        needs: Some(Permission::AccountsManage),
+        needs: &[Permission::AccountsManage],
     },
     Section {
         label: "管理员与角色",
         href: "/console/admins",
-        needs: Some(Permission::AdminsManage),
+        needs: &[Permission::AdminsManage],
     },
     Section {
         label: "审计日志",
         href: "/console/audit",
-        needs: Some(Permission::AuditRead),
+        needs: &[Permission::AuditRead],
     },
 ];
 
@@ -172,7 +194,7 @@ pub const SECTIONS: &[Section] = &[
 pub fn nav(role: Role, current: &str) -> Vec<NavItem> {
     SECTIONS
         .iter()
-        .filter(|s| s.needs.is_none_or(|p| role.can(p)))
+        .filter(|s| s.open_to(role))
         .map(|s| NavItem {
             label: s.label,
             href: s.href,

@@ -34,7 +34,7 @@ pub async fn home(
     let sections: Vec<serde_json::Value> = SECTIONS
         .iter()
         .skip(1)
-        .filter(|s| s.needs.is_none_or(|p| role.can(p)))
+        .filter(|s| s.open_to(role))
         .map(|s| serde_json::json!({ "label": s.label, "href": s.href }))
         .collect();
     let mut b = base(&state, "概览", "/console", &admin);

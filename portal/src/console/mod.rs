@@ -8,14 +8,18 @@ mod admins;
 mod audit;
 mod auth;
 mod connectors;
+mod content;
 mod frame;
 mod home;
+mod library;
 mod organisations;
 mod partners;
+mod stats;
 
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use content::{read_upload, status_kind};
 pub use frame::ConsoleAdmin;
 
 use crate::state::PortalState;
@@ -98,6 +102,26 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
         "console/audit_verify.html",
         include_str!("../../templates/console/audit_verify.html"),
     ),
+    (
+        "console/content.html",
+        include_str!("../../templates/console/content.html"),
+    ),
+    (
+        "console/article.html",
+        include_str!("../../templates/console/article.html"),
+    ),
+    (
+        "console/revision.html",
+        include_str!("../../templates/console/revision.html"),
+    ),
+    (
+        "console/library.html",
+        include_str!("../../templates/console/library.html"),
+    ),
+    (
+        "console/stats.html",
+        include_str!("../../templates/console/stats.html"),
+    ),
 ];
 
 /// The console's pages.
@@ -157,4 +181,22 @@ pub fn routes() -> Router<PortalState> {
         .route("/console/audit", get(audit::list))
         .route("/console/audit/verify", post(audit::verify))
         .route("/console/audit/{seq}", get(audit::detail))
+        .route("/console/content", get(content::list))
+        .route(
+            "/console/content/new",
+            get(content::new_form).post(content::create),
+        )
+        .route("/console/content/files", post(content::upload))
+        .route(
+            "/console/content/{id}",
+            get(content::show).post(content::save),
+        )
+        .route("/console/content/{id}/{step}", post(content::step))
+        .route(
+            "/console/content/{id}/revisions/{n}",
+            get(content::revision),
+        )
+        .route("/console/library", get(library::show).post(library::change))
+        .route("/console/library/words/import", post(library::import))
+        .route("/console/stats", get(stats::show))
 }
