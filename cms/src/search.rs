@@ -218,7 +218,7 @@ impl SearchIndex {
         match on_disk {
             Ok(s) => Ok(s),
             Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "the search index directory cannot be used; keeping this node's index in memory");
+                tracing::info!(dir = %dir.display(), error = %e, "the search index directory is in use or unreadable; this process keeps its index in memory");
                 Self::with_index(Index::create_in_ram(schema), fields, "memory".to_owned())
             }
         }
@@ -255,14 +255,14 @@ impl SearchIndex {
         })
     }
 
-    /// The last change of the store's log that this index holds (0: none, rebuild it).
-    pub fn applied(&self) -> i64 {
+    /// The last change of the store's log that this index holds; `None` when it was never
+    /// built (then it is rebuilt from the store).
+    pub fn applied(&self) -> Option<i64> {
         self.index
             .load_metas()
             .ok()
             .and_then(|m| m.payload)
             .and_then(|p| p.parse().ok())
-            .unwrap_or(0)
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -502,7 +502,7 @@ mod tests {
             7,
         )
         .unwrap();
-        assert_eq!(s.applied(), 7);
+        assert_eq!(s.applied(), Some(7));
         assert_eq!(
             ids(&s
                 .search(&SearchQuery {
@@ -578,7 +578,7 @@ mod tests {
                 .unwrap()),
             vec!["c"]
         );
-        assert_eq!(s.applied(), 8);
+        assert_eq!(s.applied(), Some(8));
         s.rebuild(&[], 9).unwrap();
         assert_eq!(s.num_docs(), 0);
     }
@@ -592,7 +592,8 @@ mod tests {
                 .unwrap();
         }
         let s = SearchIndex::open(dir.path()).unwrap();
-        assert_eq!(s.applied(), 42);
+        assert_eq!(s.applied(), Some(42));
+        assert_eq!(SearchIndex::in_memory().unwrap().applied(), None);
         assert_eq!(s.num_docs(), 1);
     }
 }

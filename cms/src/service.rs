@@ -185,7 +185,13 @@ pub struct Cms {
     files: FileStore,
     recorder: Recorder,
     changed: Arc<Notify>,
+    /// The columns, read at most every [`COLUMNS_TTL_MS`] (every page shows them); a change
+    /// on this node forgets them at once.
+    columns: Arc<std::sync::RwLock<Option<(i64, Arc<Vec<Column>>)>>>,
 }
+
+/// How long the columns are reused (another node's change shows within this time).
+const COLUMNS_TTL_MS: i64 = 5_000;
 
 impl std::fmt::Debug for Cms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -238,6 +244,7 @@ impl Cms {
                 files,
                 recorder,
                 changed: Arc::new(Notify::new()),
+                columns: Arc::new(std::sync::RwLock::new(None)),
             },
             rx,
         ))
@@ -307,6 +314,27 @@ impl Cms {
 
     /// Every column, top-level ones first, each followed by its sub-columns in order.
     pub async fn columns(&self) -> Result<Vec<Column>, CmsError> {
+        let now = self.now();
+        if let Ok(g) = self.columns.read()
+            && let Some((at, cols)) = &*g
+            && now - at < COLUMNS_TTL_MS
+        {
+            return Ok(cols.as_ref().clone());
+        }
+        let cols = self.read_columns().await?;
+        if let Ok(mut g) = self.columns.write() {
+            *g = Some((now, Arc::new(cols.clone())));
+        }
+        Ok(cols)
+    }
+
+    fn forget_columns(&self) {
+        if let Ok(mut g) = self.columns.write() {
+            *g = None;
+        }
+    }
+
+    async fn read_columns(&self) -> Result<Vec<Column>, CmsError> {
         let rows: Vec<(
             String,
             Option<String>,
@@ -401,6 +429,7 @@ impl Cms {
                 .await
                 .map(|_| ())
         })?;
+        self.forget_columns();
         self.record(
             AuditEvent::new("content.column_added", Outcome::Success)
                 .actor(who.actor())
@@ -443,6 +472,7 @@ impl Cms {
                 .await
                 .map(|_| ())
         })?;
+        self.forget_columns();
         self.record(
             AuditEvent::new("content.column_deleted", Outcome::Success)
                 .actor(who.actor())
@@ -1105,14 +1135,28 @@ impl Cms {
     }
 
     async fn summaries(&self, rows: Vec<ArticleRow>) -> Result<Vec<Summary>, CmsError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let pairs: Vec<(String, String)> = with_pool!(self.db.read(), |p| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT article_id, column_id FROM content_article_columns WHERE article_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY column_id");
+            qb.build_query_as().fetch_all(p).await
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let columns: Vec<String> = with_pool!(self.db.read(), |p| {
-                sqlx::query_scalar("SELECT column_id FROM content_article_columns WHERE article_id = $1 ORDER BY column_id")
-                    .bind(&r.id)
-                    .fetch_all(p)
-                    .await
-            })?;
+            let columns: Vec<String> = pairs
+                .iter()
+                .filter(|(a, _)| *a == r.id)
+                .map(|(_, c)| c.clone())
+                .collect();
             let a = r.into_article(columns)?;
             out.push(Summary {
                 id: a.id,
@@ -1717,7 +1761,7 @@ impl Cms {
         }
         let n = docs.len();
         let search = self.search.clone();
-        tokio::task::spawn_blocking(move || search.rebuild(&docs, upto.max(1)))
+        tokio::task::spawn_blocking(move || search.rebuild(&docs, upto))
             .await
             .map_err(|e| CmsError::Search(e.to_string()))?
             .map_err(|e| CmsError::Search(e.0))?;
@@ -1741,12 +1785,10 @@ impl Cms {
 
     /// Applies the changes after what this node's index holds; returns how many it read.
     pub async fn apply_changes(&self) -> Result<usize, CmsError> {
-        let from = self.search.applied();
-        if from == 0 {
+        let Some(from) = self.search.applied() else {
             self.reindex().await?;
-            self.load_words().await?;
             return Ok(0);
-        }
+        };
         let changes: Vec<(i64, String)> = with_pool!(self.db.read(), |p| {
             sqlx::query_as("SELECT seq, article_id FROM content_changes WHERE seq > $1 ORDER BY seq LIMIT 1000")
                 .bind(from)

@@ -525,6 +525,20 @@ async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<Pat
         {
             return fail("cannot prepare the demo organisations", &e);
         }
+        let token_of = |role: Role| {
+            seeded
+                .tokens
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, t)| t.clone())
+        };
+        if let (Some(editor), Some(reviewer)) = (
+            token_of(Role::ContentEditor),
+            token_of(Role::ContentReviewer),
+        ) && let Err(e) = crate::demo::seed_content(hub.state(), &editor, &reviewer).await
+        {
+            return fail("cannot prepare the demo content", &e);
+        }
         println!("{}", crate::demo::banner(&addr, &dir, &seeded));
         crate::demo::start_demo_partner(hub.state(), &addr);
     }

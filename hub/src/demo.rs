@@ -90,10 +90,12 @@ pub struct Seeded {
     pub tokens: Vec<(Role, String)>,
 }
 
-const DEMO_ADMINS: [(&str, &str, Role); 3] = [
+const DEMO_ADMINS: [(&str, &str, Role); 5] = [
     ("sysadmin", "系统管理员（演示）", Role::SystemAdmin),
     ("secadmin", "安全管理员（演示）", Role::SecurityAdmin),
     ("auditor", "审计管理员（演示）", Role::AuditAdmin),
+    ("editor", "内容编辑（演示）", Role::ContentEditor),
+    ("reviewer", "内容审核（演示）", Role::ContentReviewer),
 ];
 
 /// Points the connectors that have no public entry yet at the sandbox platforms on `addr`
@@ -357,6 +359,132 @@ pub async fn seed_organisations(state: &AppState, token: &str) -> Result<usize, 
     Ok(created)
 }
 
+/// The demo's articles (fictional, their source marked 演示): (columns, title, tags, body).
+const DEMO_ARTICLES: &[(&[&str], &str, &str, &str)] = &[
+    (
+        &["policy-national"],
+        "关于进一步加大对小微企业贷款支持力度的通知（演示）",
+        "小微企业，贷款",
+        "<p>各银行业金融机构要单列小微企业信贷计划，推广无还本续贷，合理降低小微企业综合融资成本。</p><h2>主要措施</h2><ul><li>加大首贷、信用贷投放；</li><li>用好普惠小微贷款支持工具；</li><li>落实尽职免责。</li></ul>",
+    ),
+    (
+        &["policy-fujian"],
+        "福建省政府性融资担保体系建设实施意见（演示）",
+        "担保，融资担保",
+        "<p>推动政府性融资担保机构聚焦支小支农主业，单户担保金额 1000 万元以下的业务占比不低于 80%，平均担保费率不超过 1%。</p>",
+    ),
+    (
+        &["policy-longyan", "news"],
+        "龙岩市中小微企业贷款贴息实施办法（演示）",
+        "贴息，小微企业",
+        "<p>对在本市注册的中小微企业，按实际支付利息的 30% 给予贷款贴息，单户年度贴息不超过 50 万元。</p><p>申报时间：每季度首月 1 日至 20 日。</p>",
+    ),
+    (
+        &["policy-longyan"],
+        "龙岩市应收账款融资服务平台推广方案（演示）",
+        "应收账款，供应链金融",
+        "<p>鼓励核心企业在中征应收账款融资服务平台确认账款，帮助上下游中小企业盘活应收账款。</p>",
+    ),
+    (
+        &["policy-xinluo"],
+        "新罗区科技型企业知识产权质押融资扶持政策（演示）",
+        "知识产权，质押",
+        "<p>对以知识产权质押方式获得贷款的科技型企业，按贷款额的 1% 给予评估费补助。</p>",
+    ),
+    (
+        &["policy-changting"],
+        "长汀县林权抵押贷款风险补偿办法（演示）",
+        "林权，抵押",
+        "<p>设立林权抵押贷款风险补偿资金，对合作银行发生的林权抵押贷款损失给予 50% 补偿。</p>",
+    ),
+    (
+        &["policy-shanghang"],
+        "上杭县乡村振兴产业贷款贴息政策（演示）",
+        "乡村振兴，贴息",
+        "<p>对新型农业经营主体的产业发展贷款给予贴息支持。</p>",
+    ),
+    (
+        &["education-knowledge"],
+        "企业征信报告怎么看：五个要点（演示）",
+        "征信",
+        "<p>企业征信报告记录了企业的基本信息、信贷记录和公共信息。查看时重点关注未结清信贷、担保信息和欠息记录。</p>",
+    ),
+    (
+        &["education-knowledge"],
+        "什么是无还本续贷（演示）",
+        "续贷，小微企业",
+        "<p>无还本续贷是指贷款到期时，符合条件的企业无需先还本金即可办理续贷。</p>",
+    ),
+    (
+        &["education-law"],
+        "《中华人民共和国民法典》中的担保制度要点（演示）",
+        "担保，法规",
+        "<p>民法典对抵押、质押、保证等担保方式作了系统规定。</p>",
+    ),
+    (
+        &["education-red"],
+        "闽西工农银行：红色金融的一段历史（演示）",
+        "红色金融",
+        "<p>1930 年在龙岩成立的闽西工农银行，是土地革命时期重要的红色金融机构之一。</p>",
+    ),
+    (
+        &["news"],
+        "“普惠金融服务进园区”活动在龙岩高新区举行（演示）",
+        "普惠金融",
+        "<p>多家银行、担保机构现场为园区企业介绍信用贷款、贴息政策和征信服务。</p>",
+    ),
+    (
+        &["notice"],
+        "关于平台系统升级维护的通知（演示）",
+        "通知",
+        "<p>平台将于本周六 22:00 至次日 02:00 进行系统升级，期间部分功能暂停使用。</p>",
+    ),
+];
+
+/// Writes and publishes the demo's articles when there are none yet, as the demo's editor and
+/// reviewer (`editor_token`, `reviewer_token`). Returns how many were published.
+pub async fn seed_content(
+    state: &AppState,
+    editor_token: &str,
+    reviewer_token: &str,
+) -> Result<usize, SeedError> {
+    let ctx = RequestContext::system();
+    let existing = state
+        .cms
+        .list(&cms::ArticleFilter::default(), cms::Page::new(1, 1))
+        .await?;
+    if existing.total > 0 {
+        return Ok(0);
+    }
+    let editor = cms::Editor::Admin {
+        principal: state.platform.admins.token(editor_token, &ctx).await?,
+        name: "内容编辑（演示）".to_owned(),
+    };
+    let reviewer = cms::Editor::Admin {
+        principal: state.platform.admins.token(reviewer_token, &ctx).await?,
+        name: "内容审核（演示）".to_owned(),
+    };
+    let mut published = 0;
+    for (columns, title, tags, body) in DEMO_ARTICLES {
+        let draft = cms::Draft {
+            title: (*title).to_owned(),
+            body: (*body).to_owned(),
+            tags: vec![(*tags).to_owned()],
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            source: Some("演示内容".to_owned()),
+            ..cms::Draft::default()
+        };
+        let a = state.cms.create(&editor, draft, &ctx).await?;
+        state.cms.submit(&editor, &a.id, &ctx).await?;
+        state
+            .cms
+            .review(&reviewer, &a.id, cms::Decision::Publish, &ctx)
+            .await?;
+        published += 1;
+    }
+    Ok(published)
+}
+
 /// Why the demo data could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -364,6 +492,8 @@ pub enum SeedError {
     Admin(#[from] AdminError),
     #[error(transparent)]
     Orgs(#[from] orgs::OrgError),
+    #[error(transparent)]
+    Content(#[from] cms::CmsError),
 }
 
 /// One administrator and one day-long API token per role. Existing demo administrators get

@@ -35,6 +35,7 @@ impl FromRef<PortalState> for Platform {
 /// caller puts them behind the cross-origin guard).
 pub fn protected_routes() -> OpenApiRouter<PortalState> {
     OpenApiRouter::new()
+        .merge(crate::content_api::admin_routes())
         .routes(routes!(me))
         .routes(routes!(
             my_organisation,
@@ -55,6 +56,7 @@ pub fn public_routes() -> OpenApiRouter<PortalState> {
         .routes(routes!(figures))
         .routes(routes!(institutions))
         .routes(routes!(institution))
+        .merge(crate::content_api::public_routes())
 }
 
 /// The signed-in person, or 401: `auth.session_expired` when the session ended, else

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use cms::{Article, ArticleFilter, CmsError, Column, Page, Status, Summary};
+use cms::{Article, ArticleFilter, CmsError, Page, Status};
 use http::{HeaderValue, StatusCode, header};
 use platform::http::problem::ApiError;
 use platform::web::form::FormData;
@@ -13,7 +13,7 @@ use platform::web::page::see_other;
 
 use crate::public::to_sign_in;
 use crate::state::PortalState;
-use crate::view::{self, ListQuery, Viewer, base, pager};
+use crate::view::{self, ListQuery, Viewer, base, day_start, item, pager};
 
 /// What a page tells the statistics about itself (the column and article viewed); the
 /// recording layer reads it from the response.
@@ -37,7 +37,7 @@ const POLICIES: Section = Section {
     path: "/policies",
     label: "政策专题",
     intro: "汇集国家、福建省、龙岩市及新罗区、永定区、漳平市、长汀县、上杭县、武平县、连城县的金融扶持政策。",
-    empty: "暂无符合条件的政策。政策由平台运营方和政府部门发布，审核通过后在这里按层级展示。",
+    empty: "暂无已发布的政策。政策由平台运营方和政府部门发布，审核通过后在这里按层级展示。",
 };
 
 const EDUCATION: Section = Section {
@@ -63,55 +63,6 @@ const NOTICES: Section = Section {
     intro: "平台运营方与政府部门发布的通知公告。",
     empty: "暂无已发布的通知公告。",
 };
-
-/// The column of a Chinese name, for list entries.
-fn column_name(all: &[Column], id: &str) -> String {
-    all.iter()
-        .find(|c| c.id == id)
-        .map(|c| c.name.clone())
-        .unwrap_or_default()
-}
-
-/// A list entry as pages show it.
-pub fn item(all: &[Column], s: &Summary) -> serde_json::Value {
-    let columns: Vec<String> = s.columns.iter().map(|c| column_name(all, c)).collect();
-    let mut meta = Vec::new();
-    if let Some(d) = &s.department_name {
-        meta.push(d.clone());
-    } else if let Some(src) = &s.source {
-        meta.push(src.clone());
-    }
-    if !columns.is_empty() {
-        meta.push(columns.join("、"));
-    }
-    if let Some(p) = s.published_at {
-        meta.push(view::date(p));
-    }
-    serde_json::json!({
-        "id": s.id,
-        "title": s.title,
-        "href": format!("/articles/{}", s.id),
-        "summary": view::excerpt(&s.summary, 120),
-        "meta": meta.join(" · "),
-        "column": columns.first().cloned().unwrap_or_default(),
-        "date": s.published_at.map(view::date).unwrap_or_default(),
-        "tags": s.tags,
-    })
-}
-
-/// `yyyy-mm-dd` as the first millisecond of that day in Beijing time.
-pub fn day_start(text: &str) -> Option<i64> {
-    let d = time::Date::parse(
-        text,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()?;
-    let t = d
-        .with_hms(0, 0, 0)
-        .ok()?
-        .assume_offset(time::macros::offset!(+8));
-    Some(t.unix_timestamp() * 1000)
-}
 
 /// The filter of a section page's query: sub-column `c`, policy `level`, department `dept`,
 /// dates `from`/`to` (inclusive days) and title words `q`. Errors are per field, in Chinese.

@@ -14,6 +14,7 @@ mod chart;
 pub mod config;
 pub mod console;
 pub mod content;
+pub mod content_api;
 mod department;
 mod editing;
 pub mod public;

@@ -162,7 +162,7 @@ async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, Api
     let latest: Vec<serde_json::Value> = latest
         .items
         .iter()
-        .map(|s| crate::content::item(&all, s))
+        .map(|s| crate::view::item(&all, s))
         .collect();
     let account = viewer.0.as_ref().map(|me| me.account_id().to_owned());
     let follows = match &account {
@@ -174,7 +174,7 @@ async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, Api
         .hot(account.as_deref().filter(|_| follows > 0), 6)
         .await?
         .iter()
-        .map(|s| crate::content::item(&all, s))
+        .map(|s| crate::view::item(&all, s))
         .collect();
     state
         .platform
@@ -393,10 +393,10 @@ pub async fn search(
         .get("col")
         .filter(|c| cms::SECTIONS.iter().any(|(id, _, _)| id == c))
         .map(str::to_owned);
-    let from = query.get("from").and_then(crate::content::day_start);
+    let from = query.get("from").and_then(crate::view::day_start);
     let until = query
         .get("to")
-        .and_then(crate::content::day_start)
+        .and_then(crate::view::day_start)
         .map(|ms| ms + 86_400_000);
     let mut content_total = 0;
     let mut unavailable = false;

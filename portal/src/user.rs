@@ -226,7 +226,7 @@ pub async fn centre(
             .hot(Some(&a.id), 8)
             .await?
             .iter()
-            .map(|s| crate::content::item(&all, s))
+            .map(|s| crate::view::item(&all, s))
             .collect()
     };
     let mut b = base(&state, "用户中心", USER_CENTRE, &viewer);

@@ -280,6 +280,55 @@ pub fn excerpt(text: &str, n: usize) -> String {
     out
 }
 
+/// The column of a Chinese name, for list entries.
+fn column_name(all: &[cms::Column], id: &str) -> String {
+    all.iter()
+        .find(|c| c.id == id)
+        .map(|c| c.name.clone())
+        .unwrap_or_default()
+}
+
+/// A list entry as pages show it.
+pub fn item(all: &[cms::Column], s: &cms::Summary) -> serde_json::Value {
+    let columns: Vec<String> = s.columns.iter().map(|c| column_name(all, c)).collect();
+    let mut meta = Vec::new();
+    if let Some(d) = &s.department_name {
+        meta.push(d.clone());
+    } else if let Some(src) = &s.source {
+        meta.push(src.clone());
+    }
+    if !columns.is_empty() {
+        meta.push(columns.join("、"));
+    }
+    if let Some(p) = s.published_at {
+        meta.push(date(p));
+    }
+    serde_json::json!({
+        "id": s.id,
+        "title": s.title,
+        "href": format!("/articles/{}", s.id),
+        "summary": excerpt(&s.summary, 120),
+        "meta": meta.join(" · "),
+        "column": columns.first().cloned().unwrap_or_default(),
+        "date": s.published_at.map(date).unwrap_or_default(),
+        "tags": s.tags,
+    })
+}
+
+/// `yyyy-mm-dd` as the first millisecond of that day in Beijing time.
+pub fn day_start(text: &str) -> Option<i64> {
+    let d = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let t = d
+        .with_hms(0, 0, 0)
+        .ok()?
+        .assume_offset(time::macros::offset!(+8));
+    Some(t.unix_timestamp() * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

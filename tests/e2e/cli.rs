@@ -342,9 +342,40 @@ async fn demo_serves_with_working_credentials(_env: Env) -> Result<()> {
     )
     .await?;
     ensure!(page["items"].as_array().is_some_and(|a| !a.is_empty()));
-    // The banner names three administrators with passwords and TOTP secrets.
+    // The demo's content is published, listed and found.
+    let policies = client
+        .get(format!("{base}/policies"))
+        .send()
+        .await?
+        .text()
+        .await?;
     ensure!(
-        p.output().matches("TOTP secret").count() == 3,
+        policies.contains("龙岩市中小微企业贷款贴息实施办法（演示）"),
+        "{policies}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let found = json(
+            client
+                .get(format!("{base}/api/search"))
+                .query(&[("q", "贴息")])
+                .send()
+                .await?,
+            200,
+        )
+        .await?;
+        if found["total"].as_u64().unwrap_or(0) >= 2 {
+            break;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the demo content is not searchable: {found}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The banner names five administrators with passwords and TOTP secrets.
+    ensure!(
+        p.output().matches("TOTP secret").count() == 5,
         "{}",
         p.output()
     );

@@ -30,7 +30,7 @@ const SCRIPT: &str = "<script>alert(1)</script>";
 const SCRIPT_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
 
 /// Signs `admin` in to the console through its form.
-async fn console(hub: &TestHub, admin: &TestAdmin) -> Result<Browser> {
+pub(crate) async fn console(hub: &TestHub, admin: &TestAdmin) -> Result<Browser> {
     let mut b = Browser::new();
     let code = hub.next_code(admin);
     let page = b
@@ -56,7 +56,7 @@ async fn console(hub: &TestHub, admin: &TestAdmin) -> Result<Browser> {
 }
 
 /// GETs a console page, expecting `status`.
-async fn get(b: &mut Browser, hub: &TestHub, path: &str, status: u16) -> Result<Page> {
+pub(crate) async fn get(b: &mut Browser, hub: &TestHub, path: &str, status: u16) -> Result<Page> {
     let page = b.get(&hub.url(path)).await?;
     ensure!(
         page.status == status,
@@ -69,7 +69,7 @@ async fn get(b: &mut Browser, hub: &TestHub, path: &str, status: u16) -> Result<
 }
 
 /// POSTs a form, expecting `status`.
-async fn post(
+pub(crate) async fn post(
     b: &mut Browser,
     hub: &TestHub,
     path: &str,
@@ -88,7 +88,7 @@ async fn post(
 }
 
 /// The form token on a page.
-fn csrf(page: &Page) -> Result<String> {
+pub(crate) fn csrf(page: &Page) -> Result<String> {
     let at = page
         .body
         .find(r#"name="csrf" value=""#)

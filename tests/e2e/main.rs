@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod connectors;
 mod console;
+mod content;
 mod exchange;
 mod oidc;
 mod ops;
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 13] = [
+    let groups: [(&str, Vec<Test>); 14] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         ("exchange", exchange::tests()),
         ("outbound", outbound::tests()),
         ("portal", portal::tests()),
+        ("content", content::tests()),
         ("browser", browser::tests()),
     ];
     let mut trials = Vec::new();

@@ -43,14 +43,14 @@ const COLUMNS: [(&str, &str); 8] = [
 ];
 
 /// A browser that asks for HTML, as browsers do.
-fn html_browser() -> Browser {
+pub(crate) fn html_browser() -> Browser {
     let mut b = Browser::new();
     b.accept = Some("text/html,application/xhtml+xml".into());
     b
 }
 
 /// The value of the first `name="csrf"` field of a page.
-fn csrf(page: &Page) -> Result<String> {
+pub(crate) fn csrf(page: &Page) -> Result<String> {
     let at = page
         .body
         .find("name=\"csrf\" value=\"")
@@ -60,7 +60,7 @@ fn csrf(page: &Page) -> Result<String> {
 }
 
 /// Signs in through the provincial sandbox as `persona`, asking for no target.
-async fn sign_in(b: &mut Browser, hub: &TestHub, persona: &str) -> Result<Page> {
+pub(crate) async fn sign_in(b: &mut Browser, hub: &TestHub, persona: &str) -> Result<Page> {
     let base = hub.base.clone();
     let (page, _) = b
         .follow(
@@ -79,7 +79,7 @@ async fn sign_in(b: &mut Browser, hub: &TestHub, persona: &str) -> Result<Page> 
     Ok(page)
 }
 
-async fn get_ok(b: &mut Browser, hub: &TestHub, path: &str) -> Result<Page> {
+pub(crate) async fn get_ok(b: &mut Browser, hub: &TestHub, path: &str) -> Result<Page> {
     let page = b.get(&hub.url(path)).await?;
     ensure!(
         page.status == 200,
@@ -96,12 +96,17 @@ async fn get_ok(b: &mut Browser, hub: &TestHub, path: &str) -> Result<Page> {
 }
 
 /// Posts a form with the page's token.
-async fn post(b: &mut Browser, hub: &TestHub, path: &str, form: &[(&str, &str)]) -> Result<Page> {
+pub(crate) async fn post(
+    b: &mut Browser,
+    hub: &TestHub,
+    path: &str,
+    form: &[(&str, &str)],
+) -> Result<Page> {
     b.request(reqwest::Method::POST, &hub.url(path), Some(form))
         .await
 }
 
-fn see_other(page: &Page, to: &str) -> Result<()> {
+pub(crate) fn see_other(page: &Page, to: &str) -> Result<()> {
     ensure!(
         page.status == 303 && page.location.as_deref() == Some(to),
         "expected 303 to {to}, got {} {:?}: {}",
@@ -113,7 +118,7 @@ fn see_other(page: &Page, to: &str) -> Result<()> {
 }
 
 /// The console session of a signed-in administrator, in a browser.
-async fn console(hub: &TestHub, name: &str, role: Role) -> Result<Browser> {
+pub(crate) async fn console(hub: &TestHub, name: &str, role: Role) -> Result<Browser> {
     let admin = hub.admin(name, role).await?;
     let mut b = html_browser();
     let (k, v) = admin.cookie.split_once('=').context("cookie")?;
@@ -181,7 +186,7 @@ async fn the_home_page_has_every_column_and_honest_figures(env: Env) -> Result<(
     // Every column answers, with an honest empty state.
     for (path, empty) in [
         ("/policies", "暂无已发布的政策"),
-        ("/policies?level=fujian", "暂无已发布的政策"),
+        ("/policies?c=policy-fujian", "暂无已发布的政策"),
         ("/products", "暂无上架的金融产品"),
         ("/demands", "暂无公开的融资需求"),
         ("/education?topic=red", "暂无已发布的金融教育文章"),
@@ -192,10 +197,10 @@ async fn the_home_page_has_every_column_and_honest_figures(env: Env) -> Result<(
         let page = get_ok(&mut b, &hub, path).await?;
         ensure!(page.body.contains(empty), "{path}: {}", page.body);
     }
-    let tab = get_ok(&mut b, &hub, "/policies?level=fujian").await?;
+    let tab = get_ok(&mut b, &hub, "/policies?c=policy-fujian").await?;
     ensure!(
         tab.body
-            .contains("href=\"/policies?level=fujian\" aria-current=\"page\">福建省"),
+            .contains("href=\"/policies?c=policy-fujian\" aria-current=\"page\">福建省"),
         "the chosen level is marked"
     );
     // Not signed in: the user centre asks to sign in first, and comes back.
@@ -506,6 +511,19 @@ async fn approved_institution(
     persona: &str,
     name: &str,
 ) -> Result<String> {
+    approved_org(hub, b, op, persona, "institution", name).await
+}
+
+/// Registers and approves an organisation of `kind` whose main account is `persona`'s;
+/// returns its id.
+pub(crate) async fn approved_org(
+    hub: &TestHub,
+    b: &mut Browser,
+    op: &mut Browser,
+    persona: &str,
+    kind: &str,
+    name: &str,
+) -> Result<String> {
     sign_in(b, hub, persona).await?;
     let form = get_ok(b, hub, "/user/organisation").await?;
     let token = csrf(&form)?;
@@ -513,7 +531,7 @@ async fn approved_institution(
         b,
         hub,
         "/user/organisation",
-        &[("csrf", &token), ("kind", "institution"), ("name", name)],
+        &[("csrf", &token), ("kind", kind), ("name", name)],
     )
     .await?;
     see_other(&done, "/user?ok=org_submitted")?;

@@ -136,7 +136,7 @@ impl FromStr for Role {
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "`{s}` is not a role; use system-admin, security-admin, audit-admin or (API tokens only) message-sender"
+                    "`{s}` is not a role; use system-admin, security-admin, audit-admin, content-editor, content-reviewer or (API tokens only) message-sender"
                 )
             })
     }

@@ -121,7 +121,14 @@ async fn page(
             "word_page": word_page,
             "word_total": words.total,
             "word_filter": { "q": wq, "c": query.get("wc") },
-            "categories": categories.iter().map(|(c, n)| serde_json::json!({ "name": c, "count": n })).collect::<Vec<_>>(),
+            "categories": categories.iter().map(|(c, n)| serde_json::json!({
+                "name": c,
+                "count": n,
+                "href": format!(
+                    "{SECTION}?{}#words",
+                    url::form_urlencoded::Serializer::new(String::new()).append_pair("wc", c).finish()
+                ),
+            })).collect::<Vec<_>>(),
             "links": links.iter().map(|(k, u)| serde_json::json!({ "keyword": k, "url": u })).collect::<Vec<_>>(),
             "action": state.cms.config().sensitive_action.as_str(),
             "form": form,
