@@ -187,8 +187,22 @@ pub struct Cms {
     changed: Arc<Notify>,
     /// The columns, read at most every [`COLUMNS_TTL_MS`] (every page shows them); a change
     /// on this node forgets them at once.
-    columns: Arc<std::sync::RwLock<Option<(i64, Arc<Vec<Column>>)>>>,
+    columns: Arc<std::sync::RwLock<Option<KeptColumns>>>,
 }
+
+/// The columns as read, and when (ms).
+type KeptColumns = (i64, Arc<Vec<Column>>);
+
+/// A row of `content_columns`.
+type ColumnRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+);
 
 /// How long the columns are reused (another node's change shows within this time).
 const COLUMNS_TTL_MS: i64 = 5_000;
@@ -335,15 +349,7 @@ impl Cms {
     }
 
     async fn read_columns(&self) -> Result<Vec<Column>, CmsError> {
-        let rows: Vec<(
-            String,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-            i64,
-            i64,
-        )> = with_pool!(self.db.read(), |p| {
+        let rows: Vec<ColumnRow> = with_pool!(self.db.read(), |p| {
             sqlx::query_as("SELECT id, parent_id, name, section, level, position, builtin FROM content_columns ORDER BY position, id")
                     .fetch_all(p)
                     .await

@@ -45,7 +45,7 @@ const EDUCATION: Section = Section {
     path: "/education",
     label: "金融教育",
     intro: "金融知识、金融法规与红色金融，帮助企业和个人了解金融服务。",
-    empty: "暂无符合条件的金融教育文章。",
+    empty: "暂无已发布的金融教育文章。",
 };
 
 const NEWS: Section = Section {

@@ -3,8 +3,10 @@
 //! the hub's `Secure` `__Host-` cookies kept over loopback HTTP; the portal used as people use
 //! it (from the front page to 用户中心 and out again, a company's sign-in, an institution's
 //! registration through the operators' review, the console's first sign-in, a phone's width,
-//! an auditor kept out of the review), the screenshots of the main pages; and the harness's own
-//! helpers against fixture pages, each shown to fail when it should.
+//! an auditor kept out of the review), an article written, rejected, corrected, published,
+//! moved to the recycle bin and restored by an editor and a reviewer, the screenshots of the
+//! main pages; and the harness's own helpers against fixture pages, each shown to fail when it
+//! should.
 //!
 //! The portal tests act as a person: they open one page by its address and go on by clicking
 //! what is on the screen (links and buttons by their text, fields by their name or label), and
@@ -32,6 +34,7 @@ pub fn tests() -> Vec<Test> {
         test!(the_pages_fit_a_phone),
         test!(an_auditor_is_kept_out_of_the_review),
         test!(a_system_administrator_edits_a_connector_in_the_console),
+        test!(an_editor_writes_a_policy_that_a_reviewer_rejects_publishes_and_bins),
         test!(sqlite: screenshots),
         test!(sqlite: helpers_fill_choose_submit_and_click_like_a_person),
         test!(sqlite: helpers_wait_and_fail_with_what_they_saw),
@@ -809,6 +812,494 @@ async fn wait_for_field_error(b: &Chromium, name: &str) -> Result<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Content: written, reviewed, published, moved to the recycle bin and restored
+// ---------------------------------------------------------------------------------------------
+
+const POLICY_TITLE: &str = "龙岩市小微企业贷款贴息政策解读";
+const POLICY_SUMMARY: &str = "龙岩市对小微企业贷款给予贴息支持的范围、比例和申请方式。";
+const POLICY_TEXT: &str = "对符合条件的小微企业贷款给予贴息支持，贴息比例为贷款利息的50%。";
+const POLICY_TEXT_FIXED: &str = "对符合条件的小微企业贷款给予贴息支持，贴息比例为按贷款市场报价利率（LPR）计算的利息的50%，单户年度贴息不超过20万元。";
+const POLICY_TAGS: &str = "贴息，小微企业";
+const POLICY_SOURCE: &str = "龙岩市财政局";
+const REJECT_REASON: &str = "请写明贴息比例的计算基数和单户年度贴息上限。";
+/// The tabs of 内容管理, in order.
+const CONTENT_TABS: [&str; 7] = [
+    "全部",
+    "草稿",
+    "待审核",
+    "已发布",
+    "已驳回",
+    "已下线",
+    "回收站",
+];
+const CONTENT_TAB_NAV: &str = "nav[aria-label='内容状态']";
+const POLICY_TAB_NAV: &str = "nav[aria-label='政策专题分类']";
+/// How long the site search may take to follow a publication, a removal or a restoration once
+/// the console has confirmed it: the issue's "within a second", with room for the browser's
+/// own page loads.
+const SEARCH_FOLLOWS: Duration = Duration::from_secs(2);
+
+/// Waits until the elements matching `css` read `expected` (all of them, in order); says what
+/// they read instead when they never do.
+async fn see_all(b: &Chromium, css: &str, expected: &[&str]) -> Result<()> {
+    let r = browser::wait_until(
+        &format!("{css} to read {expected:?}"),
+        browser::WAIT,
+        || async {
+            let now = b.texts(css).await?;
+            if now == expected {
+                Ok(Some(()))
+            } else {
+                bail!("they read {now:?}")
+            }
+        },
+    )
+    .await;
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.context(format!("on {}", b.path().await.unwrap_or_default()))),
+    }
+}
+
+/// The values of the ticked checkboxes named `name`.
+async fn ticked(b: &Chromium, name: &str) -> Result<Vec<String>> {
+    let v = b
+        .js(
+            "return [...document.querySelectorAll('input[type=checkbox]')]
+              .filter(i => i.name === arguments[0] && i.checked).map(i => i.value);",
+            vec![serde_json::json!(name)],
+        )
+        .await?;
+    Ok(v.as_array()
+        .context("ticked")?
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_owned())
+        .collect())
+}
+
+/// The id of the article whose console page the browser is on (waiting for it).
+async fn console_article_id(b: &Chromium) -> Result<String> {
+    let u = b
+        .wait_for_url("an article's page in the console", |u| {
+            u.path()
+                .strip_prefix("/console/content/")
+                .is_some_and(|id| !id.is_empty() && id != "new" && !id.contains('/'))
+        })
+        .await?;
+    Ok(u.path().rsplit('/').next().unwrap_or_default().to_owned())
+}
+
+/// In the console: 内容管理, then the article titled `title` in the tab the list opens on
+/// (everything for an editor, the queue for a reviewer); waits for the article's page.
+async fn open_article(b: &Chromium, id: &str, title: &str) -> Result<()> {
+    b.click_text_in("nav", "内容管理").await?;
+    b.wait_for_path("/console/content").await?;
+    see(b, "h1", "内容管理").await?;
+    b.click_text_in("#content", title).await?;
+    b.wait_for_path(&format!("/console/content/{id}")).await?;
+    see(b, "h1", title).await
+}
+
+/// The titles of the site search's content results for `q`, opened by its address.
+async fn search_titles(v: &Chromium, hub: &TestHub, q: &str) -> Result<Vec<String>> {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", q)
+        .finish();
+    v.goto(&hub.url(&format!("/search?{query}"))).await?;
+    see(v, "h1", "站内搜索").await?;
+    v.texts("#search-results a[href^='/articles/']").await
+}
+
+/// Right after the console confirmed a step: waits at most [`SEARCH_FOLLOWS`] until the site
+/// search for `q` lists `title` (`shown`) or no longer does, searching again and again as a
+/// visitor reloading the page would.
+async fn search_follows(
+    v: &Chromium,
+    hub: &TestHub,
+    q: &str,
+    title: &str,
+    shown: bool,
+) -> Result<()> {
+    let what = format!(
+        "the search for {q:?} {} {title:?}",
+        if shown {
+            "to list"
+        } else {
+            "to no longer list"
+        }
+    );
+    browser::wait_until(&what, SEARCH_FOLLOWS, || async {
+        let titles = search_titles(v, hub, q).await?;
+        if titles.iter().any(|t| t == title) == shown {
+            Ok(Some(()))
+        } else {
+            bail!("it lists {titles:?}")
+        }
+    })
+    .await
+}
+
+/// The titles a visitor sees listed on the column page at `path`, opened by its address.
+async fn listed_at(v: &Chromium, hub: &TestHub, path: &str, heading: &str) -> Result<Vec<String>> {
+    v.goto(&hub.url(path)).await?;
+    see(v, "h1", heading).await?;
+    v.texts("#articles .item-title").await
+}
+
+/// The issue's editorial workflow, in two administrators' browsers: an editor writes a policy
+/// for 政策专题 › 龙岩市 (an empty title is refused beside its field in Chinese, everything else
+/// kept) and submits it; the reviewer rejects it with a reason; the editor sees the reason,
+/// corrects the text and submits it again (two revisions); the reviewer publishes it, and a
+/// visitor finds it on 政策专题 (all and 龙岩市, not 福建省) and, within a second, in the site
+/// search with the word marked; moved to the recycle bin it is gone from both (and its page),
+/// restored it is back. The pages on the way are saved as screenshots, the public article on a
+/// phone too, where it must not scroll sideways.
+async fn an_editor_writes_a_policy_that_a_reviewer_rejects_publishes_and_bins(
+    env: Env,
+) -> Result<()> {
+    let body = format!("<p>{POLICY_TEXT}</p>");
+    let body_fixed = format!("<p>{POLICY_TEXT_FIXED}</p>");
+    let hub = federated_hub(&env, &[]).await?;
+
+    // The editor opens 内容管理: nothing yet, 撰写内容 offered.
+    let ed = operator(&env, &hub, "editor1", Role::ContentEditor).await?;
+    ensure!(
+        ed.texts(".who span").await? == ["editor1", "内容编辑"],
+        "{:?}",
+        ed.texts(".who span").await?
+    );
+    ed.click_text_in("nav", "内容管理").await?;
+    ed.wait_for_path("/console/content").await?;
+    see(&ed, "h1", "内容管理").await?;
+    see_all(&ed, &format!("{CONTENT_TAB_NAV} a"), &CONTENT_TABS).await?;
+    see_all(
+        &ed,
+        &format!("{CONTENT_TAB_NAV} a[aria-current=page]"),
+        &["全部"],
+    )
+    .await?;
+    ensure!(ed.texts("#content tbody tr").await?.is_empty());
+    ed.wait_for_text("没有符合条件的内容。").await?;
+    ed.click_text("撰写内容").await?;
+    ed.wait_for_path("/console/content/new").await?;
+    see(&ed, "h1", "撰写内容").await?;
+    ed.wait_for("#editor-form").await?;
+    ed.fill_label("标题", POLICY_TITLE).await?;
+    ed.choose("龙岩市").await?;
+    ensure!(ticked(&ed, "columns").await? == ["policy-longyan"]);
+    ed.fill_label("摘要", POLICY_SUMMARY).await?;
+    ed.fill_label("正文", &body).await?;
+    ed.fill_label("标签", POLICY_TAGS).await?;
+    ed.fill_label("来源 / 发文机关", POLICY_SOURCE).await?;
+    shoot_as_is(&ed, "console-content-editor").await?;
+
+    // Without a title: refused beside the field, in Chinese, with the rest kept as typed.
+    ed.fill_label("标题", "").await?;
+    ed.click_text("保存并提交审核").await?;
+    see_field_error(&ed, "title", Some("请填写标题。")).await?;
+    ensure!(
+        ed.texts(".form-errors li").await? == ["请填写标题。"],
+        "{:?}",
+        ed.texts(".form-errors li").await?
+    );
+    for quiet in ["summary", "body", "tags", "source"] {
+        see_field_error(&ed, quiet, None).await?;
+    }
+    ensure!(ed.texts("#e-columns").await?.is_empty());
+    ensure!(
+        ed.path().await? == "/console/content/new",
+        "{}",
+        ed.path().await?
+    );
+    ensure!(ed.value("title").await?.is_empty());
+    ensure!(ticked(&ed, "columns").await? == ["policy-longyan"]);
+    for (field, typed) in [
+        ("summary", POLICY_SUMMARY),
+        ("body", body.as_str()),
+        ("tags", POLICY_TAGS),
+        ("source", POLICY_SOURCE),
+    ] {
+        let now = ed.value(field).await?;
+        ensure!(
+            now == typed,
+            "{field} reads {now:?}, not the {typed:?} typed"
+        );
+    }
+    shoot_as_is(&ed, "console-content-editor-errors").await?;
+
+    // With its title: saved and submitted, pending, no longer the editor's to change.
+    ed.fill_label("标题", POLICY_TITLE).await?;
+    ed.click_text("保存并提交审核").await?;
+    let id = console_article_id(&ed).await?;
+    see(&ed, ".flash", "已提交审核，审核人员将收到待审核提醒。").await?;
+    see(&ed, "h1", POLICY_TITLE).await?;
+    see_all(&ed, "main .top-row .badge", &["待审核"]).await?;
+    ensure!(ed.find_all("#editor-form").await?.is_empty());
+    ensure!(ed.find_all("#review-title").await?.is_empty());
+    see_all(&ed, "#revisions tbody td:first-child", &["第 1 版"]).await?;
+
+    // The reviewer, in a browser of their own, finds it in the queue and rejects it.
+    let rv = operator(&env, &hub, "reviewer1", Role::ContentReviewer).await?;
+    ensure!(
+        rv.texts(".who span").await? == ["reviewer1", "内容审核"],
+        "{:?}",
+        rv.texts(".who span").await?
+    );
+    rv.click_text_in("nav", "内容管理").await?;
+    rv.wait_for_path("/console/content").await?;
+    see(&rv, "h1", "内容管理").await?;
+    see_all(&rv, &format!("{CONTENT_TAB_NAV} a"), &CONTENT_TABS).await?;
+    see_all(
+        &rv,
+        &format!("{CONTENT_TAB_NAV} a[aria-current=page]"),
+        &["待审核"],
+    )
+    .await?;
+    ensure!(
+        rv.texts("main a[href='/console/content/new']")
+            .await?
+            .is_empty(),
+        "a reviewer is offered 撰写内容"
+    );
+    see_all(&rv, "#content tbody td:first-child", &[POLICY_TITLE]).await?;
+    let row = rv.texts("#content tbody tr").await?.join(" ");
+    ensure!(
+        row.contains("龙岩市") && row.contains("待审核") && row.contains("editor1"),
+        "{row}"
+    );
+    shoot_as_is(&rv, "console-content").await?;
+    rv.click_text_in("#content", POLICY_TITLE).await?;
+    rv.wait_for_path(&format!("/console/content/{id}")).await?;
+    see(&rv, "h1", POLICY_TITLE).await?;
+    see_all(&rv, "main .top-row .badge", &["待审核"]).await?;
+    see(&rv, "#review-title", "审核").await?;
+    see(&rv, "main .article-body.preview", POLICY_TEXT).await?;
+    ensure!(rv.find_all("#editor-form").await?.is_empty());
+    shoot_as_is(&rv, "console-content-review").await?;
+    rv.fill_label("驳回理由", REJECT_REASON).await?;
+    rv.click_text("驳回").await?;
+    see(&rv, ".flash", "已驳回，作者将看到驳回理由。").await?;
+    see_all(&rv, "main .top-row .badge", &["已驳回"]).await?;
+    see(&rv, "#reject-reason", &format!("驳回理由：{REJECT_REASON}")).await?;
+    ensure!(rv.find_all("#review-title").await?.is_empty());
+
+    // The editor sees the rejection and its reason, corrects the text and submits it again.
+    open_article(&ed, &id, POLICY_TITLE).await?;
+    see_all(&ed, "main .top-row .badge", &["已驳回"]).await?;
+    see(&ed, "#reject-reason", &format!("驳回理由：{REJECT_REASON}")).await?;
+    ed.wait_for("#editor-form").await?;
+    ensure!(ed.value("title").await? == POLICY_TITLE);
+    ensure!(
+        ed.value("body").await? == body,
+        "{}",
+        ed.value("body").await?
+    );
+    ensure!(
+        ed.value("tags").await? == POLICY_TAGS,
+        "{}",
+        ed.value("tags").await?
+    );
+    ensure!(ticked(&ed, "columns").await? == ["policy-longyan"]);
+    ed.fill_label("正文", &body_fixed).await?;
+    ed.click_text("保存并提交审核").await?;
+    see(&ed, ".flash", "已提交审核，审核人员将收到待审核提醒。").await?;
+    see_all(&ed, "main .top-row .badge", &["待审核"]).await?;
+    ensure!(ed.path().await? == format!("/console/content/{id}?ok=submitted"));
+    // Two revisions: the first as written, the second as corrected.
+    let mut revisions = ed.texts("#revisions tbody td:first-child").await?;
+    revisions.sort();
+    ensure!(revisions == ["第 1 版", "第 2 版"], "{revisions:?}");
+    ensure!(
+        ed.texts("#revisions tbody a").await?.len() == 2,
+        "{:?}",
+        ed.texts("#revisions tbody a").await?
+    );
+    ed.click_text_in("#revisions", "第 1 版").await?;
+    ed.wait_for_path(&format!("/console/content/{id}/revisions/1"))
+        .await?;
+    see(&ed, "h1", "第 1 版").await?;
+    see(&ed, "#rev-title", POLICY_TITLE).await?;
+    see(&ed, "main .article-body", POLICY_TEXT).await?;
+    ed.back().await?;
+    ed.wait_for_path(&format!("/console/content/{id}")).await?;
+    ed.click_text_in("#revisions", "第 2 版").await?;
+    ed.wait_for_path(&format!("/console/content/{id}/revisions/2"))
+        .await?;
+    see(&ed, "h1", "第 2 版（当前版本）").await?;
+    see(&ed, "main .article-body", POLICY_TEXT_FIXED).await?;
+
+    // Not published yet: a visitor finds it neither on 政策专题 nor in the search.
+    let v = Chromium::start(&env, Viewport::DESKTOP).await?;
+    let listed = listed_at(&v, &hub, "/policies", "政策专题").await?;
+    ensure!(
+        listed.is_empty(),
+        "/policies lists {listed:?} before publication"
+    );
+    let found = search_titles(&v, &hub, "贴息").await?;
+    ensure!(
+        found.is_empty(),
+        "the search finds {found:?} before publication"
+    );
+
+    // The reviewer publishes the corrected text; a visitor finds it in the site search within
+    // a second, the word searched for marked.
+    open_article(&rv, &id, POLICY_TITLE).await?;
+    see_all(&rv, "main .top-row .badge", &["待审核"]).await?;
+    see(&rv, "main .article-body.preview", POLICY_TEXT_FIXED).await?;
+    rv.click_text("审核通过并发布").await?;
+    see(&rv, ".flash", "已发布，内容已出现在所选栏目和站内搜索中。").await?;
+    search_follows(&v, &hub, "贴息", POLICY_TITLE, true).await?;
+    let marks = v
+        .texts(&format!("#search-results a[href='/articles/{id}'] mark"))
+        .await?;
+    ensure!(
+        !marks.is_empty() && marks.iter().all(|m| m == "贴息"),
+        "the title's marks: {marks:?}"
+    );
+    shoot_as_is(&v, "search-content").await?;
+    see_all(&rv, "main .top-row .badge", &["已发布"]).await?;
+    let mut revisions = rv.texts("#revisions tbody td:first-child").await?;
+    revisions.sort();
+    ensure!(revisions == ["第 1 版", "第 2 版"], "{revisions:?}");
+    rv.wait_for(&format!("a[href='/articles/{id}']")).await?;
+
+    // And on 政策专题: all of it and 龙岩市, not 福建省.
+    v.goto(&hub.url("/")).await?;
+    v.click_text_in("nav", "政策专题").await?;
+    v.wait_for_path("/policies").await?;
+    see(&v, "h1", "政策专题").await?;
+    see_all(&v, "#articles .item-title", &[POLICY_TITLE]).await?;
+    v.click_text_in(POLICY_TAB_NAV, "福建省").await?;
+    see_all(
+        &v,
+        &format!("{POLICY_TAB_NAV} a[aria-current=page]"),
+        &["福建省"],
+    )
+    .await?;
+    ensure!(
+        v.texts("#articles .item-title").await?.is_empty(),
+        "listed under 福建省: {:?}",
+        v.texts("#articles .item-title").await?
+    );
+    v.click_text_in(POLICY_TAB_NAV, "龙岩市").await?;
+    see_all(
+        &v,
+        &format!("{POLICY_TAB_NAV} a[aria-current=page]"),
+        &["龙岩市"],
+    )
+    .await?;
+    ensure!(
+        v.path().await? == "/policies?c=policy-longyan",
+        "{}",
+        v.path().await?
+    );
+    see_all(&v, "#articles .item-title", &[POLICY_TITLE]).await?;
+    shoot_as_is(&v, "policies-longyan").await?;
+    v.click_text_in("#articles", POLICY_TITLE).await?;
+    v.wait_for_path(&format!("/articles/{id}")).await?;
+    see(&v, "#article h1", POLICY_TITLE).await?;
+    see(&v, "#article .article-body", POLICY_TEXT_FIXED).await?;
+    see(&v, "#article .lead", POLICY_SUMMARY).await?;
+    ensure!(v.texts("#article a.tag").await? == ["贴息", "小微企业"]);
+    ensure!(v.texts("nav.crumbs a").await? == ["龙岩市"]);
+    ensure!(
+        v.page_text()
+            .await?
+            .contains(&format!("来源：{POLICY_SOURCE}")),
+        "no source on the article's page"
+    );
+    shoot_as_is(&v, "article").await?;
+
+    // The article on a phone: readable without scrolling sideways.
+    let p = Chromium::start(&env, Viewport::PHONE).await?;
+    p.goto(&hub.url(&format!("/articles/{id}"))).await?;
+    see(&p, "#article h1", POLICY_TITLE).await?;
+    p.no_horizontal_scroll().await?;
+    shoot_as_is(&p, "article").await?;
+    p.quit().await?;
+
+    // The reviewer moves it to the recycle bin: gone from 政策专题, its page and the search.
+    rv.click_text("移入回收站").await?;
+    see(&rv, ".flash", "已移入回收站。").await?;
+    search_follows(&v, &hub, "贴息", POLICY_TITLE, false).await?;
+    see_all(&rv, "main .top-row .badge", &["已发布", "回收站"]).await?;
+    for button in ["恢复", "彻底删除"] {
+        ensure!(
+            rv.texts("main form button")
+                .await?
+                .iter()
+                .any(|b| b == button),
+            "no {button} in the recycle bin: {:?}",
+            rv.texts("main form button").await?
+        );
+    }
+    let listed = listed_at(&v, &hub, "/policies", "政策专题").await?;
+    ensure!(listed.is_empty(), "/policies still lists {listed:?}");
+    let listed = listed_at(&v, &hub, "/policies?c=policy-longyan", "政策专题").await?;
+    ensure!(
+        listed.is_empty(),
+        "/policies?c=policy-longyan still lists {listed:?}"
+    );
+    let errors = v.console_errors().await?;
+    ensure!(errors.is_empty(), "{errors:?}");
+    let page = hub.url(&format!("/articles/{id}"));
+    v.goto(&page).await?;
+    let errors = browser::wait_until("the article page's status", browser::WAIT, || async {
+        let e = v.console_errors().await?;
+        Ok((!e.is_empty()).then_some(e))
+    })
+    .await?;
+    ensure!(
+        errors
+            == [format!(
+                "{page} - Failed to load resource: the server responded with a status of 404 (Not Found)"
+            )],
+        "{errors:?}"
+    );
+    ensure!(v.find_all("#article").await?.is_empty());
+    ensure!(!v.page_text().await?.contains(POLICY_TEXT_FIXED));
+
+    // It waits in the recycle bin; restored, it is back everywhere.
+    rv.click_text_in("nav", "内容管理").await?;
+    rv.wait_for_path("/console/content").await?;
+    rv.click_text_in(CONTENT_TAB_NAV, "回收站").await?;
+    see_all(
+        &rv,
+        &format!("{CONTENT_TAB_NAV} a[aria-current=page]"),
+        &["回收站"],
+    )
+    .await?;
+    see_all(&rv, "#content tbody td:first-child", &[POLICY_TITLE]).await?;
+    rv.click_text_in("#content", POLICY_TITLE).await?;
+    rv.wait_for_path(&format!("/console/content/{id}")).await?;
+    see_all(&rv, "main .top-row .badge", &["已发布", "回收站"]).await?;
+    rv.click_text("恢复").await?;
+    see(&rv, ".flash", "已从回收站恢复。").await?;
+    search_follows(&v, &hub, "贴息", POLICY_TITLE, true).await?;
+    see_all(&rv, "main .top-row .badge", &["已发布"]).await?;
+    let listed = listed_at(&v, &hub, "/policies", "政策专题").await?;
+    ensure!(listed == [POLICY_TITLE], "/policies lists {listed:?}");
+    let listed = listed_at(&v, &hub, "/policies?c=policy-longyan", "政策专题").await?;
+    ensure!(
+        listed == [POLICY_TITLE],
+        "/policies?c=policy-longyan lists {listed:?}"
+    );
+    v.goto(&page).await?;
+    see(&v, "#article h1", POLICY_TITLE).await?;
+
+    for (b, who) in [
+        (&ed, "the editor"),
+        (&rv, "the reviewer"),
+        (&v, "the visitor"),
+    ] {
+        page_is_clean(b, who).await?;
+    }
+    ed.quit().await?;
+    rv.quit().await?;
+    v.quit().await
+}
+
+// ---------------------------------------------------------------------------------------------
 // Screenshots
 // ---------------------------------------------------------------------------------------------
 
@@ -827,6 +1318,28 @@ async fn register_institution(b: &Chromium, name: &str) -> Result<()> {
 /// the last look (the page's own status aside: a form sent back with its errors is a 422), then
 /// saves it whole at the desktop width and at a phone's, as `<name>-desktop` and `<name>-phone`.
 async fn shoot(b: &mut Chromium, name: &str) -> Result<()> {
+    page_is_clean(b, name).await?;
+    b.full_page_screenshot(&format!("{name}-desktop")).await?;
+    b.set_viewport(Viewport::PHONE).await?;
+    b.full_page_screenshot(&format!("{name}-phone")).await?;
+    b.set_viewport(Viewport::DESKTOP).await
+}
+
+/// As [`shoot`], at the browser's own width only, as `<name>-desktop` (or `<name>-phone`).
+async fn shoot_as_is(b: &Chromium, name: &str) -> Result<()> {
+    page_is_clean(b, name).await?;
+    let width = if b.viewport() == Viewport::PHONE {
+        "phone"
+    } else {
+        "desktop"
+    };
+    b.full_page_screenshot(&format!("{name}-{width}")).await?;
+    Ok(())
+}
+
+/// The checks of [`shoot`]: the page says it is Chinese, and the console has no error since the
+/// last look but the page's own status.
+async fn page_is_clean(b: &Chromium, name: &str) -> Result<()> {
     let lang = b
         .js(
             "return document.documentElement.getAttribute('lang');",
@@ -845,10 +1358,7 @@ async fn shoot(b: &mut Chromium, name: &str) -> Result<()> {
         .filter(|e| !(here.path().starts_with("/sandbox/") && e.contains("/favicon.ico - ")))
         .collect();
     ensure!(errors.is_empty(), "{name} ({here}): {errors:?}");
-    b.full_page_screenshot(&format!("{name}-desktop")).await?;
-    b.set_viewport(Viewport::PHONE).await?;
-    b.full_page_screenshot(&format!("{name}-phone")).await?;
-    b.set_viewport(Viewport::DESKTOP).await
+    Ok(())
 }
 
 async fn screenshots(env: Env) -> Result<()> {

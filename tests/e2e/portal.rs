@@ -189,7 +189,7 @@ async fn the_home_page_has_every_column_and_honest_figures(env: Env) -> Result<(
         ("/policies?c=policy-fujian", "暂无已发布的政策"),
         ("/products", "暂无上架的金融产品"),
         ("/demands", "暂无公开的融资需求"),
-        ("/education?topic=red", "暂无已发布的金融教育文章"),
+        ("/education?c=education-red", "暂无已发布的金融教育文章"),
         ("/institutions", "暂无入驻机构"),
         ("/institutions?page=abc", "暂无入驻机构"),
         ("/search", "请输入要搜索的关键词"),
