@@ -89,7 +89,8 @@ impl CmsError {
             CmsError::Audit(AuditError::Store(StoreError::Unavailable(_))) => C::StoreUnavailable,
             CmsError::Audit(AuditError::Store(_)) => C::Internal,
             CmsError::Audit(_) => C::AuditUnavailable,
-            CmsError::Admin(_) | CmsError::Store(_) | CmsError::Storage(_) => C::Internal,
+            CmsError::Storage(_) => C::StorageUnavailable,
+            CmsError::Admin(_) | CmsError::Store(_) => C::Internal,
         }
     }
 

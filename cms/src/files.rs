@@ -111,7 +111,19 @@ impl FileStore {
                 secret_access_key,
                 allow_http,
             } => {
+                // A store that does not answer fails the upload within seconds (the default
+                // retries for minutes, longer than any request may take).
+                let retry = object_store::RetryConfig {
+                    max_retries: 2,
+                    retry_timeout: std::time::Duration::from_secs(10),
+                    ..object_store::RetryConfig::default()
+                };
+                let client = object_store::ClientOptions::new()
+                    .with_connect_timeout(std::time::Duration::from_secs(3))
+                    .with_timeout(std::time::Duration::from_secs(30));
                 let mut b = object_store::aws::AmazonS3Builder::new()
+                    .with_retry(retry)
+                    .with_client_options(client)
                     .with_bucket_name(bucket)
                     .with_region(region)
                     .with_access_key_id(access_key_id)

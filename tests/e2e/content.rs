@@ -22,6 +22,7 @@ pub fn tests() -> Vec<Test> {
         test!(sensitive_words_are_refused_with_the_words_marked),
         test!(sensitive_words_can_be_held_for_the_reviewer_instead),
         test!(uploads_are_typed_by_their_content_and_limited),
+        test!(files_go_to_an_s3_compatible_store),
         test!(a_department_writes_only_its_own_policies),
         test!(page_views_are_counted_without_personal_data),
         test!(followers_get_recommendations_from_what_they_follow),
@@ -737,6 +738,153 @@ async fn uploads_are_typed_by_their_content_and_limited(env: Env) -> Result<()> 
     let loc = done.location.context("no location")?;
     let page = get_ok(&mut ed, &hub, loc.split('?').next().unwrap_or_default()).await?;
     ensure!(page.body.contains("申报指南.pdf"), "attachment not listed");
+    Ok(())
+}
+
+/// A local S3-compatible server (moto's), stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3Server {
+    /// Starts `moto_server` (`HUB_TEST_MOTO_SERVER`, else on the `PATH`) on a free port with
+    /// the bucket `bucket`.
+    async fn start(bucket: &str) -> Result<S3Server> {
+        let program =
+            std::env::var("HUB_TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| {
+                format!("cannot start `{program}`, the local S3-compatible server: install it with `python3 -m pip install 'moto[server]==5.2.1'` (.ci/run does) or set HUB_TEST_MOTO_SERVER")
+            })?;
+        let server = S3Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        loop {
+            if let Ok(res) = tests::client()
+                .put(format!("{}/{bucket}", server.url))
+                .send()
+                .await
+                && res.status().is_success()
+            {
+                return Ok(server);
+            }
+            ensure!(
+                started.elapsed() < Duration::from_secs(20),
+                "the S3 server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+async fn files_go_to_an_s3_compatible_store(env: Env) -> Result<()> {
+    let s3 = S3Server::start("hub-files").await?;
+    let hub = federated_hub(
+        &env,
+        &[
+            ("HUB_CONTENT__STORAGE", "s3"),
+            ("HUB_CONTENT__S3_ENDPOINT", &s3.url),
+            ("HUB_CONTENT__S3_BUCKET", "hub-files"),
+            ("HUB_CONTENT__S3_ACCESS_KEY_ID", "hub-test"),
+            ("HUB_CONTENT__S3_SECRET_ACCESS_KEY", "hub-test-secret"),
+            ("HUB_CONTENT__S3_ALLOW_HTTP", "true"),
+        ],
+    )
+    .await?;
+    let mut ed = console(&hub, "editor1", Role::ContentEditor).await?;
+    let mut rv = console(&hub, "reviewer1", Role::ContentReviewer).await?;
+    let res = upload(&hub, &mut ed, "图.png", PNG.to_vec()).await?;
+    ensure!(res.status() == 201, "upload: {}", res.status());
+    let f: serde_json::Value = res.json().await?;
+    let id = f["id"].as_str().context("id")?.to_owned();
+    // The object is in the bucket under content/<id> (read with a client of its own), and the
+    // hub serves it from there.
+    let bucket = cms::files::FileStore::open(&cms::config::StorageConfig::S3 {
+        endpoint: Some(s3.url.clone()),
+        bucket: "hub-files".into(),
+        region: "us-east-1".into(),
+        access_key_id: "hub-test".into(),
+        secret_access_key: platform::config::Secret::new("hub-test-secret"),
+        allow_http: true,
+    })?;
+    ensure!(
+        bucket.get(&id).await?.as_ref() == PNG,
+        "the bucket holds other bytes"
+    );
+    let served = hub.get(&format!("/files/{id}")).await?;
+    ensure!(
+        served.status() == 200 && served.bytes().await?.as_ref() == PNG,
+        "not served"
+    );
+    ensure!(
+        !hub.state
+            .config
+            .platform
+            .data_dir
+            .join("files")
+            .join("content")
+            .join(&id)
+            .exists(),
+        "written to the local directory too"
+    );
+    // Purging the article deletes the object.
+    let form = get_ok(&mut ed, &hub, "/console/content/new").await?;
+    let token = csrf(&form)?;
+    let done = post(
+        &mut ed,
+        &hub,
+        "/console/content/new",
+        &[
+            ("csrf", &token),
+            ("title", "对象存储"),
+            ("body", "<p>正文</p>"),
+            ("columns", "news"),
+            ("files", &id),
+            ("action", "save"),
+        ],
+    )
+    .await?;
+    let loc = done.location.context("no location")?;
+    let article = loc
+        .trim_start_matches("/console/content/")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    step(&hub, &mut rv, &article, "delete", &[]).await?;
+    see_other(
+        &step(&hub, &mut rv, &article, "purge", &[]).await?,
+        "/console/content?bin=1&ok=purged",
+    )?;
+    ensure!(
+        matches!(bucket.get(&id).await, Err(cms::CmsError::FileNotFound(_))),
+        "the object outlived its article"
+    );
+    // A store that cannot be reached is an error people can act on, not a lost file.
+    drop(s3);
+    let res = upload(&hub, &mut ed, "图.png", PNG.to_vec()).await?;
+    tests::assert_problem(res, 503, "content.storage_unavailable").await?;
+    let db = hub.store.connect().await?;
+    let rows = db.scalar_i64("SELECT COUNT(*) FROM content_files").await?;
+    ensure!(rows == 0, "a file row without its object: {rows}");
+    db.close().await;
     Ok(())
 }
 

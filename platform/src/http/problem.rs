@@ -109,6 +109,7 @@ error_codes! {
     SensitiveWords = ("content.sensitive_words", UNPROCESSABLE_ENTITY, "内容含有敏感词，请修改后再提交"),
     FileRejected = ("content.file_rejected", UNPROCESSABLE_ENTITY, "文件类型或大小不符合要求"),
     FileNotFound = ("content.file_not_found", NOT_FOUND, "文件不存在"),
+    StorageUnavailable = ("content.storage_unavailable", SERVICE_UNAVAILABLE, "文件存储暂时不可用，请稍后再试"),
     ColumnNotFound = ("content.column_not_found", NOT_FOUND, "栏目不存在"),
     SearchUnavailable = ("content.search_unavailable", SERVICE_UNAVAILABLE, "搜索暂时不可用"),
     ConnectorNotFound = ("connectors.not_found", NOT_FOUND, "外部平台不存在"),
