@@ -1182,6 +1182,15 @@ impl Cms {
         Ok(out)
     }
 
+    /// The departments with published policies: (organisation id, name), by name.
+    pub async fn departments(&self) -> Result<Vec<(String, String)>, CmsError> {
+        Ok(with_pool!(self.db.read(), |p| {
+            sqlx::query_as("SELECT department_id, MAX(department_name) AS name FROM content_articles WHERE department_id IS NOT NULL AND status = 'published' AND deleted_at IS NULL GROUP BY department_id ORDER BY name")
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
     /// Published articles that share a tag or a column with `a`, newest first.
     pub async fn related(&self, a: &Article, n: i64) -> Result<Vec<Summary>, CmsError> {
         let rows: Vec<ArticleRow> = with_pool!(self.db.read(), |p| {

@@ -201,6 +201,9 @@ async fn section_page(
                 "q": keep_q,
                 "any": filtered,
             },
+            "departments": if section.id == "policy" {
+                state.cms.departments().await?.into_iter().map(|(v, l)| serde_json::json!({ "value": v, "label": l })).collect::<Vec<_>>()
+            } else { Vec::new() },
             "levels": if section.id == "policy" {
                 cms::LEVELS.iter().map(|(v, l)| serde_json::json!({ "value": v, "label": l })).collect::<Vec<_>>()
             } else { Vec::new() },
