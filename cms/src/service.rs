@@ -235,7 +235,46 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// A value bound to a statement of [`Cms::exec`].
+enum Arg<'a> {
+    Text(Option<&'a str>),
+    Int(i64),
+}
+
 impl Cms {
+    /// Runs one writing statement with `args` bound in order; the rows it changed.
+    async fn exec(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, CmsError> {
+        Ok(with_pool!(self.db.write(), |p| {
+            let mut q = sqlx::query(sql);
+            for a in args {
+                q = match a {
+                    Arg::Text(t) => q.bind(*t),
+                    Arg::Int(i) => q.bind(*i),
+                };
+            }
+            q.execute(p).await.map(|r| r.rows_affected())
+        })?)
+    }
+
+    /// Records an administrator's successful change of `target`.
+    async fn audited(
+        &self,
+        who: &Principal,
+        event: &'static str,
+        target: String,
+        details: Option<serde_json::Value>,
+        ctx: &RequestContext,
+    ) -> Result<(), CmsError> {
+        let mut e = AuditEvent::new(event, Outcome::Success)
+            .actor(who.actor())
+            .target(target)
+            .context(ctx);
+        if let Some(d) = details {
+            e = e.details(d);
+        }
+        self.record(e).await
+    }
+
     /// The service and the queue of page views its statistics writer ([`Cms::run_stats`])
     /// reads. `own_host` is this site's host (views referred from it do not begin a visit).
     pub fn new(
@@ -422,26 +461,26 @@ impl Cms {
         );
         let position = siblings.iter().map(|c| c.position).max().unwrap_or(0) + 1;
         let now = self.now();
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("INSERT INTO content_columns (id, parent_id, name, section, level, position, builtin, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)")
-                .bind(&id)
-                .bind(&parent.id)
-                .bind(name)
-                .bind(&parent.section)
-                .bind(parent.level.as_deref())
-                .bind(position)
-                .bind(now)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
+        self.exec(
+            "INSERT INTO content_columns (id, parent_id, name, section, level, position, builtin, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+            &[
+                Arg::Text(Some(&id)),
+                Arg::Text(Some(&parent.id)),
+                Arg::Text(Some(name)),
+                Arg::Text(Some(&parent.section)),
+                Arg::Text(parent.level.as_deref()),
+                Arg::Int(position),
+                Arg::Int(now),
+            ],
+        )
+        .await?;
         self.forget_columns();
-        self.record(
-            AuditEvent::new("content.column_added", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("column:{id}"))
-                .details(serde_json::json!({ "parent": parent.id, "name": name }))
-                .context(ctx),
+        self.audited(
+            who,
+            "content.column_added",
+            format!("column:{id}"),
+            Some(serde_json::json!({ "parent": parent.id, "name": name })),
+            ctx,
         )
         .await?;
         self.column(&id).await
@@ -471,20 +510,18 @@ impl Cms {
                 format!("该栏目下还有 {used} 篇内容，请先移出后再删除。"),
             ));
         }
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("DELETE FROM content_columns WHERE id = $1")
-                .bind(id)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
+        self.exec(
+            "DELETE FROM content_columns WHERE id = $1 AND builtin = 0",
+            &[Arg::Text(Some(id))],
+        )
+        .await?;
         self.forget_columns();
-        self.record(
-            AuditEvent::new("content.column_deleted", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("column:{id}"))
-                .details(serde_json::json!({ "name": c.name }))
-                .context(ctx),
+        self.audited(
+            who,
+            "content.column_deleted",
+            format!("column:{id}"),
+            Some(serde_json::json!({ "name": c.name })),
+            ctx,
         )
         .await
     }
@@ -1277,14 +1314,20 @@ impl Cms {
         self.files.put(&id, bytes).await?;
         let now = self.now();
         let by = ed.reference();
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("INSERT INTO content_files (id, name, content_type, size, sha256, is_image, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(&id).bind(&name).bind(&content_type).bind(size).bind(&sha)
-                .bind(i64::from(is_image)).bind(now).bind(&by)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
+        self.exec(
+            "INSERT INTO content_files (id, name, content_type, size, sha256, is_image, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                Arg::Text(Some(&id)),
+                Arg::Text(Some(&name)),
+                Arg::Text(Some(&content_type)),
+                Arg::Int(size),
+                Arg::Text(Some(&sha)),
+                Arg::Int(i64::from(is_image)),
+                Arg::Int(now),
+                Arg::Text(Some(&by)),
+            ],
+        )
+        .await?;
         self.record(
             AuditEvent::new("content.file_uploaded", Outcome::Success)
                 .actor(ed.actor())
@@ -1387,19 +1430,17 @@ impl Cms {
             return Err(CmsError::Invalid(errors));
         }
         let now = self.now();
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("INSERT INTO content_keyword_links (keyword, url, created_at) VALUES ($1, $2, $3) ON CONFLICT (keyword) DO UPDATE SET url = excluded.url")
-                .bind(keyword).bind(url).bind(now)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
-        self.record(
-            AuditEvent::new("content.keyword_link_set", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("keyword:{keyword}"))
-                .details(serde_json::json!({ "url": url }))
-                .context(ctx),
+        self.exec(
+            "INSERT INTO content_keyword_links (keyword, url, created_at) VALUES ($1, $2, $3) ON CONFLICT (keyword) DO UPDATE SET url = excluded.url",
+            &[Arg::Text(Some(keyword)), Arg::Text(Some(url)), Arg::Int(now)],
+        )
+        .await?;
+        self.audited(
+            who,
+            "content.keyword_link_set",
+            format!("keyword:{keyword}"),
+            Some(serde_json::json!({ "url": url })),
+            ctx,
         )
         .await
     }
@@ -1411,18 +1452,17 @@ impl Cms {
         ctx: &RequestContext,
     ) -> Result<(), CmsError> {
         self.require(who, Permission::ContentManage, ctx).await?;
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("DELETE FROM content_keyword_links WHERE keyword = $1")
-                .bind(keyword)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
-        self.record(
-            AuditEvent::new("content.keyword_link_deleted", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("keyword:{keyword}"))
-                .context(ctx),
+        self.exec(
+            "DELETE FROM content_keyword_links WHERE keyword = $1",
+            &[Arg::Text(Some(keyword))],
+        )
+        .await?;
+        self.audited(
+            who,
+            "content.keyword_link_deleted",
+            format!("keyword:{keyword}"),
+            None,
+            ctx,
         )
         .await
     }
@@ -1487,19 +1527,17 @@ impl Cms {
         if !errors.is_empty() {
             return Err(CmsError::Invalid(errors));
         }
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("INSERT INTO dictionary_entries (category, code, label, position) VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM dictionary_entries WHERE category = $1)) ON CONFLICT (category, code) DO UPDATE SET label = excluded.label")
-                .bind(category).bind(code).bind(label)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
-        self.record(
-            AuditEvent::new("dictionary.entry_set", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("dictionary:{category}:{code}"))
-                .details(serde_json::json!({ "label": label }))
-                .context(ctx),
+        self.exec(
+            "INSERT INTO dictionary_entries (category, code, label, position) VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM dictionary_entries WHERE category = $1)) ON CONFLICT (category, code) DO UPDATE SET label = excluded.label",
+            &[Arg::Text(Some(category)), Arg::Text(Some(code)), Arg::Text(Some(label))],
+        )
+        .await?;
+        self.audited(
+            who,
+            "dictionary.entry_set",
+            format!("dictionary:{category}:{code}"),
+            Some(serde_json::json!({ "label": label })),
+            ctx,
         )
         .await
     }
@@ -1512,19 +1550,17 @@ impl Cms {
         ctx: &RequestContext,
     ) -> Result<(), CmsError> {
         self.require(who, Permission::ContentManage, ctx).await?;
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("DELETE FROM dictionary_entries WHERE category = $1 AND code = $2")
-                .bind(category)
-                .bind(code)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
-        self.record(
-            AuditEvent::new("dictionary.entry_deleted", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("dictionary:{category}:{code}"))
-                .context(ctx),
+        self.exec(
+            "DELETE FROM dictionary_entries WHERE category = $1 AND code = $2",
+            &[Arg::Text(Some(category)), Arg::Text(Some(code))],
+        )
+        .await?;
+        self.audited(
+            who,
+            "dictionary.entry_deleted",
+            format!("dictionary:{category}:{code}"),
+            None,
+            ctx,
         )
         .await
     }
@@ -1786,14 +1822,11 @@ impl Cms {
     /// Asks every node (this one included) to rebuild its index.
     pub async fn request_reindex(&self) -> Result<(), CmsError> {
         let now = self.now();
-        with_pool!(self.db.write(), |p| {
-            sqlx::query("INSERT INTO content_changes (article_id, at) VALUES ($1, $2)")
-                .bind(REBUILD)
-                .bind(now)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
+        self.exec(
+            "INSERT INTO content_changes (article_id, at) VALUES ($1, $2)",
+            &[Arg::Text(Some(REBUILD)), Arg::Int(now)],
+        )
+        .await?;
         self.changed.notify_one();
         Ok(())
     }
