@@ -7,22 +7,24 @@
 Every portal HTML page served (GET, 200, text/html) is a page view: `portal::content::track`
 queues it (`cms::stats::Recorder`) and the response leaves; the writer (`cms::stats::run`)
 adds the views up and writes the sums every 500 ms. The script starts `hub demo` (SQLite under
-a temporary directory, sandbox mounted, probes off, logs at warn) and runs wrk (1 thread × 64
-connections) against tracked pages:
+a temporary directory, sandbox mounted, probes off, logs at warn) and loads tracked pages: `/`
+(the anonymous home page, rendered at most once a second: the cheapest tracked page, so the
+highest rate of views) and `/policies` (a section list, rendered for every request).
 
-- `/` (the anonymous home page, rendered at most once a second: the cheapest tracked page, so
-  the highest rate of views) and `/policies` (a section list, rendered for every request);
-- each `GET` round (tracked) alternates with a `HEAD` round on the same page: axum runs the
-  same handler for HEAD and drops the body, and the middleware counts only GET, so HEAD is the
-  same page with the recorder out of the way (and no body on the wire, which favours it).
+1. wrk (1 thread × 64 connections), GET: req/s, p50/p99, the hub's CPU time per request
+   (/proc/<pid>/stat), and the views written to the store over the round (`SUM(views)` of
+   `page_views_daily`, read with sqlite3 after the writer's next flush) against the requests
+   wrk completed: written/s and missing (requests − views written: dropped by a full queue or
+   not written; a few in flight when wrk stops may be written without being counted by wrk).
+2. Tracking on and off on the same page, same run: the middleware counts only GET, and axum
+   answers HEAD with the same handler (the body dropped), so HEAD is the same page with the
+   recorder out of the way (and no body on the wire, which favours it). wrk cannot send HEAD
+   (it waits for the body that Content-Length announces), so both are sent with ab
+   (`ab -k -c 64`, rounds alternating GET and HEAD): req/s, p50/p99 (ab reports whole
+   milliseconds) and the hub's CPU time per request.
 
-For every round: req/s, p50/p99, the hub's CPU time per request (/proc/<pid>/stat), and for
-GET the views written to the store over the round (`SUM(views)` of `page_views_daily`, read
-with sqlite3 after the writer's next flush) against the requests wrk completed: written/s and
-missing (requests − views written: dropped by a full queue, or not yet written).
-
-Needs `apt-get install -y wrk`. Prints a table; docs/BENCHMARKS.md records results with the
-machine they ran on.
+Needs `apt-get install -y wrk apache2-utils`. Prints tables; docs/BENCHMARKS.md records
+results with the machine they ran on.
 """
 
 import argparse
@@ -42,20 +44,10 @@ from http_bench import HUB, ROOT, free_port  # noqa: E402
 from portal_bench import get, start_demo  # noqa: E402
 
 
-def wrk_run(url, seconds, head=False):
-    """wrk 1 thread × 64 connections: (requests, req/s, {p50, p90, p99 in ms}, errors)."""
-    cmd = ["wrk", "-t1", "-c64", f"-d{seconds}s", "--latency"]
-    script = None
-    if head:
-        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-        script.write('wrk.method = "HEAD"\n')
-        script.close()
-        cmd += ["-s", script.name]
-    try:
-        out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
-    finally:
-        if script:
-            os.unlink(script.name)
+def wrk_run(url, seconds):
+    """wrk 1 thread × 64 connections, GET: (requests, req/s, {p50, p90, p99 in ms}, errors)."""
+    out = subprocess.run(["wrk", "-t1", "-c64", f"-d{seconds}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
@@ -73,11 +65,32 @@ def wrk_run(url, seconds, head=False):
     return requests, rps, lat, errors
 
 
+def ab_run(url, seconds, head=False):
+    """ab -k -c 64 (GET, or HEAD with -i): (requests, req/s, {p50, p99 in ms}, errors)."""
+    cmd = ["ab", "-k", "-c", "64", "-t", str(seconds), "-n", "100000000", "-q"]
+    if head:
+        cmd.append("-i")
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    lat = {q: float(re.search(rf"^\s+{q}%\s+(\d+)", out, re.M).group(1)) for q in ("50", "99")}
+    errors = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    m = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    return requests, rps, lat, errors
+
+
 def cpu_seconds(pid):
     """User + system CPU time of the process so far (all threads)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def views(db):
@@ -88,7 +101,7 @@ def views(db):
         c.close()
 
 
-def settle(db, wait=1.5):
+def settle(db, wait=1.2):
     """The views written once the writer has flushed what it holds (it writes every 500 ms)."""
     time.sleep(wait)
     v = views(db)
@@ -102,6 +115,10 @@ def settle(db, wait=1.5):
     return v
 
 
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -111,72 +128,86 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(args.hub):
         sys.exit(f"build first: cargo build --release -p hub ({args.hub} missing)")
-    if not shutil.which("wrk"):
-        sys.exit("wrk missing: apt-get install -y wrk")
+    if not shutil.which("wrk") or not shutil.which("ab"):
+        sys.exit("wrk or ab missing: apt-get install -y wrk apache2-utils")
     portal_bench.HUB = args.hub
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    print(f"machine: {os.cpu_count()} cores · {cpu} · commit {commit} · hub {args.hub}")
+    print(f"machine: {os.cpu_count()} cores · {cpu} · commit {commit} · hub {args.hub} · load average {loadavg()}")
+    pages = [p for p in args.pages.split(",") if p]
     with tempfile.TemporaryDirectory(dir=ROOT) as d:
         data = os.path.join(d, "demo")
         port = free_port()
         hub = start_demo(data, port)
         db = os.path.join(data, "hub.db")
         try:
-            pages = [p for p in args.pages.split(",") if p]
             for page in pages:
                 status, _, html = get(port, page, {})
                 if status != 200 or b"<html" not in html.lower():
                     sys.exit(f"{page}: {status}")
                 print(f"{page}: {len(html)} bytes of HTML")
-            before = settle(db)
-            time.sleep(0.1)
-            # The check above was tracked: the store must have it.
-            if before < len(pages):
-                sys.exit(f"views were not written: SUM(views) = {before} after {len(pages)} pages")
-            # HEAD must be answered (and not counted).
-            n, _, _, e = wrk_run(f"http://127.0.0.1:{port}{pages[0]}", 1, head=True)
-            after = settle(db)
-            if n == 0 or e:
-                sys.exit(f"HEAD rounds do not work with this wrk: {n} requests, {e} errors")
-            if after != before:
-                print(f"note: HEAD changed SUM(views) by {after - before}")
-            print()
-            print("| page | method | round | requests | req/s | p50 | p99 | hub CPU per request | views written | written/s | missing |")
+            # The requests above were tracked: the store must have them.
+            if settle(db) < len(pages):
+                sys.exit("views are not written to page_views_daily")
+
+            print("\n1. wrk, GET (tracked)\n")
+            print("| page | round | requests | req/s | p50 | p99 | hub CPU per request | views written | written/s | missing | load avg |")
             print("|---|---|---|---|---|---|---|---|---|---|---|")
-            summary = {}
+            tracked = {}
             for page in pages:
                 url = f"http://127.0.0.1:{port}{page}"
                 wrk_run(url, 2)
-                wrk_run(url, 2, head=True)
+                for r in range(args.rounds):
+                    v0 = settle(db)
+                    c0 = cpu_seconds(hub.pid)
+                    n, rps, lat, errors = wrk_run(url, args.seconds)
+                    c1 = cpu_seconds(hub.pid)
+                    v1 = settle(db)
+                    if errors:
+                        sys.exit(f"{page}: {errors} errors")
+                    written = v1 - v0
+                    row = {"rps": rps, "p99": lat["99"], "cpu": (c1 - c0) / n * 1e6,
+                           "n": n, "written": written, "wps": written / args.seconds}
+                    tracked.setdefault(page, []).append(row)
+                    print(f"| `{page}` | {r + 1} | {n} | {rps:.0f} | {lat['50']:.2f} ms | {lat['99']:.2f} ms | "
+                          f"{row['cpu']:.0f} µs | {written} | {row['wps']:.0f} | {n - written} | {loadavg()} |")
+
+            print("\n2. ab, GET (tracked) and HEAD (same handler, not tracked), alternating\n")
+            print("| page | round | method | requests | req/s | p50 | p99 | hub CPU per request | views written | load avg |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
+            onoff = {}
+            for page in pages:
+                url = f"http://127.0.0.1:{port}{page}"
+                ab_run(url, 2)
+                ab_run(url, 2, head=True)
                 for r in range(args.rounds):
                     for head in (False, True):
                         v0 = settle(db)
                         c0 = cpu_seconds(hub.pid)
-                        n, rps, lat, errors = wrk_run(url, args.seconds, head)
+                        n, rps, lat, errors = ab_run(url, args.seconds, head)
                         c1 = cpu_seconds(hub.pid)
                         v1 = settle(db)
                         if errors:
                             sys.exit(f"{page}: {errors} errors")
-                        written = v1 - v0
-                        cpu_us = (c1 - c0) / n * 1e6
                         method = "HEAD" if head else "GET"
-                        summary.setdefault((page, method), []).append((rps, lat["99"], cpu_us, written, n))
-                        if head:
-                            w = f"{written}" if written else "0 (not tracked)"
-                            print(f"| `{page}` | HEAD | {r + 1} | {n} | {rps:.0f} | {lat['50']:.2f} ms | {lat['99']:.2f} ms | {cpu_us:.0f} µs | {w} | — | — |")
-                        else:
-                            print(f"| `{page}` | GET | {r + 1} | {n} | {rps:.0f} | {lat['50']:.2f} ms | {lat['99']:.2f} ms | {cpu_us:.0f} µs | {written} | {written / args.seconds:.0f} | {n - written} |")
-            print()
-            print("| page | GET req/s (median) | HEAD req/s (median) | GET p99 (median) | HEAD p99 (median) | CPU per request GET − HEAD | views written / GET requests |")
-            print("|---|---|---|---|---|---|---|")
+                        row = {"rps": rps, "p50": lat["50"], "p99": lat["99"], "cpu": (c1 - c0) / n * 1e6,
+                               "n": n, "written": v1 - v0}
+                        onoff.setdefault((page, method), []).append(row)
+                        print(f"| `{page}` | {r + 1} | {method} | {n} | {rps:.0f} | {lat['50']:.0f} ms | "
+                              f"{lat['99']:.0f} ms | {row['cpu']:.0f} µs | {v1 - v0} | {loadavg()} |")
+
+            print("\nSummary (medians of the rounds)\n")
+            print("| page | wrk GET req/s | wrk GET p99 | views written/s | views written / requests | "
+                  "ab GET req/s | ab HEAD req/s | ab GET p99 | ab HEAD p99 | CPU per request GET − HEAD |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             for page in pages:
-                g, h = summary[(page, "GET")], summary[(page, "HEAD")]
-                med = lambda rows, i: statistics.median(x[i] for x in rows)  # noqa: E731
-                share = sum(x[3] for x in g) / sum(x[4] for x in g) * 100
-                print(f"| `{page}` | {med(g, 0):.0f} | {med(h, 0):.0f} | {med(g, 1):.2f} ms | {med(h, 1):.2f} ms | "
-                      f"{med(g, 2) - med(h, 2):+.0f} µs | {share:.2f} % |")
+                t = tracked[page]
+                g, h = onoff[(page, "GET")], onoff[(page, "HEAD")]
+                share = sum(x["written"] for x in t) / sum(x["n"] for x in t) * 100
+                print(f"| `{page}` | {med(t, 'rps'):.0f} | {med(t, 'p99'):.2f} ms | {med(t, 'wps'):.0f} | {share:.2f} % | "
+                      f"{med(g, 'rps'):.0f} | {med(h, 'rps'):.0f} | {med(g, 'p99'):.0f} ms | {med(h, 'p99'):.0f} ms | "
+                      f"{med(g, 'cpu') - med(h, 'cpu'):+.0f} µs ({med(g, 'cpu'):.0f} vs {med(h, 'cpu'):.0f}) |")
         finally:
             hub.terminate()
             hub.wait()
