@@ -11,6 +11,8 @@ a temporary directory, sandbox mounted, probes off, logs at warn) and loads trac
 (the anonymous home page, rendered at most once a second: the cheapest tracked page, so the
 highest rate of views) and `/policies` (a section list, rendered for every request).
 
+0. Calibration: wrk on `/healthz` (neither a page nor tracked), to compare the machine's state
+   with the figures docs/BENCHMARKS.md holds for it.
 1. wrk (1 thread × 64 connections), GET: req/s, p50/p99, the hub's CPU time per request
    (/proc/<pid>/stat), and the views written to the store over the round (`SUM(views)` of
    `page_views_daily`, read with sqlite3 after the writer's next flush) against the requests
@@ -150,6 +152,16 @@ def main():
             # The requests above were tracked: the store must have them.
             if settle(db) < len(pages):
                 sys.exit("views are not written to page_views_daily")
+
+            # The machine's state: /healthz is neither a page nor tracked (docs/BENCHMARKS.md
+            # has its figure on an idle machine).
+            url = f"http://127.0.0.1:{port}/healthz"
+            wrk_run(url, 2)
+            c0 = cpu_seconds(hub.pid)
+            n, rps, lat, _ = wrk_run(url, args.seconds)
+            c1 = cpu_seconds(hub.pid)
+            print(f"\ncalibration, wrk /healthz (not tracked): {rps:.0f} req/s, p99 {lat['99']:.2f} ms, "
+                  f"hub CPU {(c1 - c0) / n * 1e6:.0f} µs per request, load average {loadavg()}")
 
             print("\n1. wrk, GET (tracked)\n")
             print("| page | round | requests | req/s | p50 | p99 | hub CPU per request | views written | written/s | missing | load avg |")
