@@ -1273,12 +1273,31 @@ impl ViewGen {
     }
 }
 
-/// The 1-minute load average (other work on the machine shows here).
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
+/// CPU time in clock ticks (100 a second on Linux): the whole machine's busy time (all but
+/// idle, iowait and steal) and this process's.
+fn cpu_ticks() -> (u64, u64) {
+    let all = std::fs::read_to_string("/proc/stat")
         .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
+        .and_then(|s| {
+            let v: Vec<u64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (v.len() >= 8).then(|| v[..8].iter().sum::<u64>() - v[3] - v[4] - v[7])
+        })
+        .unwrap_or(0);
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    (all, own)
 }
 
 fn now_ms() -> i64 {
@@ -1487,13 +1506,17 @@ fn main() {
     let started = Instant::now();
     let want = |s: &str| o.only.as_deref().is_none_or(|x| x == s);
     let section = |f: &dyn Fn()| {
-        let before = load();
+        let (all0, own0) = cpu_ticks();
         let t = Instant::now();
         f();
+        let took = t.elapsed();
+        let (all1, own1) = cpu_ticks();
+        let other = (all1 - all0).saturating_sub(own1 - own0) as f64 / 100.0;
         println!(
-            "\n(section: {}; 1-minute load average {before} before, {} after)",
-            secs(t.elapsed()),
-            load()
+            "\n(section: {}; this process used {:.2} cores on average, the rest of the machine {:.2} (the PostgreSQL server is part of it in the search section))",
+            secs(took),
+            (own1 - own0) as f64 / 100.0 / took.as_secs_f64(),
+            other / took.as_secs_f64()
         );
     };
     if want("search") {
