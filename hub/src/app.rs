@@ -112,6 +112,8 @@ impl Services {
             &[
                 portal::TEMPLATES,
                 portal::console::TEMPLATES,
+                portal::products::TEMPLATES,
+                portal::demands::TEMPLATES,
                 sso::pages::TEMPLATES,
                 connectors::pages::TEMPLATES,
             ],
@@ -126,6 +128,7 @@ impl Services {
             .unwrap_or_default();
         let (cms, views) = cms::Cms::new(&platform, config.content.clone(), &own_host)?;
         let cms = Arc::new(cms);
+        let market = Arc::new(market::Market::new(&platform, cms.clone(), orgs.clone()));
         platform.sign_in_hooks = Arc::new(vec![
             Arc::new(orgs::BindEnterprise(orgs.clone())) as Arc<dyn SignInHook>
         ]);
@@ -136,6 +139,7 @@ impl Services {
             orgs.clone(),
             exchange.clone(),
             cms.clone(),
+            market.clone(),
             config.portal.clone(),
         );
         let state = AppState {
@@ -146,6 +150,7 @@ impl Services {
             exchange,
             orgs,
             cms,
+            market,
             portal,
         };
         Ok(Services {

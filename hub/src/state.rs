@@ -22,6 +22,7 @@ pub struct AppState {
     pub orgs: Arc<Orgs>,
     /// Content: articles, search, sensitive words, statistics.
     pub cms: Arc<cms::Cms>,
+    pub market: Arc<market::Market>,
     /// The portal's state (one per hub: it keeps the home page's figures for a few seconds).
     pub portal: portal::PortalState,
 }

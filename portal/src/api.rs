@@ -36,6 +36,7 @@ impl FromRef<PortalState> for Platform {
 pub fn protected_routes() -> OpenApiRouter<PortalState> {
     OpenApiRouter::new()
         .merge(crate::content_api::admin_routes())
+        .merge(crate::market_api::protected_routes())
         .routes(routes!(me))
         .routes(routes!(
             my_organisation,
@@ -57,11 +58,12 @@ pub fn public_routes() -> OpenApiRouter<PortalState> {
         .routes(routes!(institutions))
         .routes(routes!(institution))
         .merge(crate::content_api::public_routes())
+        .merge(crate::market_api::public_routes())
 }
 
 /// The signed-in person, or 401: `auth.session_expired` when the session ended, else
 /// `auth.unauthenticated`.
-fn signed(viewer: Viewer) -> Result<Signed, ApiError> {
+pub(crate) fn signed(viewer: Viewer) -> Result<Signed, ApiError> {
     match viewer {
         Viewer(Some(s), _) => Ok(s),
         Viewer(None, Ended::Expired) => Err(ApiError::new(

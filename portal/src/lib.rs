@@ -15,8 +15,11 @@ pub mod config;
 pub mod console;
 pub mod content;
 pub mod content_api;
+pub mod demands;
 mod department;
 mod editing;
+pub mod market_api;
+pub mod products;
 pub mod public;
 pub mod state;
 pub mod user;
@@ -100,8 +103,6 @@ pub fn pages(state: PortalState) -> axum::Router {
     axum::Router::new()
         .route("/", get(public::home))
         .route("/policies", get(content::policies))
-        .route("/products", get(public::products))
-        .route("/demands", get(public::demands))
         .route("/education", get(content::education))
         .route("/news", get(content::news))
         .route("/notices", get(content::notices))
@@ -135,6 +136,8 @@ pub fn pages(state: PortalState) -> axum::Router {
         )
         .route("/user/policies/{id}/{step}", post(department::step))
         .merge(console::routes())
+        .merge(products::routes())
+        .merge(demands::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             content::track,

@@ -1,6 +1,5 @@
-//! The pages anyone may read: 首页, the columns (政策专题, 金融产品, 融资需求, 金融教育),
-//! 入驻机构, 网上办事 and the site search. Columns whose content arrives with the content
-//! management and the marketplace show an honest empty state, never a made-up list.
+//! The pages anyone may read: 首页, 入驻机构, 网上办事 and the site search. The content
+//! columns are `content`'s pages, 金融产品 `products`' and 融资需求 `demands`'.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -56,81 +55,6 @@ const COLUMN_ENTRIES: [ColumnEntry; 6] = [
         intro: "数字外管、征信、动产融资登记等外部平台的统一入口",
     },
 ];
-
-/// A tab of a column (policy levels, education topics).
-#[derive(Serialize)]
-struct Tab {
-    label: &'static str,
-    href: String,
-    current: bool,
-}
-
-/// A column whose items are not on the platform yet.
-struct Column {
-    label: &'static str,
-    path: &'static str,
-    intro: &'static str,
-    /// The query key of the tabs and the tabs as (value, label); the first is "all".
-    tabs: Option<(&'static str, &'static [(&'static str, &'static str)])>,
-    empty: &'static str,
-}
-
-const PRODUCTS: Column = Column {
-    label: "金融产品",
-    path: "/products",
-    intro: "入驻机构发布的融资产品，经平台审核后在这里展示，可按机构类型、担保方式、贷款方式筛选。",
-    tabs: None,
-    empty: "暂无上架的金融产品。金融机构入驻并经审核后发布的产品将在这里展示。",
-};
-
-const DEMANDS: Column = Column {
-    label: "融资需求",
-    path: "/demands",
-    intro: "企业发布融资需求，经平台审核后进入需求市场，由金融机构对接；机构在企业确认前看不到企业名称。",
-    tabs: None,
-    empty: "暂无公开的融资需求。企业登录后可在用户中心发布融资需求。",
-};
-
-/// An empty pager: one page, nothing in it.
-fn empty_page() -> view::Pager {
-    view::Pager {
-        number: 1,
-        pages: 1,
-        total: 0,
-        prev_href: None,
-        next_href: None,
-    }
-}
-
-async fn column(state: &PortalState, viewer: &Viewer, c: &Column, query: &ListQuery) -> Response {
-    let tabs = c.tabs.map(|(key, tabs)| {
-        let chosen = query.get(key).unwrap_or("");
-        tabs.iter()
-            .map(|(value, label)| Tab {
-                label,
-                href: if value.is_empty() {
-                    c.path.to_owned()
-                } else {
-                    format!("{}?{key}={value}", c.path)
-                },
-                current: *value == chosen,
-            })
-            .collect::<Vec<_>>()
-    });
-    let b = base(state, c.label, c.path, viewer);
-    let items: Vec<serde_json::Value> = Vec::new();
-    state.platform.web.page(
-        "portal/column.html",
-        &b,
-        serde_json::json!({
-            "column": { "label": c.label, "intro": c.intro },
-            "tabs": tabs,
-            "items": items,
-            "empty": c.empty,
-            "page": empty_page(),
-        }),
-    )
-}
 
 /// 首页. Anonymous visitors (most of them) share one rendering, renewed every second.
 pub async fn home(State(state): State<PortalState>, viewer: Viewer) -> Result<Response, ApiError> {
@@ -199,22 +123,6 @@ async fn render_home(state: &PortalState, viewer: &Viewer) -> Result<String, Api
             },
         )
         .map_err(ApiError::internal)
-}
-
-pub async fn products(
-    State(state): State<PortalState>,
-    viewer: Viewer,
-    RawQuery(q): RawQuery,
-) -> Response {
-    column(&state, &viewer, &PRODUCTS, &ListQuery::parse(q.as_deref())).await
-}
-
-pub async fn demands(
-    State(state): State<PortalState>,
-    viewer: Viewer,
-    RawQuery(q): RawQuery,
-) -> Response {
-    column(&state, &viewer, &DEMANDS, &ListQuery::parse(q.as_deref())).await
 }
 
 /// An institution as the public list shows it.

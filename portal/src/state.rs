@@ -31,14 +31,14 @@ pub struct PortalState {
     pub orgs: Arc<Orgs>,
     pub exchange: Arc<Exchange>,
     pub cms: Arc<cms::Cms>,
+    pub market: Arc<market::Market>,
     pub config: Arc<PortalConfig>,
     figures: Arc<RwLock<Option<(i64, Figures)>>>,
     anonymous_home: Arc<RwLock<Option<(i64, Bytes)>>>,
 }
 
 /// The platform's figures (REQUIREMENTS D10): what the home page and the government's
-/// dashboard show. Products, open demands and the financing amount are counted by the
-/// marketplace; until it exists they are zero, not made up.
+/// dashboard show. Products, open demands and the financing amount are the marketplace's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Figures {
     /// Approved enterprises.
@@ -61,6 +61,7 @@ impl PortalState {
         orgs: Arc<Orgs>,
         exchange: Arc<Exchange>,
         cms: Arc<cms::Cms>,
+        market: Arc<market::Market>,
         config: PortalConfig,
     ) -> PortalState {
         PortalState {
@@ -70,6 +71,7 @@ impl PortalState {
             orgs,
             exchange,
             cms,
+            market,
             config: Arc::new(config),
             figures: Arc::new(RwLock::new(None)),
             anonymous_home: Arc::new(RwLock::new(None)),
@@ -77,7 +79,7 @@ impl PortalState {
     }
 
     /// The figures, counted at most every few seconds (the home page is the busiest page).
-    pub async fn figures(&self) -> Result<Figures, orgs::OrgError> {
+    pub async fn figures(&self) -> Result<Figures, platform::http::problem::ApiError> {
         let now = self.platform.clock.now().0;
         if let Ok(guard) = self.figures.read()
             && let Some((at, f)) = *guard
@@ -86,10 +88,13 @@ impl PortalState {
             return Ok(f);
         }
         let counts = self.orgs.counts().await?;
+        let market = self.market.figures().await?;
         let f = Figures {
             enterprises: counts.enterprises,
             institutions: counts.institutions,
-            ..Figures::default()
+            products: market.products,
+            open_demands: market.open_demands,
+            financing_fen: market.financing_fen,
         };
         if let Ok(mut guard) = self.figures.write() {
             *guard = Some((now, f));

@@ -184,6 +184,13 @@ pub async fn centre(
                 && m.org.status == OrgStatus::Approved
                 && m.status == MemberStatus::Active)
                 .then_some("/user/policies"),
+            // The finance marketplace's pages (the `market` service decides what each may do).
+            enterprise_market => m.org.kind == orgs::OrgKind::Enterprise
+                && m.org.status == OrgStatus::Approved
+                && m.status == MemberStatus::Active,
+            institution_market => m.org.kind == orgs::OrgKind::Institution
+                && m.org.status == OrgStatus::Approved
+                && m.status == MemberStatus::Active,
         }
     });
     let follows = state.cms.follows(&a.id).await?;

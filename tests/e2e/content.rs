@@ -544,7 +544,12 @@ async fn an_xss_corpus_through_the_editor_stays_inert(env: Env) -> Result<()> {
     Ok(())
 }
 
-async fn add_words(hub: &TestHub, b: &mut Browser, words: &str, category: &str) -> Result<()> {
+pub(crate) async fn add_words(
+    hub: &TestHub,
+    b: &mut Browser,
+    words: &str,
+    category: &str,
+) -> Result<()> {
     let page = get_ok(b, hub, "/console/library").await?;
     let token = csrf(&page)?;
     let done = post(

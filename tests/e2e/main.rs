@@ -11,6 +11,7 @@ mod connectors;
 mod console;
 mod content;
 mod exchange;
+mod market;
 mod oidc;
 mod ops;
 mod outbound;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 14] = [
+    let groups: [(&str, Vec<Test>); 15] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         ("outbound", outbound::tests()),
         ("portal", portal::tests()),
         ("content", content::tests()),
+        ("market", market::tests()),
         ("browser", browser::tests()),
     ];
     let mut trials = Vec::new();

@@ -396,6 +396,19 @@ async fn openapi_describes_every_json_endpoint(env: Env) -> Result<()> {
             "/api/admin/partners/{id}/messages/{message_type}",
             &["post"],
         ),
+        ("/api/products", &["get"]),
+        ("/api/products/{id}", &["get"]),
+        ("/api/me/products", &["get", "post"]),
+        ("/api/me/products/{id}/{step}", &["post"]),
+        ("/api/me/demands", &["get", "post"]),
+        ("/api/me/demands/{id}", &["get"]),
+        ("/api/me/demands/{id}/confirm", &["post"]),
+        ("/api/market/demands", &["get"]),
+        ("/api/market/demands/{id}", &["get"]),
+        ("/api/market/demands/{id}/take", &["post"]),
+        ("/api/market/demands/{id}/{step}", &["post"]),
+        ("/api/admin/market/products/{id}/review", &["post"]),
+        ("/api/admin/market/demands/{id}/review", &["post"]),
     ] {
         for m in methods {
             ensure!(

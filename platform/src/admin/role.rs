@@ -52,6 +52,9 @@ pub enum Permission {
     ContentManage,
     /// The portal's traffic statistics.
     StatsRead,
+    /// Reviewing institutions' products and enterprises' financing demands before they are
+    /// public (the marketplace).
+    MarketReview,
 }
 
 impl Role {
@@ -105,6 +108,7 @@ impl Role {
                 MessagesRead,
                 MessagesSend,
                 OrganisationsManage,
+                MarketReview,
                 ContentManage,
                 StatsRead,
             ],
@@ -143,7 +147,7 @@ impl FromStr for Role {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ConfigRead,
         Permission::ConnectorsManage,
         Permission::ProvidersManage,
@@ -152,6 +156,7 @@ impl Permission {
         Permission::MessagesRead,
         Permission::MessagesSend,
         Permission::OrganisationsManage,
+        Permission::MarketReview,
         Permission::ContentEdit,
         Permission::ContentReview,
         Permission::ContentManage,
@@ -183,6 +188,7 @@ impl Permission {
             Permission::ContentReview => "审核、发布与下线内容",
             Permission::ContentManage => "管理栏目、字典、敏感词与关键词链接",
             Permission::StatsRead => "查看访问统计",
+            Permission::MarketReview => "审核金融产品与融资需求",
         }
     }
 
@@ -205,6 +211,7 @@ impl Permission {
             Permission::ContentReview => "content.review",
             Permission::ContentManage => "content.manage",
             Permission::StatsRead => "stats.read",
+            Permission::MarketReview => "market.review",
         }
     }
 }

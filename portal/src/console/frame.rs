@@ -154,6 +154,11 @@ pub const SECTIONS: &[Section] = &[
         needs: &[Permission::ContentEdit, Permission::ContentReview],
     },
     Section {
+        label: "金融市场审核",
+        href: "/console/market",
+        needs: &[Permission::MarketReview],
+    },
+    Section {
         label: "栏目与词库",
         href: "/console/library",
         needs: &[Permission::ContentManage],

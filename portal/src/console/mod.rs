@@ -12,6 +12,7 @@ mod content;
 mod frame;
 mod home;
 mod library;
+mod market;
 mod organisations;
 mod partners;
 mod stats;
@@ -122,6 +123,18 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
         "console/stats.html",
         include_str!("../../templates/console/stats.html"),
     ),
+    (
+        "console/market.html",
+        include_str!("../../templates/console/market.html"),
+    ),
+    (
+        "console/market_product.html",
+        include_str!("../../templates/console/market_product.html"),
+    ),
+    (
+        "console/market_demand.html",
+        include_str!("../../templates/console/market_demand.html"),
+    ),
 ];
 
 /// The console's pages.
@@ -195,6 +208,17 @@ pub fn routes() -> Router<PortalState> {
         .route(
             "/console/content/{id}/revisions/{n}",
             get(content::revision),
+        )
+        .route("/console/market", get(market::list))
+        .route("/console/market/products/{id}", get(market::product))
+        .route(
+            "/console/market/products/{id}/review",
+            post(market::review_product),
+        )
+        .route("/console/market/demands/{id}", get(market::demand))
+        .route(
+            "/console/market/demands/{id}/review",
+            post(market::review_demand),
         )
         .route("/console/library", get(library::show).post(library::change))
         .route("/console/library/words/import", post(library::import))

@@ -1,0 +1,23 @@
+//! The finance marketplace (REQUIREMENTS D2–D4, D6, D9): resident institutions' products with
+//! the operators' review and a public list with filters; enterprises' financing demands with
+//! the operators' review; matching of demands with products both ways, with the reasons;
+//! the 需求市场 where institutions see demands without the enterprise's identity, take one
+//! (抢单: exactly one winner, decided by the store), and handle it (return, disburse, delete);
+//! the enterprise confirms the winner, which only then learns who it is.
+//!
+//! Amounts are integer fen, rates integer basis points, terms months. Every change is audited;
+//! every read is scoped to the reader's organisation.
+
+mod error;
+pub mod matching;
+mod model;
+pub mod money;
+mod service;
+
+pub use error::MarketError;
+pub use model::{
+    Choices, Decision, Demand, DemandEvent, DemandForm, DemandInput, DemandStatus, DemandView,
+    Enterprise, INSTITUTION_KINDS, LOAN_METHODS, PRODUCT_KINDS, Product, ProductFilter,
+    ProductForm, ProductInput, ProductSort, ProductStatus, action_label, label,
+};
+pub use service::{Market, MarketFigures, MarketItem, Member, filter_products};

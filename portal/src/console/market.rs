@@ -1,0 +1,400 @@
+//! 金融市场审核: the operators' queues of products and financing demands waiting for review,
+//! each with its page and the approve / reject-with-reason forms. The rules (who may review,
+//! in which state, the reason) are the `market` service's; these pages show its answers and
+//! keep the reason typed when it refuses.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use http::StatusCode;
+use market::money::{bp_to_percent, show_fen};
+use market::{Choices, Decision, DemandStatus, MarketError};
+use platform::admin::Permission;
+use platform::context::RequestContext;
+use platform::http::problem::ApiError;
+use platform::paging::{Page, Paged};
+use platform::web::form::{FieldErrors, FormData};
+use platform::web::page::{flash, see_other};
+
+use super::frame::{ConsoleAdmin, base};
+use crate::state::PortalState;
+use crate::view::{self, ListQuery, Pager};
+
+const SECTION: &str = "/console/market";
+
+const NOTICES: &[(&str, &str, &str)] = &[
+    ("approved", "success", "已审核通过，产品已上架。"),
+    ("opened", "success", "已审核通过，需求已进入需求市场。"),
+    ("rejected", "success", "已驳回，提交方将看到驳回理由。"),
+];
+
+/// Reviewers see these pages; anybody else gets the 403 page (and its record).
+async fn gate(
+    state: &PortalState,
+    admin: &ConsoleAdmin,
+    ctx: &RequestContext,
+) -> Result<(), ApiError> {
+    admin.require(state, Permission::MarketReview, ctx).await
+}
+
+/// The pager of one of two lists on a page: its page number is the query key `key`, the other
+/// list's page (`other`) is kept.
+fn pager_of<T>(paged: &Paged<T>, key: &str, other: (&str, u32)) -> Pager {
+    let pages = paged.pages();
+    let href = |n: u32| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if other.1 > 1 {
+            q.append_pair(other.0, &other.1.to_string());
+        }
+        if n > 1 {
+            q.append_pair(key, &n.to_string());
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            SECTION.to_owned()
+        } else {
+            format!("{SECTION}?{q}")
+        }
+    };
+    Pager {
+        number: paged.page,
+        pages,
+        total: paged.total,
+        prev_href: (paged.page > 1).then(|| href(paged.page - 1)),
+        next_href: (paged.page < pages).then(|| href(paged.page + 1)),
+    }
+}
+
+fn page_number(query: &ListQuery, key: &str) -> u32 {
+    query
+        .get(key)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn demand_status_kind(s: DemandStatus) -> &'static str {
+    match s {
+        DemandStatus::Pending | DemandStatus::Taken => "warn",
+        DemandStatus::Open | DemandStatus::Confirmed | DemandStatus::Disbursed => "ok",
+        DemandStatus::Rejected | DemandStatus::Deleted => "bad",
+        DemandStatus::Withdrawn => "muted",
+    }
+}
+
+/// `GET /console/market?pp=&dp=`: the two review queues.
+pub async fn list(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    gate(&state, &admin, &ctx).await?;
+    let query = ListQuery::parse(q.as_deref());
+    let (pp, dp) = (page_number(&query, "pp"), page_number(&query, "dp"));
+    let products = state
+        .market
+        .pending_products(&admin.principal, Page::new(pp, Page::DEFAULT_SIZE), &ctx)
+        .await?;
+    let demands = state
+        .market
+        .pending_demands(&admin.principal, Page::new(dp, Page::DEFAULT_SIZE), &ctx)
+        .await?;
+    let choices = state.market.choices().await?;
+    let product_items: Vec<serde_json::Value> = products
+        .items
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "href": format!("{SECTION}/products/{}", p.id),
+                "name": p.name,
+                "org_name": p.org_name,
+                "institution_kind_label": market::label(market::INSTITUTION_KINDS, &p.institution_kind),
+                "amount": crate::products::amount_range(p),
+                "held": !p.held_words.is_empty(),
+                "updated_at": view::time(p.updated_at),
+            })
+        })
+        .collect();
+    let demand_items: Vec<serde_json::Value> = demands
+        .items
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "href": format!("{SECTION}/demands/{}", d.id),
+                "org_name": d.org_name,
+                "amount": show_fen(d.amount_fen),
+                "term": format!("{} 个月", d.term_months),
+                "max_rate": format!("{}%", bp_to_percent(d.max_rate_bp)),
+                "guarantee": Choices::label(&choices.guarantee, &d.guarantee),
+                "held": !d.held_words.is_empty(),
+                "updated_at": view::time(d.updated_at),
+            })
+        })
+        .collect();
+    let mut b = base(&state, "金融市场审核", SECTION, &admin);
+    b.flash = flash(query.get("ok"), NOTICES);
+    Ok(state.platform.web.page(
+        "console/market.html",
+        &b,
+        serde_json::json!({
+            "products": product_items,
+            "products_page": pager_of(&products, "pp", ("dp", demands.page)),
+            "demands": demand_items,
+            "demands_page": pager_of(&demands, "dp", ("pp", products.page)),
+            "products_empty": "没有待审核的金融产品。",
+            "demands_empty": "没有待审核的融资需求。",
+        }),
+    ))
+}
+
+/// The review form's decision; an unknown one is a field error.
+fn decision_of(f: &FormData) -> Result<Decision, MarketError> {
+    match f.get("decision") {
+        "approve" => Ok(Decision::Approve),
+        "reject" => Ok(Decision::Reject {
+            reason: f.get("reason").to_owned(),
+        }),
+        _ => Err(MarketError::field(
+            "decision",
+            "请选择审核结果：通过或驳回。",
+        )),
+    }
+}
+
+/// What a refused review shows: the field errors (422) or the message about the whole record
+/// (409); `None` for anything else.
+fn refusal(e: &MarketError) -> Option<(StatusCode, FieldErrors, Option<String>)> {
+    let fields = e.fields();
+    if !fields.is_empty() {
+        let mut errors = FieldErrors::default();
+        for (f, m) in fields {
+            errors.add(&f, m);
+        }
+        return Some((StatusCode::UNPROCESSABLE_ENTITY, errors, None));
+    }
+    match e {
+        MarketError::State { .. } => Some((
+            StatusCode::CONFLICT,
+            FieldErrors::default(),
+            Some(e.message_zh()),
+        )),
+        _ => None,
+    }
+}
+
+/// What a page shows after a review, or the same page with the refusal.
+struct Shown<'a> {
+    status: StatusCode,
+    reason: &'a str,
+    errors: FieldErrors,
+    conflict: Option<String>,
+    ok: Option<&'a str>,
+}
+
+impl<'a> Shown<'a> {
+    fn fresh(query: &'a ListQuery) -> Shown<'a> {
+        Shown {
+            status: StatusCode::OK,
+            reason: "",
+            errors: FieldErrors::default(),
+            conflict: None,
+            ok: query.get("ok"),
+        }
+    }
+}
+
+async fn product_page(
+    state: &PortalState,
+    admin: &ConsoleAdmin,
+    ctx: &RequestContext,
+    id: &str,
+    shown: Shown<'_>,
+) -> Result<Response, ApiError> {
+    let p = state
+        .market
+        .product_for_review(&admin.principal, id, ctx)
+        .await?;
+    let choices = state.market.choices().await?;
+    let mut b = base(state, &p.name, SECTION, admin);
+    b.flash = flash(shown.ok, NOTICES);
+    Ok(state.platform.web.page_status(
+        shown.status,
+        "console/market_product.html",
+        &b,
+        serde_json::json!({
+            "product": crate::products::product_view(&p, &choices),
+            "public_href": (p.status == market::ProductStatus::Listed).then(|| format!("/products/{}", p.id)),
+            "can_review": p.status == market::ProductStatus::Pending,
+            "reason": shown.reason,
+            "errors": shown.errors.map(),
+            "conflict": shown.conflict,
+        }),
+    ))
+}
+
+/// `GET /console/market/products/{id}`.
+pub async fn product(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    gate(&state, &admin, &ctx).await?;
+    let query = ListQuery::parse(q.as_deref());
+    product_page(&state, &admin, &ctx, &id, Shown::fresh(&query)).await
+}
+
+/// `POST /console/market/products/{id}/review`: `decision=approve|reject`, `reason`.
+pub async fn review_product(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    Path(id): Path<String>,
+    f: FormData,
+) -> Result<Response, ApiError> {
+    admin.check(&state, &f)?;
+    let outcome = match decision_of(&f) {
+        Ok(d) => {
+            let approve = matches!(d, Decision::Approve);
+            state
+                .market
+                .review_product(&admin.principal, &id, d, &ctx)
+                .await
+                .map(|_| approve)
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(approve) => Ok(see_other(&format!(
+            "{SECTION}/products/{id}?ok={}",
+            if approve { "approved" } else { "rejected" }
+        ))),
+        Err(e) => {
+            let Some((status, errors, conflict)) = refusal(&e) else {
+                return Err(e.into());
+            };
+            let shown = Shown {
+                status,
+                reason: f.get("reason"),
+                errors,
+                conflict,
+                ok: None,
+            };
+            product_page(&state, &admin, &ctx, &id, shown).await
+        }
+    }
+}
+
+async fn demand_page(
+    state: &PortalState,
+    admin: &ConsoleAdmin,
+    ctx: &RequestContext,
+    id: &str,
+    shown: Shown<'_>,
+) -> Result<Response, ApiError> {
+    let (d, v) = state
+        .market
+        .demand_for_review(&admin.principal, id, ctx)
+        .await?;
+    let events = state.market.events(id).await?;
+    let choices = state.market.choices().await?;
+    let mut b = base(state, "融资需求审核", SECTION, admin);
+    b.flash = flash(shown.ok, NOTICES);
+    Ok(state.platform.web.page_status(
+        shown.status,
+        "console/market_demand.html",
+        &b,
+        serde_json::json!({
+            "demand": {
+                "id": d.id,
+                "status_label": d.status.label_zh(),
+                "status_kind": demand_status_kind(d.status),
+                "amount": show_fen(d.amount_fen),
+                "term": format!("{} 个月", d.term_months),
+                "max_rate": format!("{}%", bp_to_percent(d.max_rate_bp)),
+                "guarantee": Choices::label(&choices.guarantee, &d.guarantee),
+                "industry": Choices::label(&choices.industry, &d.industry),
+                "region": Choices::label(&choices.region, &d.region),
+                "purpose": d.purpose,
+                "tags": d.tags.join("、"),
+                "reject_reason": d.reject_reason,
+                "held_words": d.held_words,
+                "taker_org_name": d.taker_org_name,
+                "created_at": view::time(d.created_at),
+                "updated_at": view::time(d.updated_at),
+            },
+            "enterprise": v.enterprise.map(|e| serde_json::json!({
+                "name": e.name,
+                "uscc_masked": e.uscc_masked,
+                "contact_name": e.contact_name,
+                "contact_phone": platform::identity::mask_mobile(&e.contact_phone),
+                "href": format!("/console/organisations/{}", e.org_id),
+            })),
+            "events": events.iter().map(|e| serde_json::json!({
+                "at": view::time(e.at),
+                "label": e.action_label,
+                "detail": e.detail,
+            })).collect::<Vec<_>>(),
+            "can_review": d.status == DemandStatus::Pending,
+            "can_see_org": admin.principal.role.can(Permission::OrganisationsManage),
+            "reason": shown.reason,
+            "errors": shown.errors.map(),
+            "conflict": shown.conflict,
+        }),
+    ))
+}
+
+/// `GET /console/market/demands/{id}`: operators see the enterprise behind the demand.
+pub async fn demand(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    gate(&state, &admin, &ctx).await?;
+    let query = ListQuery::parse(q.as_deref());
+    demand_page(&state, &admin, &ctx, &id, Shown::fresh(&query)).await
+}
+
+/// `POST /console/market/demands/{id}/review`: `decision=approve|reject`, `reason`.
+pub async fn review_demand(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    Path(id): Path<String>,
+    f: FormData,
+) -> Result<Response, ApiError> {
+    admin.check(&state, &f)?;
+    let outcome = match decision_of(&f) {
+        Ok(d) => {
+            let approve = matches!(d, Decision::Approve);
+            state
+                .market
+                .review_demand(&admin.principal, &id, d, &ctx)
+                .await
+                .map(|_| approve)
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(approve) => Ok(see_other(&format!(
+            "{SECTION}/demands/{id}?ok={}",
+            if approve { "opened" } else { "rejected" }
+        ))),
+        Err(e) => {
+            let Some((status, errors, conflict)) = refusal(&e) else {
+                return Err(e.into());
+            };
+            let shown = Shown {
+                status,
+                reason: f.get("reason"),
+                errors,
+                conflict,
+                ok: None,
+            };
+            demand_page(&state, &admin, &ctx, &id, shown).await
+        }
+    }
+}
