@@ -525,6 +525,11 @@ async fn run_hub(hub: Hub, listener: std::net::TcpListener, demo_dir: Option<Pat
         {
             return fail("cannot prepare the demo organisations", &e);
         }
+        if let Some((_, token)) = seeded.tokens.iter().find(|(r, _)| *r == Role::SystemAdmin)
+            && let Err(e) = crate::demo::seed_market(hub.state(), token).await
+        {
+            return fail("cannot prepare the demo products", &e);
+        }
         let token_of = |role: Role| {
             seeded
                 .tokens

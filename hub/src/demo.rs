@@ -359,6 +359,146 @@ pub async fn seed_organisations(state: &AppState, token: &str) -> Result<usize, 
     Ok(created)
 }
 
+/// The demo's products (fictional, marked 演示): (institution, name, institution kind, kind,
+/// guarantee methods, loan method, amount 万元 min–max, rate % min–max, term months min–max,
+/// conditions).
+#[allow(clippy::type_complexity)]
+const DEMO_PRODUCTS: &[(
+    &str,
+    &str,
+    &str,
+    &str,
+    &[&str],
+    &str,
+    (&str, &str),
+    (&str, &str),
+    (&str, &str),
+    &str,
+)] = &[
+    (
+        "龙岩农村商业银行（演示）",
+        "普惠信用贷（演示）",
+        "bank",
+        "debt",
+        &["credit"],
+        "online",
+        ("5", "300"),
+        ("3.45", "5.5"),
+        ("3", "36"),
+        "在龙岩注册经营满一年，纳税信用 B 级以上，无不良信用记录。",
+    ),
+    (
+        "龙岩农村商业银行（演示）",
+        "林权抵押贷（演示）",
+        "bank",
+        "debt",
+        &["mortgage"],
+        "offline",
+        ("10", "1000"),
+        ("3.8", "6"),
+        ("12", "60"),
+        "持有龙岩市辖区内林权证，林地经营正常。",
+    ),
+    (
+        "兴业银行龙岩分行（演示）",
+        "碳排放权质押贷（演示）",
+        "bank",
+        "debt",
+        &["pledge"],
+        "both",
+        ("50", "3000"),
+        ("3.3", "4.8"),
+        ("6", "36"),
+        "纳入碳排放权交易或持有林业碳汇的企业。",
+    ),
+    (
+        "中国建设银行龙岩分行（演示）",
+        "云税贷（演示）",
+        "bank",
+        "debt",
+        &["credit"],
+        "online",
+        ("1", "300"),
+        ("3.6", "4.35"),
+        ("1", "12"),
+        "按时纳税满两年，近一年纳税额 1 万元以上。",
+    ),
+    (
+        "龙岩市融资担保有限责任公司（演示）",
+        "小微企业融资担保（演示）",
+        "guarantee",
+        "debt",
+        &["guarantee", "combined"],
+        "offline",
+        ("10", "1000"),
+        ("4", "7"),
+        ("6", "36"),
+        "缺少足额抵押物的小微企业和“三农”主体，担保费率不超过 1%。",
+    ),
+    (
+        "龙岩市汇金小额贷款有限公司（演示）",
+        "个体工商户周转贷（演示）",
+        "microloan",
+        "debt",
+        &["credit", "guarantee"],
+        "online",
+        ("1", "100"),
+        ("6", "15"),
+        ("1", "12"),
+        "经营满半年的个体工商户与小微企业主。",
+    ),
+];
+
+/// Enters the demo's products for the demo institutions when there are none yet, as the demo's
+/// system administrator (`token`). Returns how many were entered.
+pub async fn seed_market(state: &AppState, token: &str) -> Result<usize, SeedError> {
+    let ctx = RequestContext::system();
+    let operator = state.platform.admins.token(token, &ctx).await?;
+    if !state.market.listed().await?.is_empty() {
+        return Ok(0);
+    }
+    let mut entered = 0;
+    for (org, name, inst, kind, guarantee, method, amount, rate, term, conditions) in DEMO_PRODUCTS
+    {
+        let found = state
+            .orgs
+            .list(
+                OrgFilter {
+                    q: Some((*org).to_owned()),
+                    ..OrgFilter::default()
+                },
+                Page::new(1, 1),
+            )
+            .await?;
+        let Some(o) = found.items.first() else {
+            continue;
+        };
+        let form = market::ProductForm {
+            name: (*name).to_owned(),
+            institution_kind: (*inst).to_owned(),
+            kind: (*kind).to_owned(),
+            guarantee: guarantee.iter().map(|g| (*g).to_owned()).collect(),
+            loan_method: (*method).to_owned(),
+            amount_min: amount.0.to_owned(),
+            amount_max: amount.1.to_owned(),
+            rate_min: rate.0.to_owned(),
+            rate_max: rate.1.to_owned(),
+            term_min: term.0.to_owned(),
+            term_max: term.1.to_owned(),
+            regions: Vec::new(),
+            industries: Vec::new(),
+            conditions: (*conditions).to_owned(),
+            intro: format!("{name}：{conditions}"),
+        };
+        state
+            .market
+            .add_product_for(&operator, &o.id, &form, &ctx)
+            .await?;
+        entered += 1;
+    }
+    Ok(entered)
+}
+
 /// The demo's articles (fictional, their source marked 演示): (columns, title, tags, body).
 const DEMO_ARTICLES: &[(&[&str], &str, &str, &str)] = &[
     (
@@ -494,6 +634,8 @@ pub enum SeedError {
     Orgs(#[from] orgs::OrgError),
     #[error(transparent)]
     Content(#[from] cms::CmsError),
+    #[error(transparent)]
+    Market(#[from] market::MarketError),
 }
 
 /// One administrator and one day-long API token per role. Existing demo administrators get

@@ -181,8 +181,8 @@ mod tests {
     #[test]
     fn a_product_that_fits_everything_scores_100() {
         let m = score(
-            &wanted(1_000_000_00),
-            &product(10_000_00, 5_000_000_00, 400, &["credit"]),
+            &wanted(100_000_000),
+            &product(1_000_000, 500_000_000, 400, &["credit"]),
         );
         assert_eq!(m.score, 100, "{m:?}");
         assert!(m.recommended());
@@ -191,8 +191,8 @@ mod tests {
     #[test]
     fn each_miss_is_explained_and_costs_its_weight() {
         let m = score(
-            &wanted(1_000_000_00),
-            &product(10_000_00, 5_000_000_00, 600, &["mortgage"]),
+            &wanted(100_000_000),
+            &product(1_000_000, 500_000_000, 600, &["mortgage"]),
         );
         assert_eq!(m.score, 65, "{m:?}");
         assert!(
@@ -205,8 +205,8 @@ mod tests {
     #[test]
     fn an_amount_outside_the_range_is_never_recommended() {
         let m = score(
-            &wanted(9_000_000_00),
-            &product(10_000_00, 5_000_000_00, 400, &["credit"]),
+            &wanted(900_000_000),
+            &product(1_000_000, 500_000_000, 400, &["credit"]),
         );
         assert_eq!(m.score, THRESHOLD - 1, "{m:?}");
         assert!(!m.recommended());
@@ -214,13 +214,13 @@ mod tests {
 
     #[test]
     fn best_orders_by_score_and_drops_the_rest() {
-        let good = product(0, 5_000_000_00, 400, &["credit"]);
-        let mut fair = product(0, 5_000_000_00, 600, &["credit"]);
+        let good = product(0, 500_000_000, 400, &["credit"]);
+        let mut fair = product(0, 500_000_000, 600, &["credit"]);
         fair.id = "fair".into();
         let mut bad = product(0, 100, 400, &["credit"]);
         bad.id = "bad".into();
         let all = [fair, bad, good];
-        let best = best(&wanted(1_000_000_00), &all, 5);
+        let best = best(&wanted(100_000_000), &all, 5);
         let ids: Vec<&str> = best.iter().map(|(p, _)| p.id.as_str()).collect();
         assert_eq!(ids, ["p", "fair"]);
     }

@@ -742,3 +742,109 @@ pub enum Decision {
     Approve,
     Reject { reason: String },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choices() -> Choices {
+        let pair = |c: &str, l: &str| (c.to_owned(), l.to_owned());
+        Choices {
+            guarantee: vec![pair("credit", "信用"), pair("mortgage", "抵押")],
+            industry: vec![pair("manufacturing", "制造业")],
+            region: vec![pair("xinluo", "新罗区")],
+        }
+    }
+
+    fn good_product() -> ProductForm {
+        ProductForm {
+            name: "普惠信用贷".into(),
+            institution_kind: "bank".into(),
+            kind: "debt".into(),
+            guarantee: vec!["credit".into(), "credit".into()],
+            loan_method: "online".into(),
+            amount_min: "10".into(),
+            amount_max: "500".into(),
+            rate_min: "3.45".into(),
+            rate_max: "6".into(),
+            term_min: "3".into(),
+            term_max: "36".into(),
+            regions: vec![],
+            industries: vec!["manufacturing".into()],
+            conditions: "经营满一年".into(),
+            intro: String::new(),
+        }
+    }
+
+    fn fields(e: &[(String, String)]) -> Vec<&str> {
+        e.iter().map(|(f, _)| f.as_str()).collect()
+    }
+
+    #[test]
+    fn a_good_product_is_kept_in_integers() {
+        let p = good_product()
+            .check(&choices())
+            .unwrap_or_else(|e| unreachable!("{e:?}"));
+        assert_eq!(p.amount_min_fen, 10_000_000);
+        assert_eq!(p.amount_max_fen, 500_000_000);
+        assert_eq!((p.rate_min_bp, p.rate_max_bp), (345, 600));
+        assert_eq!(p.guarantee, ["credit"], "duplicates dropped");
+    }
+
+    #[test]
+    fn every_problem_of_a_product_is_reported_at_once() {
+        let mut f = good_product();
+        f.name = " ".into();
+        f.kind = "loan".into();
+        f.guarantee = vec![];
+        f.amount_min = "600".into();
+        f.rate_max = "2".into();
+        f.term_max = "400".into();
+        f.regions = vec!["mars".into()];
+        let e = f.check(&choices()).err().unwrap_or_default();
+        assert_eq!(
+            fields(&e),
+            [
+                "name",
+                "kind",
+                "guarantee",
+                "amount_max",
+                "rate_max",
+                "term_max",
+                "regions"
+            ]
+        );
+        assert!(
+            e.iter().all(|(_, m)| !m.is_empty() && !m.is_ascii()),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_demand_needs_its_choices_a_rate_and_a_phone() {
+        let f = DemandForm {
+            amount: "150".into(),
+            term: "12".into(),
+            max_rate: "0".into(),
+            guarantee: "credit".into(),
+            industry: "farming".into(),
+            region: "xinluo".into(),
+            purpose: "采购".into(),
+            tags: "纳税A级，高新技术企业".into(),
+            contact_name: "林经理".into(),
+            contact_phone: "1380000000x".into(),
+        };
+        let e = f.check(&choices()).err().unwrap_or_default();
+        assert_eq!(fields(&e), ["max_rate", "industry", "contact_phone"]);
+        let ok = DemandForm {
+            max_rate: "5".into(),
+            industry: "manufacturing".into(),
+            contact_phone: "0597-2200001".into(),
+            ..f
+        }
+        .check(&choices())
+        .unwrap_or_else(|e| unreachable!("{e:?}"));
+        assert_eq!(ok.tags, ["纳税A级", "高新技术企业"]);
+        assert_eq!(ok.amount_fen, 150_000_000);
+    }
+}

@@ -122,7 +122,7 @@ mod tests {
         for t in ["100", "0.0001", "12.5", "1.2345", "1000000"] {
             assert_eq!(fen_to_wan(wan_to_fen(t).unwrap_or(0)), t);
         }
-        assert_eq!(show_fen(123_456_789_00), "12,345.6789 万元");
+        assert_eq!(show_fen(12_345_678_900), "12,345.6789 万元");
         assert_eq!(show_fen(85_000), "850 元");
         assert_eq!(show_fen(85_050), "850.50 元");
     }

@@ -173,6 +173,7 @@ pub async fn institution(
     State(state): State<PortalState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let org = match state.orgs.get(&id).await {
         Ok(o) if o.kind == OrgKind::Institution && o.status == OrgStatus::Approved => o,
@@ -185,6 +186,31 @@ pub async fn institution(
         Err(e) => return Err(e.into()),
     };
     let b = base(&state, &org.name, "/institutions", &viewer);
+    let query = ListQuery::parse(q.as_deref());
+    let listed = state
+        .market
+        .search_products(
+            &market::ProductFilter {
+                org_id: Some(org.id.clone()),
+                ..market::ProductFilter::default()
+            },
+            query.page(platform::paging::Page::DEFAULT_SIZE),
+        )
+        .await?;
+    let page = pager(&listed, &format!("/institutions/{}", org.id), &[]);
+    let products: Vec<serde_json::Value> = listed
+        .items
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name,
+                "href": format!("/products/{}", p.id),
+                "amount": format!("{} – {}", market::money::show_fen(p.amount_min_fen), market::money::show_fen(p.amount_max_fen)),
+                "rate": format!("{}% – {}%", market::money::bp_to_percent(p.rate_min_bp), market::money::bp_to_percent(p.rate_max_bp)),
+                "term": format!("{} – {} 个月", p.term_min_months, p.term_max_months),
+            })
+        })
+        .collect();
     Ok(state.platform.web.page(
         "portal/institution.html",
         &b,
@@ -196,6 +222,8 @@ pub async fn institution(
                 "contact_name": org.contact_name,
                 "since": view::date(org.reviewed_at.unwrap_or(org.created_at)),
             },
+            "products": products,
+            "page": page,
             "products_empty": "该机构暂未发布金融产品。",
         }),
     ))

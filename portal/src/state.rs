@@ -54,6 +54,7 @@ pub struct Figures {
 }
 
 impl PortalState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         platform: Platform,
         federation: Arc<Federation>,

@@ -35,6 +35,7 @@ pub fn tests() -> Vec<Test> {
         test!(an_auditor_is_kept_out_of_the_review),
         test!(a_system_administrator_edits_a_connector_in_the_console),
         test!(an_editor_writes_a_policy_that_a_reviewer_rejects_publishes_and_bins),
+        test!(a_demand_is_taken_anonymously_confirmed_and_disbursed_on_the_pages),
         test!(sqlite: screenshots),
         test!(sqlite: helpers_fill_choose_submit_and_click_like_a_person),
         test!(sqlite: helpers_wait_and_fail_with_what_they_saw),
@@ -1748,4 +1749,161 @@ async fn console_errors_and_whole_page_screenshots(env: Env) -> Result<()> {
         "{size:?} for a page of {height}"
     );
     b.quit().await
+}
+
+const MARKET_BANK: &str = "龙岩测试农商银行";
+const MARKET_GUARANTOR: &str = "闽西测试融资担保公司";
+const MARKET_PRODUCT: &str = "小微企业信用贷";
+const MARKET_PHONE: &str = "13900000002";
+
+/// The marketplace on its pages: an institution lists a product through the operators' review;
+/// an enterprise publishes a demand (a bad amount refused beside the field first); the operator
+/// approves it; both institutions see it in the market without the enterprise's name or
+/// contacts; one takes it and the other is told it was too late; the enterprise confirms the
+/// winner, which then sees who it is and records the loan; the home page counts it.
+async fn a_demand_is_taken_anonymously_confirmed_and_disbursed_on_the_pages(
+    env: Env,
+) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let op = operator(&env, &hub, "operator1", Role::SystemAdmin).await?;
+    let bank = Chromium::start(&env, Viewport::DESKTOP).await?;
+    bank.goto(&hub.url("/login")).await?;
+    sign_in_as(&bank, "闽政通个人登录", "张三（个人用户）").await?;
+    // The simulator's pages name no icon: forget the browser's /favicon.ico 404 from there.
+    bank.console_errors().await?;
+    register_institution(&bank, MARKET_BANK).await?;
+    let guarantor = Chromium::start(&env, Viewport::DESKTOP).await?;
+    guarantor.goto(&hub.url("/login")).await?;
+    sign_in_as(&guarantor, "闽政通个人登录", "李四（个人用户）").await?;
+    // The simulator's pages name no icon: forget the browser's /favicon.ico 404 from there.
+    guarantor.console_errors().await?;
+    register_institution(&guarantor, MARKET_GUARANTOR).await?;
+    approve(&op, MARKET_BANK).await?;
+    approve(&op, MARKET_GUARANTOR).await?;
+
+    // The bank writes a product and submits it; the operator lists it.
+    bank.goto(&hub.url("/user")).await?;
+    bank.click_text("我的金融产品").await?;
+    bank.wait_for_path("/user/products").await?;
+    bank.goto(&hub.url("/user/products/new")).await?;
+    bank.fill_label("产品名称", MARKET_PRODUCT).await?;
+    bank.fill_label("机构类型", "银行").await?;
+    bank.fill_label("产品类型", "债权融资").await?;
+    bank.fill_label("办理方式", "线上办理").await?;
+    bank.choose("信用").await?;
+    bank.fill_label("最低额度（万元）", "10").await?;
+    bank.fill_label("最高额度（万元）", "300").await?;
+    bank.fill_label("最低年利率（%）", "3.45").await?;
+    bank.fill_label("最高年利率（%）", "5.5").await?;
+    bank.fill_label("最短期限（月）", "3").await?;
+    bank.fill_label("最长期限（月）", "36").await?;
+    bank.fill_label("申请条件", "在龙岩注册经营满一年").await?;
+    bank.click_text("保存并提交审核").await?;
+    bank.wait_for_text("待审核").await?;
+    op.goto(&hub.url("/console")).await?;
+    op.click_text_in("nav", "金融市场审核").await?;
+    op.wait_for_path("/console/market").await?;
+    op.click_text_in("main", MARKET_PRODUCT).await?;
+    see(&op, "h1", MARKET_PRODUCT).await?;
+    op.click_text("审核通过并上架").await?;
+    see(&op, "#product-status", "已上架").await?;
+
+    // The enterprise publishes a demand; a bad amount is refused beside the field, input kept.
+    let ent = Chromium::start(&env, Viewport::DESKTOP).await?;
+    ent.goto(&hub.url("/login")).await?;
+    sign_in_as(&ent, "闽政通法人登录", COMPANY_L1).await?;
+    ent.console_errors().await?;
+    ent.click_text("发布融资需求").await?;
+    ent.wait_for_path("/user/demands/new").await?;
+    ent.fill_label("融资金额（万元）", "一百万").await?;
+    ent.fill_label("融资期限（月）", "12").await?;
+    ent.fill_label("可接受最高年利率（%）", "5").await?;
+    ent.fill_label("担保方式", "信用").await?;
+    ent.fill_label("所属行业", "制造业").await?;
+    ent.fill_label("所在区域", "新罗区").await?;
+    ent.fill_label("资金用途", "采购原材料").await?;
+    ent.fill_label("联系人", "林经理").await?;
+    ent.fill_label("联系电话", MARKET_PHONE).await?;
+    ent.click_text("提交审核").await?;
+    let error = wait_for_field_error(&ent, "amount").await?;
+    ensure!(error.contains("融资金额"), "{error}");
+    ensure!(
+        ent.value("purpose").await? == "采购原材料"
+            && ent.value("contact_phone").await? == MARKET_PHONE
+    );
+    shoot_as_is(&ent, "market-demand-errors").await?;
+    ent.fill_label("融资金额（万元）", "150").await?;
+    ent.click_text("提交审核").await?;
+    ent.wait_for_url("the demand's page", |u| {
+        u.path().starts_with("/user/demands/") && !u.path().ends_with("/new")
+    })
+    .await?;
+    ent.wait_for_text("待审核").await?;
+    let demand_path = ent.path().await?;
+
+    // The operator approves it into the market.
+    op.goto(&hub.url("/console/market")).await?;
+    op.click_text_in("main", COMPANY_L1).await?;
+    op.wait_for_text("需求内容").await?;
+    op.click_text("审核通过，进入需求市场").await?;
+    op.wait_for_text("对接中").await?;
+
+    // Both institutions see it, without the enterprise; the bank's product is the best fit.
+    for b in [&bank, &guarantor] {
+        b.goto(&hub.url("/user/market")).await?;
+        b.wait_for_text("采购原材料").await?;
+        let source = b.source().await?;
+        for secret in [COMPANY_L1, MARKET_PHONE, "林经理", "3N0B"] {
+            ensure!(!source.contains(secret), "the market shows {secret}");
+        }
+    }
+    bank.wait_for_text(MARKET_PRODUCT).await?;
+    shoot_as_is(&bank, "market-anonymous").await?;
+
+    // The guarantor takes it; the bank, a moment late, is told so.
+    guarantor.click_text("抢单").await?;
+    guarantor
+        .wait_for_url("the taken demand", |u| {
+            u.path().starts_with("/user/market/")
+        })
+        .await?;
+    guarantor
+        .wait_for_text("企业信息在企业确认贵机构后可见")
+        .await?;
+    ensure!(
+        !guarantor.source().await?.contains(COMPANY_L1),
+        "named before confirmation"
+    );
+    bank.click_text("抢单").await?;
+    bank.wait_for_text("手慢了").await?;
+
+    // The enterprise confirms the guarantor, which now sees the enterprise and records the loan.
+    ent.goto(&hub.url(&demand_path)).await?;
+    ent.wait_for_text(MARKET_GUARANTOR).await?;
+    ent.click_text("确认该机构").await?;
+    ent.wait_for_text("已确认机构").await?;
+    guarantor.goto(&hub.url(&guarantor.path().await?)).await?;
+    guarantor.wait_for_text(COMPANY_L1).await?;
+    guarantor.wait_for_text(MARKET_PHONE).await?;
+    let today = time::OffsetDateTime::from_unix_timestamp(
+        platform::clock::Clock::now(&*hub.clock).0 / 1000,
+    )?
+    .to_offset(time::macros::offset!(+8))
+    .date()
+    .to_string();
+    guarantor.fill_label("放款金额（万元）", "120").await?;
+    guarantor.fill_label("放款日期", &today).await?;
+    guarantor.click_text("登记放款").await?;
+    guarantor.wait_for_text("已放款").await?;
+    shoot_as_is(&guarantor, "market-disbursed").await?;
+
+    // The home page counts the product and the financing.
+    hub.clock.advance(Duration::from_secs(6));
+    ent.goto(&hub.url("/")).await?;
+    see(&ent, "#fig-products", "1").await?;
+    see(&ent, "#fig-financing", "1,200,000.00").await?;
+    for b in [op, bank, guarantor, ent] {
+        b.quit().await?;
+    }
+    Ok(())
 }
