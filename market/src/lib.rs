@@ -3,7 +3,8 @@
 //! the operators' review; matching of demands with products both ways, with the reasons;
 //! the 需求市场 where institutions see demands without the enterprise's identity, take one
 //! (抢单: exactly one winner, decided by the store), and handle it (return, disburse, delete);
-//! the enterprise confirms the winner, which only then learns who it is.
+//! the enterprise confirms the winner, which only then learns who it is; once a demand has
+//! ended both sides rate each other (D8), and organisations earn points in a ledger (D12).
 //!
 //! Amounts are integer fen, rates integer basis points, terms months. Every change is audited;
 //! every read is scoped to the reader's organisation.
@@ -12,6 +13,9 @@ mod error;
 pub mod matching;
 mod model;
 pub mod money;
+pub mod points;
+pub mod ratings;
+mod rule;
 mod service;
 
 pub use error::MarketError;
@@ -20,4 +24,7 @@ pub use model::{
     Enterprise, INSTITUTION_KINDS, LOAN_METHODS, PRODUCT_KINDS, Product, ProductFilter,
     ProductForm, ProductInput, ProductSort, ProductStatus, action_label, label,
 };
+pub use points::{Points, PointsEntry, PointsRule};
+pub use ratings::{Rating, RatingSummary};
+pub use rule::Rule;
 pub use service::{Market, MarketFigures, MarketItem, Member, filter_products};

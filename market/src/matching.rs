@@ -116,20 +116,53 @@ pub fn score(w: &Wanted<'_>, p: &Product) -> Match {
     }
 }
 
-/// The best `n` of `products` for `w` that are recommended, best first (ties: newest first).
+/// The score of [`score`] without its reasons: what ranking many products needs.
+pub fn points(w: &Wanted<'_>, p: &Product) -> u32 {
+    let amount_ok = (p.amount_min_fen..=p.amount_max_fen).contains(&w.amount_fen);
+    let mut score = 0;
+    if amount_ok {
+        score += 25;
+    }
+    if (p.term_min_months..=p.term_max_months).contains(&w.term_months) {
+        score += 20;
+    }
+    if p.rate_min_bp <= w.max_rate_bp {
+        score += 20;
+    }
+    if p.guarantee.iter().any(|g| g == w.guarantee) {
+        score += 15;
+    }
+    if p.regions.is_empty() || p.regions.iter().any(|r| r == w.region) {
+        score += 10;
+    }
+    if p.industries.is_empty() || p.industries.iter().any(|i| i == w.industry) {
+        score += 10;
+    }
+    if amount_ok {
+        score
+    } else {
+        score.min(THRESHOLD - 1)
+    }
+}
+
+/// The best `n` of `products` for `w` that are recommended, best first (ties: newest first),
+/// each with its reasons (written for those `n` only).
 pub fn best<'p>(w: &Wanted<'_>, products: &'p [Product], n: usize) -> Vec<(&'p Product, Match)> {
-    let mut all: Vec<(&Product, Match)> = products
+    let mut all: Vec<(&Product, u32)> = products
         .iter()
-        .map(|p| (p, score(w, p)))
-        .filter(|(_, m)| m.recommended())
+        .map(|p| (p, points(w, p)))
+        .filter(|(_, s)| *s >= THRESHOLD)
         .collect();
-    all.sort_by(|a, b| {
-        b.1.score
-            .cmp(&a.1.score)
-            .then(b.0.listed_at.cmp(&a.0.listed_at))
-    });
+    let rank = |a: &(&Product, u32), b: &(&Product, u32)| {
+        b.1.cmp(&a.1).then(b.0.listed_at.cmp(&a.0.listed_at))
+    };
+    if all.len() > n && n > 0 {
+        all.select_nth_unstable_by(n - 1, rank);
+        all.truncate(n);
+    }
+    all.sort_by(rank);
     all.truncate(n);
-    all
+    all.into_iter().map(|(p, _)| (p, score(w, p))).collect()
 }
 
 #[cfg(test)]
@@ -210,6 +243,19 @@ mod tests {
         );
         assert_eq!(m.score, THRESHOLD - 1, "{m:?}");
         assert!(!m.recommended());
+    }
+
+    #[test]
+    fn points_agree_with_the_explained_score() {
+        for (amount, rate, g) in [
+            (100_000_000, 400, "credit"),
+            (900_000_000, 600, "mortgage"),
+            (100, 100, "credit"),
+        ] {
+            let p = product(1_000_000, 500_000_000, rate, &[g]);
+            let w = wanted(amount);
+            assert_eq!(points(&w, &p), score(&w, &p).score);
+        }
     }
 
     #[test]

@@ -54,6 +54,27 @@ impl ProductStatus {
     pub fn editable(self) -> bool {
         !matches!(self, ProductStatus::Pending)
     }
+
+    /// What the institution may submit for the operators' review.
+    pub const SUBMITTABLE: [ProductStatus; 3] = [
+        ProductStatus::Draft,
+        ProductStatus::Rejected,
+        ProductStatus::Unlisted,
+    ];
+
+    pub fn submittable(self) -> bool {
+        Self::SUBMITTABLE.contains(&self)
+    }
+
+    /// Public, and so what the institution may take off the market (下架).
+    pub fn listed(self) -> bool {
+        self == ProductStatus::Listed
+    }
+
+    /// Waiting for the operators.
+    pub fn reviewable(self) -> bool {
+        self == ProductStatus::Pending
+    }
 }
 
 /// Where a financing demand stands.
@@ -120,6 +141,61 @@ impl DemandStatus {
     /// The winning institution sees the enterprise.
     pub fn reveals(self) -> bool {
         matches!(self, DemandStatus::Confirmed | DemandStatus::Disbursed)
+    }
+
+    /// The enterprise may change it (and so send it to review again).
+    pub const EDITABLE: [DemandStatus; 3] = [
+        DemandStatus::Pending,
+        DemandStatus::Rejected,
+        DemandStatus::Withdrawn,
+    ];
+    /// The enterprise may withdraw it: not yet taken.
+    pub const WITHDRAWABLE: [DemandStatus; 3] = [
+        DemandStatus::Pending,
+        DemandStatus::Rejected,
+        DemandStatus::Open,
+    ];
+    /// The institution holding it may return it to the market or delete it.
+    pub const HELD: [DemandStatus; 2] = [DemandStatus::Taken, DemandStatus::Confirmed];
+
+    pub fn editable(self) -> bool {
+        Self::EDITABLE.contains(&self)
+    }
+
+    pub fn withdrawable(self) -> bool {
+        Self::WITHDRAWABLE.contains(&self)
+    }
+
+    /// Waiting for the enterprise to confirm the institution that took it.
+    pub fn confirmable(self) -> bool {
+        self == DemandStatus::Taken
+    }
+
+    /// In the market: an institution may take it.
+    pub fn takeable(self) -> bool {
+        self == DemandStatus::Open
+    }
+
+    /// Waiting for the operators.
+    pub fn reviewable(self) -> bool {
+        self == DemandStatus::Pending
+    }
+}
+
+impl DemandView {
+    /// The viewer's institution holds it and may return or delete it.
+    pub fn can_handle(&self) -> bool {
+        self.taken_by_viewer && DemandStatus::HELD.contains(&self.status)
+    }
+
+    /// The viewer's institution holds it, confirmed, and may record the loan.
+    pub fn can_disburse(&self) -> bool {
+        self.taken_by_viewer && self.status == DemandStatus::Confirmed
+    }
+
+    /// The viewer's institution took it and waits for the enterprise's confirmation.
+    pub fn awaiting_confirmation(&self) -> bool {
+        self.taken_by_viewer && self.status == DemandStatus::Taken
     }
 }
 

@@ -23,6 +23,7 @@ use crate::model::{
     Enterprise, Product, ProductFilter, ProductForm, ProductInput, ProductSort, ProductStatus,
     action_label,
 };
+use crate::rule::Rule;
 
 /// How long this node reuses its list of listed products before reading it again (a change
 /// made on this node is seen at once; one made on another node within this time).
@@ -668,11 +669,7 @@ impl Market {
             ("conditions", &p.conditions),
             ("intro", &p.intro),
         ])?;
-        let from = [
-            ProductStatus::Draft,
-            ProductStatus::Rejected,
-            ProductStatus::Unlisted,
-        ];
+        let from = ProductStatus::SUBMITTABLE;
         let held_json = (!held.is_empty()).then(|| json(&held));
         if !self
             .product_step(
@@ -816,6 +813,13 @@ impl Market {
                 .context(ctx),
         )
         .await?;
+        if matches!(decision, Decision::Approve) {
+            self.award(
+                &format!("product:{id}"),
+                &[(&p.org_id, None, Rule::ProductApproved)],
+            )
+            .await?;
+        }
         self.product_row(id).await
     }
 
@@ -1130,10 +1134,7 @@ impl Market {
             None => (uuid::Uuid::new_v4().to_string(), None),
             Some((id, r)) => {
                 let (d, _) = self.demand_for(m, id).await?;
-                if !matches!(
-                    d.status,
-                    DemandStatus::Rejected | DemandStatus::Withdrawn | DemandStatus::Pending
-                ) {
+                if !d.status.editable() {
                     return Err(MarketError::state(
                         "edit",
                         format!("需求当前为「{}」，不能修改。", d.status.label_zh()),
@@ -1310,6 +1311,13 @@ impl Market {
                 .context(ctx),
         )
         .await?;
+        if matches!(decision, Decision::Approve) {
+            self.award(
+                &format!("demand:{id}"),
+                &[(&d.org_id, None, Rule::DemandApproved)],
+            )
+            .await?;
+        }
         self.demand_row(id).await
     }
 
@@ -1452,7 +1460,7 @@ impl Market {
             .holder_step(
                 m,
                 id,
-                &[DemandStatus::Taken, DemandStatus::Confirmed],
+                &DemandStatus::HELD,
                 "status = 'open', taker_org_id = NULL, taker_org_name = NULL, taken_at = NULL, confirmed_at = NULL, opened_at = $1",
                 vec![Arg::Int(Some(now))],
                 "returned",
@@ -1537,6 +1545,18 @@ impl Market {
                 .context(ctx),
         )
         .await?;
+        self.award(
+            &format!("demand:{id}"),
+            &[
+                (&d.org_id, None, Rule::Disbursed),
+                (
+                    m.scope.org_id(),
+                    Some(m.scope.account_id()),
+                    Rule::Disbursed,
+                ),
+            ],
+        )
+        .await?;
         self.demand_row(id).await
     }
 
@@ -1553,7 +1573,7 @@ impl Market {
             .holder_step(
                 m,
                 id,
-                &[DemandStatus::Taken, DemandStatus::Confirmed],
+                &DemandStatus::HELD,
                 "status = 'deleted', closed_reason = $1",
                 vec![Arg::Text(Some(reason.clone()))],
                 "deleted",
@@ -1571,6 +1591,11 @@ impl Market {
                 .context(ctx),
         )
         .await?;
+        self.award(
+            &format!("demand:{id}"),
+            &[(&d.org_id, None, Rule::CreditRefused)],
+        )
+        .await?;
         self.demand_row(id).await
     }
 
@@ -1586,11 +1611,7 @@ impl Market {
         let ok = self
             .demand_step(
                 id,
-                &[
-                    DemandStatus::Pending,
-                    DemandStatus::Rejected,
-                    DemandStatus::Open,
-                ],
+                &DemandStatus::WITHDRAWABLE,
                 &[("org_id", m.scope.org_id())],
                 "status = 'withdrawn'",
                 vec![],
@@ -1626,6 +1647,41 @@ impl Market {
             financing_fen: fen.unwrap_or(0),
         })
     }
+}
+
+// ---- for the ratings and points modules (`ratings.rs`, `points.rs`): accessors only --------
+
+impl Market {
+    pub(crate) fn store(&self) -> &Db {
+        &self.db
+    }
+
+    pub(crate) fn content(&self) -> &cms::Cms {
+        &self.cms
+    }
+
+    pub(crate) fn administrators(&self) -> &Admins {
+        &self.admins
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.now()
+    }
+
+    pub(crate) async fn audit_event(&self, event: AuditEvent) -> Result<(), MarketError> {
+        self.record(event).await
+    }
+}
+
+impl Member {
+    pub(crate) fn audit_actor(&self) -> Actor {
+        self.actor()
+    }
+}
+
+/// `admin:<id>` (for `points.rs`).
+pub(crate) fn admin_reference(who: &Principal) -> String {
+    admin_ref(who)
 }
 
 /// `admin:<id>`.

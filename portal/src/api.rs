@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::{Figures, PortalState};
-use crate::view::{Ended, Signed, Viewer};
+use crate::view::{Viewer, signed};
 
 impl FromRef<PortalState> for Platform {
     fn from_ref(s: &PortalState) -> Platform {
@@ -59,22 +59,6 @@ pub fn public_routes() -> OpenApiRouter<PortalState> {
         .routes(routes!(institution))
         .merge(crate::content_api::public_routes())
         .merge(crate::market_api::public_routes())
-}
-
-/// The signed-in person, or 401: `auth.session_expired` when the session ended, else
-/// `auth.unauthenticated`.
-pub(crate) fn signed(viewer: Viewer) -> Result<Signed, ApiError> {
-    match viewer {
-        Viewer(Some(s), _) => Ok(s),
-        Viewer(None, Ended::Expired) => Err(ApiError::new(
-            ErrorCode::SessionExpired,
-            "the session has ended; sign in again",
-        )),
-        Viewer(None, Ended::No) => Err(ApiError::new(
-            ErrorCode::Unauthenticated,
-            "sign in first: /sso/{provider}/login",
-        )),
-    }
 }
 
 #[derive(Serialize, ToSchema)]

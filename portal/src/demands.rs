@@ -31,6 +31,8 @@ const MINE: &str = "/user/demands";
 const MARKET: &str = "/user/market";
 /// The demands the institution holds.
 const TAKEN: &str = "/user/market/mine";
+/// The organisation's points ledger.
+const POINTS: &str = "/user/points";
 
 /// The templates of these pages, embedded.
 pub const TEMPLATES: platform::web::templates::Sources = &[
@@ -66,6 +68,14 @@ pub const TEMPLATES: platform::web::templates::Sources = &[
         "demands/handle.html",
         include_str!("../templates/demands/handle.html"),
     ),
+    (
+        "demands/rating.html",
+        include_str!("../templates/demands/rating.html"),
+    ),
+    (
+        "demands/points.html",
+        include_str!("../templates/demands/points.html"),
+    ),
 ];
 
 /// The routes of these pages.
@@ -80,6 +90,7 @@ pub fn routes() -> axum::Router<PortalState> {
         .route(TAKEN, get(taken))
         .route("/user/market/{id}", get(handle))
         .route("/user/market/{id}/{step}", post(market_step))
+        .route(POINTS, get(points))
 }
 
 /// The notices after a redirect (`?ok=`).
@@ -108,6 +119,7 @@ const NOTICES: &[(&str, &str, &str)] = &[
     ),
     ("disbursed", "success", "已登记放款。"),
     ("deleted", "success", "已删除该需求。"),
+    ("rated", "success", "感谢您的评价，对方可以看到它。"),
 ];
 
 // ---- shared ---------------------------------------------------------------------------------
@@ -209,6 +221,64 @@ fn match_json(m: &Match) -> Value {
         "reasons": m.reasons,
         "recommended": m.recommended(),
     })
+}
+
+/// What was typed into a refused 评价 form.
+#[derive(Default)]
+struct RatingTyped {
+    score: String,
+    comment: String,
+    errors: FieldErrors,
+}
+
+/// The ratings of an ended demand and this side's form (`rating` in `demands/rating.html`).
+async fn rating_json(
+    state: &PortalState,
+    m: &Member,
+    id: &str,
+    status: DemandStatus,
+    action: String,
+    typed: &RatingTyped,
+) -> Result<Value, ApiError> {
+    let ended = market::ratings::ended(status);
+    let given = if ended {
+        state.market.ratings_of_demand(m, id).await?
+    } else {
+        Vec::new()
+    };
+    let my_side = if m.scope.kind() == OrgKind::Enterprise {
+        "enterprise"
+    } else {
+        "institution"
+    };
+    let can = ended && !given.iter().any(|r| r.from_side == my_side);
+    let shown: Vec<Value> = given
+        .iter()
+        .map(|r| {
+            let score = usize::try_from(r.score.clamp(0, 5)).unwrap_or(0);
+            json!({
+                "side_label": if r.from_side == "enterprise" { "企业对机构的评价" } else { "机构对企业的评价" },
+                "score": r.score,
+                "stars": format!("{}{}", "★".repeat(score), "☆".repeat(5 - score)),
+                "comment": r.comment,
+                "at": view::time(r.created_at),
+            })
+        })
+        .collect();
+    let scores: Vec<Value> = market::ratings::SCORES
+        .iter()
+        .map(|(v, l)| json!({ "value": v, "label": l, "selected": typed.score == v.to_string() }))
+        .collect();
+    Ok(json!({
+        "ended": ended,
+        "can": can,
+        "action": action,
+        "prompt": if my_side == "enterprise" { "请对办理该需求的金融机构作出评价。" } else { "请对该企业作出评价。" },
+        "given": shown,
+        "scores": scores,
+        "typed": { "score": typed.score, "comment": typed.comment },
+        "errors": typed.errors.map(),
+    }))
 }
 
 /// A refusal a form shows next to its fields (`Some(errors)`), or as a notice about the
@@ -421,20 +491,14 @@ pub async fn create(
     }
 }
 
-/// The steps the enterprise may take in a state (the service decides; these only choose the
-/// buttons shown).
+/// The steps the enterprise may take in a state: the core's rules (`DemandStatus`), which the
+/// service enforces; here they only choose the buttons shown.
 fn may_edit(s: DemandStatus) -> bool {
-    matches!(
-        s,
-        DemandStatus::Pending | DemandStatus::Rejected | DemandStatus::Withdrawn
-    )
+    s.editable()
 }
 
 fn may_withdraw(s: DemandStatus) -> bool {
-    matches!(
-        s,
-        DemandStatus::Pending | DemandStatus::Rejected | DemandStatus::Open
-    )
+    s.withdrawable()
 }
 
 /// What the detail page shows after a refused step.
@@ -443,6 +507,7 @@ struct Outcome {
     form: Option<DemandForm>,
     errors: FieldErrors,
     conflict: Option<String>,
+    rating: RatingTyped,
 }
 
 async fn detail_page(
@@ -492,9 +557,18 @@ async fn detail_page(
     ctx["events"] = json!(history(&events));
     ctx["recommended"] = json!(recommended);
     ctx["editable"] = json!(editable);
-    ctx["can_confirm"] = json!(d.status == DemandStatus::Taken);
+    ctx["can_confirm"] = json!(d.status.confirmable());
     ctx["can_withdraw"] = json!(may_withdraw(d.status));
     ctx["conflict"] = json!(outcome.conflict);
+    ctx["rating"] = rating_json(
+        state,
+        m,
+        id,
+        d.status,
+        format!("{MINE}/{id}/rate"),
+        &outcome.rating,
+    )
+    .await?;
     let mut b = base(state, "融资需求详情", "/user", viewer);
     b.flash = flash(query.get("ok"), NOTICES);
     Ok(state
@@ -541,7 +615,17 @@ pub async fn step(
     check(&state, me, &f)?;
     let m = member_of(&state, me, OrgKind::Enterprise).await?;
     let mut kept = None;
+    let mut rating = RatingTyped::default();
     let result = match step.as_str() {
+        "rate" => {
+            rating.score = f.get("score").to_owned();
+            rating.comment = f.get("comment").to_owned();
+            state
+                .market
+                .rate(&m, &id, &rating.score, &rating.comment, &ctx)
+                .await
+                .map(|_| "rated")
+        }
         "confirm" => state
             .market
             .confirm(&m, &id, &ctx)
@@ -568,12 +652,22 @@ pub async fn step(
     match result {
         Ok(done) => Ok(see_other(&format!("{MINE}/{id}?ok={done}"))),
         Err(e) => {
+            let rating_step = step == "rate";
             let (outcome, status) = match refusal(e)? {
+                Refusal::Fields(errors) if rating_step => (
+                    Outcome {
+                        form: kept,
+                        rating: RatingTyped { errors, ..rating },
+                        ..Outcome::default()
+                    },
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
                 Refusal::Fields(errors) => (
                     Outcome {
                         form: kept,
                         errors,
                         conflict: None,
+                        rating,
                     },
                     StatusCode::UNPROCESSABLE_ENTITY,
                 ),
@@ -582,6 +676,7 @@ pub async fn step(
                         form: kept,
                         errors: FieldErrors::default(),
                         conflict: Some(c),
+                        rating,
                     },
                     StatusCode::CONFLICT,
                 ),
@@ -718,6 +813,7 @@ struct Typed {
     date: String,
     errors: FieldErrors,
     conflict: Option<String>,
+    rating: RatingTyped,
 }
 
 async fn handle_page(
@@ -733,8 +829,16 @@ async fn handle_page(
     let (_, v) = state.market.demand_for(m, id).await?;
     let choices = state.market.choices().await?;
     let events = state.market.events(id).await?;
-    let held =
-        v.taken_by_viewer && matches!(v.status, DemandStatus::Taken | DemandStatus::Confirmed);
+    let held = v.can_handle();
+    let rating = rating_json(
+        state,
+        m,
+        id,
+        v.status,
+        format!("{MARKET}/{id}/rate"),
+        &typed.rating,
+    )
+    .await?;
     let mut b = base(state, "需求详情", "/user", viewer);
     b.flash = flash(query.get("ok"), NOTICES);
     Ok(state.platform.web.page_status(
@@ -745,11 +849,11 @@ async fn handle_page(
             "demand": demand_json(&v, &choices),
             "mine": v.taken_by_viewer,
             "events": history(&events),
-            "can_take": v.status == DemandStatus::Open,
+            "can_take": v.status.takeable(),
             "can_return": held,
             "can_delete": held,
-            "can_disburse": v.taken_by_viewer && v.status == DemandStatus::Confirmed,
-            "awaiting_confirmation": v.taken_by_viewer && v.status == DemandStatus::Taken,
+            "can_disburse": v.can_disburse(),
+            "awaiting_confirmation": v.awaiting_confirmation(),
             "failed": typed.step,
             "typed": {
                 "reason": typed.reason,
@@ -758,6 +862,7 @@ async fn handle_page(
             },
             "errors": typed.errors.map(),
             "conflict": typed.conflict,
+            "rating": rating,
         }),
     ))
 }
@@ -842,6 +947,11 @@ pub async fn market_step(
             .close(&m, &id, reason, &ctx)
             .await
             .map(|_| format!("{MARKET}/{id}?ok=deleted")),
+        "rate" => state
+            .market
+            .rate(&m, &id, f.get("score"), f.get("comment"), &ctx)
+            .await
+            .map(|_| format!("{MARKET}/{id}?ok=rated")),
         _ => return Err(ApiError::new(ErrorCode::NotFound, "no such step")),
     };
     match result {
@@ -854,7 +964,15 @@ pub async fn market_step(
                 date: f.get("date").to_owned(),
                 ..Typed::default()
             };
+            if step == "rate" {
+                typed.rating.score = f.get("score").to_owned();
+                typed.rating.comment = f.get("comment").to_owned();
+            }
             let status = match refusal(e)? {
+                Refusal::Fields(errors) if step == "rate" => {
+                    typed.rating.errors = errors;
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
                 Refusal::Fields(errors) => {
                     typed.errors = errors;
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -876,4 +994,71 @@ pub async fn market_step(
             .await
         }
     }
+}
+
+// ---- points ---------------------------------------------------------------------------------
+
+/// What a ledger entry refers to, for people, and where it leads (for this organisation).
+fn reference(r: &str, kind: OrgKind) -> (String, Option<String>) {
+    match r.split_once(':') {
+        Some(("demand", id)) => (
+            "融资需求".to_owned(),
+            Some(if kind == OrgKind::Enterprise {
+                format!("{MINE}/{id}")
+            } else {
+                format!("{MARKET}/{id}")
+            }),
+        ),
+        Some(("product", id)) => (
+            "金融产品".to_owned(),
+            (kind == OrgKind::Institution).then(|| format!("/user/products/{id}")),
+        ),
+        _ => (r.to_owned(), None),
+    }
+}
+
+/// `GET /user/points?page=`: the organisation's balance and its ledger, newest first.
+pub async fn points(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let Some(me) = &viewer.0 else {
+        return Ok(to_sign_in(POINTS));
+    };
+    let m = member(&state, me).await?;
+    let query = ListQuery::parse(q.as_deref());
+    let p = state
+        .market
+        .points(m.scope.org_id(), query.page(Page::DEFAULT_SIZE))
+        .await?;
+    let org = state.orgs.get(m.scope.org_id()).await?;
+    let kind = m.scope.kind();
+    let items: Vec<Value> = p
+        .entries
+        .items
+        .iter()
+        .map(|e| {
+            let (label, href) = reference(&e.reference, kind);
+            json!({
+                "at": view::time(e.at),
+                "label": e.reason_label,
+                "delta": if e.delta > 0 { format!("+{}", e.delta) } else { e.delta.to_string() },
+                "reference_label": label,
+                "href": href,
+            })
+        })
+        .collect();
+    let page = pager(&p.entries, POINTS, &[]);
+    let b = base(&state, "积分明细", "/user", &viewer);
+    Ok(state.platform.web.page(
+        "demands/points.html",
+        &b,
+        json!({
+            "org_name": org.name,
+            "balance": p.balance,
+            "items": items,
+            "page": page,
+        }),
+    ))
 }

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use market::{
-    Decision, DemandForm, DemandView, Market, MarketItem, Member, Product, ProductFilter,
-    ProductForm, ProductSort, money,
+    Decision, DemandForm, DemandView, Market, MarketItem, Member, Points, Product, ProductFilter,
+    ProductForm, ProductSort, Rating, money,
 };
 use platform::context::RequestContext;
 use platform::http::auth::AdminAuth;
@@ -20,9 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::signed;
 use crate::state::PortalState;
-use crate::view::Viewer;
+use crate::view::{Viewer, signed};
 
 /// What anyone may read.
 pub fn public_routes() -> OpenApiRouter<PortalState> {
@@ -45,6 +44,9 @@ pub fn protected_routes() -> OpenApiRouter<PortalState> {
         .routes(routes!(handle))
         .routes(routes!(review_product))
         .routes(routes!(review_demand))
+        .routes(routes!(rate_as_enterprise))
+        .routes(routes!(rate_as_institution))
+        .routes(routes!(my_points))
 }
 
 async fn member(state: &PortalState, viewer: Viewer) -> Result<Member, ApiError> {
@@ -459,5 +461,90 @@ pub async fn review_demand(
     state.market.review_demand(&p, &id, decision, &ctx).await?;
     Ok(axum::Json(
         state.market.demand_for_review(&p, &id, &ctx).await?.1,
+    ))
+}
+
+/// A rating of the other side of an ended demand.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct RatingForm {
+    /// 1 to 5 (a number or its text).
+    #[schema(value_type = i64)]
+    pub score: serde_json::Value,
+    /// Up to 500 characters; may be empty.
+    pub comment: String,
+}
+
+impl RatingForm {
+    fn score(&self) -> String {
+        match &self.score {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+async fn rate(
+    state: &PortalState,
+    viewer: Viewer,
+    id: &str,
+    form: &RatingForm,
+    kind: orgs::OrgKind,
+    ctx: &RequestContext,
+) -> Result<Response, ApiError> {
+    let m = member(state, viewer).await?;
+    if m.scope.kind() != kind {
+        return Err(ApiError::new(
+            ErrorCode::MarketForbidden,
+            "enterprises rate here under /api/me/demands, institutions under /api/market/demands",
+        ));
+    }
+    let r = state
+        .market
+        .rate(&m, id, &form.score(), &form.comment, ctx)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(r)).into_response())
+}
+
+/// The enterprise rates the institution that handled its ended demand (disbursed, or deleted
+/// by that institution), once.
+#[utoipa::path(post, path = "/api/me/demands/{id}/rate", tag = "market", params(("id" = String, Path)), request_body = RatingForm,
+    responses((status = 201, body = Rating), (status = 404, description = "market.not_found", body = ProblemDocument, content_type = "application/problem+json"), (status = 409, description = "market.state_conflict: not ended, or rated already", body = ProblemDocument, content_type = "application/problem+json"), (status = 422, description = "validation.failed (score, comment) or content.sensitive_words", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn rate_as_enterprise(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    viewer: Viewer,
+    PathParams(id): PathParams<String>,
+    JsonBody(form): JsonBody<RatingForm>,
+) -> Result<Response, ApiError> {
+    rate(&state, viewer, &id, &form, orgs::OrgKind::Enterprise, &ctx).await
+}
+
+/// The institution rates the enterprise of an ended demand it held, once.
+#[utoipa::path(post, path = "/api/market/demands/{id}/rate", tag = "market", params(("id" = String, Path)), request_body = RatingForm,
+    responses((status = 201, body = Rating), (status = 404, description = "market.not_found", body = ProblemDocument, content_type = "application/problem+json"), (status = 409, description = "market.state_conflict: not ended, or rated already", body = ProblemDocument, content_type = "application/problem+json"), (status = 422, description = "validation.failed (score, comment) or content.sensitive_words", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn rate_as_institution(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    viewer: Viewer,
+    PathParams(id): PathParams<String>,
+    JsonBody(form): JsonBody<RatingForm>,
+) -> Result<Response, ApiError> {
+    rate(&state, viewer, &id, &form, orgs::OrgKind::Institution, &ctx).await
+}
+
+/// The member's organisation's points: the balance (the ledger's sum) and a page of the
+/// ledger, newest first.
+#[utoipa::path(get, path = "/api/me/points", tag = "market", params(PageQuery),
+    responses((status = 200, body = Points), (status = 403, description = "org.forbidden: no organisation", body = ProblemDocument, content_type = "application/problem+json")))]
+pub async fn my_points(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<axum::Json<Points>, ApiError> {
+    let m = member(&state, viewer).await?;
+    Ok(axum::Json(
+        state.market.points(m.scope.org_id(), q.page()).await?,
     ))
 }

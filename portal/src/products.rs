@@ -471,9 +471,9 @@ async fn editor_page(
                 let mut v = product_view(p, &choices);
                 if let Some(o) = v.as_object_mut() {
                     o.insert("public_href".into(), serde_json::json!((p.status == ProductStatus::Listed).then(|| format!("{PUBLIC}/{}", p.id))));
-                    o.insert("can_submit".into(), serde_json::json!(matches!(p.status, ProductStatus::Draft | ProductStatus::Rejected | ProductStatus::Unlisted)));
-                    o.insert("can_unlist".into(), serde_json::json!(p.status == ProductStatus::Listed));
-                    o.insert("listed".into(), serde_json::json!(p.status == ProductStatus::Listed));
+                    o.insert("can_submit".into(), serde_json::json!(p.status.submittable()));
+                    o.insert("can_unlist".into(), serde_json::json!(p.status.listed()));
+                    o.insert("listed".into(), serde_json::json!(p.status.listed()));
                 }
                 v
             }),

@@ -211,10 +211,15 @@ pub async fn institution(
             })
         })
         .collect();
+    let rated = state.market.rating_summary(&org.id).await?;
     Ok(state.platform.web.page(
         "portal/institution.html",
         &b,
         serde_json::json!({
+            "rating": {
+                "count": rated.count,
+                "average": rated.average(),
+            },
             "org": {
                 "name": org.name,
                 "kind_label": org.kind.label_zh(),

@@ -164,6 +164,25 @@ pub async fn centre(
             }
         })
         .collect();
+    // The organisation's points (enterprises and institutions in the marketplace): the
+    // ledger's balance, its entries on `/user/points`.
+    let points = match me.membership.as_ref() {
+        Some(m)
+            if matches!(
+                m.org.kind,
+                orgs::OrgKind::Enterprise | orgs::OrgKind::Institution
+            ) && m.org.status == OrgStatus::Approved =>
+        {
+            Some(
+                state
+                    .market
+                    .points(&m.org.id, orgs::Page::new(1, 1))
+                    .await?
+                    .balance,
+            )
+        }
+        _ => None,
+    };
     let org = me.membership.as_ref().map(|m| {
         let main = m.role == orgs::MemberRole::Main;
         context! {
@@ -191,6 +210,7 @@ pub async fn centre(
             institution_market => m.org.kind == orgs::OrgKind::Institution
                 && m.org.status == OrgStatus::Approved
                 && m.status == MemberStatus::Active,
+            points => points,
         }
     });
     let follows = state.cms.follows(&a.id).await?;

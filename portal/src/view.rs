@@ -329,6 +329,22 @@ pub fn day_start(text: &str) -> Option<i64> {
     Some(t.unix_timestamp() * 1000)
 }
 
+/// The signed-in person, or 401: `auth.session_expired` when the session ended, else
+/// `auth.unauthenticated`.
+pub fn signed(viewer: Viewer) -> Result<Signed, ApiError> {
+    match viewer {
+        Viewer(Some(s), _) => Ok(s),
+        Viewer(None, Ended::Expired) => Err(ApiError::new(
+            platform::http::problem::ErrorCode::SessionExpired,
+            "the session has ended; sign in again",
+        )),
+        Viewer(None, Ended::No) => Err(ApiError::new(
+            platform::http::problem::ErrorCode::Unauthenticated,
+            "sign in first: /sso/{provider}/login",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub fn tests() -> Vec<Test> {
         test!(a_demand_is_taken_by_one_institution_confirmed_and_disbursed),
         test!(exactly_one_of_a_hundred_concurrent_takes_wins),
         test!(forms_are_checked_field_by_field_and_organisations_kept_apart),
+        test!(both_sides_rate_an_ended_demand_and_points_are_a_ledger),
     ]
 }
 
@@ -827,4 +828,335 @@ async fn forms_are_checked_field_by_field_and_organisations_kept_apart(env: Env)
     )
     .await?;
     Ok(())
+}
+
+/// The organisation's balance and its ledger as (reason, delta), sorted.
+async fn ledger(hub: &TestHub, b: &Browser) -> Result<(i64, Vec<(String, i64)>)> {
+    let points = ok(
+        api(hub, b, Method::GET, "/api/me/points?size=50", None).await?,
+        200,
+    )
+    .await?;
+    let balance = points["balance"].as_i64().context("balance")?;
+    let mut entries: Vec<(String, i64)> = points["entries"]["items"]
+        .as_array()
+        .context("entries")?
+        .iter()
+        .map(|e| {
+            (
+                e["reason"].as_str().unwrap_or_default().to_owned(),
+                e["delta"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    // The test's clock stands still: entries of the same instant come in any order.
+    entries.sort();
+    ensure!(
+        entries.iter().map(|(_, d)| d).sum::<i64>() == balance,
+        "the balance is the ledger's sum: {points}"
+    );
+    Ok((balance, entries))
+}
+
+async fn both_sides_rate_an_ended_demand_and_points_are_a_ledger(env: Env) -> Result<()> {
+    let hub = federated_hub(&env, &[]).await?;
+    let mut p = people(&hub).await?;
+    listed_product(&hub, &p, &p.bank, "普惠信用贷").await?;
+    let id = open_demand(&hub, &p).await?;
+    let rate = |who: &'static str, score: serde_json::Value, comment: &str| {
+        let path = if who == "ent" {
+            format!("/api/me/demands/{id}/rate")
+        } else {
+            format!("/api/market/demands/{id}/rate")
+        };
+        (
+            path,
+            serde_json::json!({ "score": score, "comment": comment }),
+        )
+    };
+    ok(
+        api(
+            &hub,
+            &p.bank,
+            Method::POST,
+            &format!("/api/market/demands/{id}/take"),
+            None,
+        )
+        .await?,
+        200,
+    )
+    .await?;
+    ok(
+        api(
+            &hub,
+            &p.ent,
+            Method::POST,
+            &format!("/api/me/demands/{id}/confirm"),
+            None,
+        )
+        .await?,
+        200,
+    )
+    .await?;
+    // Not before the demand has ended.
+    let (path, body) = rate("ent", 5.into(), "很好");
+    tests::assert_problem(
+        api(&hub, &p.ent, Method::POST, &path, Some(body)).await?,
+        409,
+        "market.state_conflict",
+    )
+    .await?;
+    let today = time::OffsetDateTime::from_unix_timestamp(hub.clock.now().0 / 1000)?
+        .to_offset(time::macros::offset!(+8))
+        .date()
+        .to_string();
+    ok(
+        api(
+            &hub,
+            &p.bank,
+            Method::POST,
+            &format!("/api/market/demands/{id}/disburse"),
+            Some(serde_json::json!({ "amount": "100", "date": today })),
+        )
+        .await?,
+        200,
+    )
+    .await?;
+
+    // The enterprise's page offers the form; a bad score is refused there with the input kept.
+    let page = p.ent.get(&hub.url(&format!("/user/demands/{id}"))).await?;
+    ensure!(
+        page.status == 200 && page.body.contains(&format!("/user/demands/{id}/rate")),
+        "no rating form: {}",
+        page.body
+    );
+    let token = crate::portal::csrf(&page)?;
+    let refused = p
+        .ent
+        .request(
+            Method::POST,
+            &hub.url(&format!("/user/demands/{id}/rate")),
+            Some(&[("csrf", &token), ("score", "9"), ("comment", "留着的评价")]),
+        )
+        .await?;
+    ensure!(
+        refused.status == 422 && refused.body.contains("留着的评价"),
+        "{} {}",
+        refused.status,
+        refused.body
+    );
+    // The same through JSON; a sensitive word in the comment; someone of neither side.
+    let (path, body) = rate("ent", 9.into(), "");
+    tests::assert_problem(
+        api(&hub, &p.ent, Method::POST, &path, Some(body)).await?,
+        422,
+        "validation.failed",
+    )
+    .await?;
+    let mut rv = console(&hub, "reviewer1", Role::ContentReviewer).await?;
+    add_words(&hub, &mut rv, "套路贷", "违法金融").await?;
+    let (path, body) = rate("ent", 1.into(), "这家机构搞套路贷");
+    let res = api(&hub, &p.ent, Method::POST, &path, Some(body)).await?;
+    let body = ok(res, 422).await?;
+    ensure!(
+        body["code"] == "content.sensitive_words" && body.to_string().contains("套路贷"),
+        "{body}"
+    );
+    let (path, body) = rate("bank", 3.into(), "");
+    tests::assert_problem(
+        api(&hub, &p.guarantor, Method::POST, &path, Some(body)).await?,
+        404,
+        "market.not_found",
+    )
+    .await?;
+
+    // The enterprise rates the bank, once.
+    let (path, body) = rate("ent", 5.into(), "放款快，服务好");
+    let given = ok(
+        api(&hub, &p.ent, Method::POST, &path, Some(body)).await?,
+        201,
+    )
+    .await?;
+    ensure!(
+        given["score"] == 5 && given["from_side"] == "enterprise",
+        "{given}"
+    );
+    let (path, body) = rate("ent", "4".into(), "再评一次");
+    tests::assert_problem(
+        api(&hub, &p.ent, Method::POST, &path, Some(body)).await?,
+        409,
+        "market.state_conflict",
+    )
+    .await?;
+
+    // The operator changes the rule of a poor rating; the bank's rating of the enterprise
+    // (2 points) deducts the new amount.
+    let console_page = crate::console::get(&mut p.op, &hub, "/console/market", 200).await?;
+    ensure!(
+        console_page.body.contains("rating_negative"),
+        "{}",
+        console_page.body
+    );
+    let token = crate::console::csrf(&console_page)?;
+    let refused = crate::console::post(
+        &mut p.op,
+        &hub,
+        "/console/market/rules",
+        &[
+            ("csrf", &token),
+            ("code", "rating_negative"),
+            ("points", "abc"),
+        ],
+        422,
+    )
+    .await?;
+    ensure!(refused.body.contains("整数"), "{}", refused.body);
+    crate::console::post(
+        &mut p.op,
+        &hub,
+        "/console/market/rules",
+        &[
+            ("csrf", &token),
+            ("code", "rating_negative"),
+            ("points", "-8"),
+        ],
+        303,
+    )
+    .await?;
+    let (path, body) = rate("bank", 2.into(), "资料提供不及时");
+    ok(
+        api(&hub, &p.bank, Method::POST, &path, Some(body)).await?,
+        201,
+    )
+    .await?;
+    let (path, body) = rate("bank", 5.into(), "");
+    tests::assert_problem(
+        api(&hub, &p.bank, Method::POST, &path, Some(body)).await?,
+        409,
+        "market.state_conflict",
+    )
+    .await?;
+    // Both pages show both ratings.
+    for (b, page) in [
+        (&mut p.ent, format!("/user/demands/{id}")),
+        (&mut p.bank, format!("/user/market/{id}")),
+    ] {
+        let shown = b.get(&hub.url(&page)).await?;
+        ensure!(
+            shown.status == 200
+                && shown.body.contains("放款快，服务好")
+                && shown.body.contains("资料提供不及时")
+                && !shown.body.contains(&format!("{page}/rate")),
+            "{page}: {}",
+            shown.body
+        );
+    }
+
+    // A second demand deleted by the institution holding it costs the enterprise points.
+    let second = open_demand(&hub, &p).await?;
+    ok(
+        api(
+            &hub,
+            &p.guarantor,
+            Method::POST,
+            &format!("/api/market/demands/{second}/take"),
+            None,
+        )
+        .await?,
+        200,
+    )
+    .await?;
+    ok(
+        api(
+            &hub,
+            &p.guarantor,
+            Method::POST,
+            &format!("/api/market/demands/{second}/delete"),
+            Some(serde_json::json!({ "reason": "企业提供的资料不实" })),
+        )
+        .await?,
+        200,
+    )
+    .await?;
+
+    let s = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = v.iter().map(|(r, d)| ((*r).to_owned(), *d)).collect();
+        v.sort();
+        v
+    };
+    let (balance, entries) = ledger(&hub, &p.ent).await?;
+    ensure!(
+        entries
+            == s(&[
+                ("demand_approved", 10),
+                ("disbursed", 20),
+                ("rating_negative", -8),
+                ("demand_approved", 10),
+                ("credit_refused", -5),
+            ])
+            && balance == 27,
+        "enterprise: {balance} {entries:?}"
+    );
+    let (balance, entries) = ledger(&hub, &p.bank).await?;
+    ensure!(
+        entries
+            == s(&[
+                ("product_approved", 10),
+                ("disbursed", 20),
+                ("rating_positive", 5),
+            ])
+            && balance == 35,
+        "bank: {balance} {entries:?}"
+    );
+    let (balance, entries) = ledger(&hub, &p.guarantor).await?;
+    ensure!(balance == 0 && entries.is_empty(), "{entries:?}");
+    // The user centre shows the balance; the ledger page lists the entries.
+    let centre = p.ent.get(&hub.url("/user")).await?;
+    ensure!(
+        centre.body.contains("/user/points") && centre.body.contains("<strong>27</strong>"),
+        "{}",
+        centre.body
+    );
+    let ledger_page = p.ent.get(&hub.url("/user/points")).await?;
+    ensure!(
+        ledger_page.status == 200
+            && ledger_page.body.contains("需求被金融机构删除")
+            && ledger_page.body.contains("-8"),
+        "{}",
+        ledger_page.body
+    );
+    // The institution's public page shows its rating.
+    let bank_org = db_scalar_text(
+        &hub,
+        &format!("SELECT to_org_id FROM market_ratings WHERE demand_id = '{id}' AND from_side = 'enterprise'"),
+    )
+    .await?;
+    let public = hub
+        .get(&format!("/institutions/{bank_org}"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        public.contains("5.0") && public.contains("1 条评价"),
+        "{public}"
+    );
+
+    let db = hub.store.connect().await?;
+    for (event, n) in [("market.rated", 2), ("market.points_rule_changed", 1)] {
+        let got = db
+            .scalar_i64(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE event = '{event}'"
+            ))
+            .await?;
+        ensure!(got == n, "{event}: {got} records");
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn db_scalar_text(hub: &TestHub, sql: &str) -> Result<String> {
+    let db = hub.store.connect().await?;
+    let v = db.strings(sql).await?;
+    db.close().await;
+    v.into_iter().next().context("no row")
 }

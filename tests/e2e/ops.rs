@@ -409,6 +409,9 @@ async fn openapi_describes_every_json_endpoint(env: Env) -> Result<()> {
         ("/api/market/demands/{id}/{step}", &["post"]),
         ("/api/admin/market/products/{id}/review", &["post"]),
         ("/api/admin/market/demands/{id}/review", &["post"]),
+        ("/api/me/demands/{id}/rate", &["post"]),
+        ("/api/market/demands/{id}/rate", &["post"]),
+        ("/api/me/points", &["get"]),
     ] {
         for m in methods {
             ensure!(

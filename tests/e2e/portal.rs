@@ -187,8 +187,14 @@ async fn the_home_page_has_every_column_and_honest_figures(env: Env) -> Result<(
     for (path, empty) in [
         ("/policies", "暂无已发布的政策"),
         ("/policies?c=policy-fujian", "暂无已发布的政策"),
-        ("/products", "暂无上架的金融产品"),
-        ("/demands", "暂无公开的融资需求"),
+        (
+            "/products",
+            "暂无符合条件的金融产品。金融机构发布并经平台审核的产品将在这里展示。",
+        ),
+        (
+            "/demands",
+            "<strong id=\"fig-demands\">0</strong>待对接融资需求",
+        ),
         ("/education?c=education-red", "暂无已发布的金融教育文章"),
         ("/institutions", "暂无入驻机构"),
         ("/institutions?page=abc", "暂无入驻机构"),

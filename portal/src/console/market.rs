@@ -25,6 +25,11 @@ const NOTICES: &[(&str, &str, &str)] = &[
     ("approved", "success", "已审核通过，产品已上架。"),
     ("opened", "success", "已审核通过，需求已进入需求市场。"),
     ("rejected", "success", "已驳回，提交方将看到驳回理由。"),
+    (
+        "rule_saved",
+        "success",
+        "积分规则已保存，此后的积分按新分值计算。",
+    ),
 ];
 
 /// Reviewers see these pages; anybody else gets the 403 page (and its record).
@@ -81,7 +86,7 @@ fn demand_status_kind(s: DemandStatus) -> &'static str {
     }
 }
 
-/// `GET /console/market?pp=&dp=`: the two review queues.
+/// `GET /console/market?pp=&dp=`: the two review queues and the points rules.
 pub async fn list(
     State(state): State<PortalState>,
     ctx: RequestContext,
@@ -90,14 +95,32 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     gate(&state, &admin, &ctx).await?;
     let query = ListQuery::parse(q.as_deref());
-    let (pp, dp) = (page_number(&query, "pp"), page_number(&query, "dp"));
+    list_page(&state, &admin, &ctx, &query, None, StatusCode::OK).await
+}
+
+/// A refused change of a points rule: its code, what was typed, the message.
+struct RuleRefusal {
+    code: String,
+    typed: String,
+    message: String,
+}
+
+async fn list_page(
+    state: &PortalState,
+    admin: &ConsoleAdmin,
+    ctx: &RequestContext,
+    query: &ListQuery,
+    refused: Option<RuleRefusal>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let (pp, dp) = (page_number(query, "pp"), page_number(query, "dp"));
     let products = state
         .market
-        .pending_products(&admin.principal, Page::new(pp, Page::DEFAULT_SIZE), &ctx)
+        .pending_products(&admin.principal, Page::new(pp, Page::DEFAULT_SIZE), ctx)
         .await?;
     let demands = state
         .market
-        .pending_demands(&admin.principal, Page::new(dp, Page::DEFAULT_SIZE), &ctx)
+        .pending_demands(&admin.principal, Page::new(dp, Page::DEFAULT_SIZE), ctx)
         .await?;
     let choices = state.market.choices().await?;
     let product_items: Vec<serde_json::Value> = products
@@ -131,9 +154,26 @@ pub async fn list(
             })
         })
         .collect();
-    let mut b = base(&state, "金融市场审核", SECTION, &admin);
+    let rules: Vec<serde_json::Value> = state
+        .market
+        .points_rules()
+        .await?
+        .iter()
+        .map(|r| {
+            let mine = refused.as_ref().filter(|x| x.code == r.code);
+            serde_json::json!({
+                "code": r.code,
+                "label": r.label_zh,
+                "points": mine.map_or_else(|| r.points.to_string(), |x| x.typed.clone()),
+                "error": mine.map(|x| x.message.clone()),
+                "updated_at": r.updated_at.map(view::time),
+            })
+        })
+        .collect();
+    let mut b = base(state, "金融市场审核", SECTION, admin);
     b.flash = flash(query.get("ok"), NOTICES);
-    Ok(state.platform.web.page(
+    Ok(state.platform.web.page_status(
+        status,
         "console/market.html",
         &b,
         serde_json::json!({
@@ -143,8 +183,51 @@ pub async fn list(
             "demands_page": pager_of(&demands, "dp", ("pp", products.page)),
             "products_empty": "没有待审核的金融产品。",
             "demands_empty": "没有待审核的融资需求。",
+            "rules": rules,
         }),
     ))
+}
+
+/// `POST /console/market/rules`: changes how many points one rule gives (`code`, `points`).
+pub async fn set_rule(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    f: FormData,
+) -> Result<Response, ApiError> {
+    admin.check(&state, &f)?;
+    let code = f.get("code");
+    match state
+        .market
+        .set_rule(&admin.principal, code, f.get("points"), &ctx)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("{SECTION}?ok=rule_saved#points-rules"))),
+        Err(e) => {
+            let Some((status, errors, _)) = refusal(&e) else {
+                return Err(e.into());
+            };
+            let message = errors
+                .map()
+                .get("points")
+                .map(ToString::to_string)
+                .unwrap_or_else(|| e.message_zh());
+            let refused = RuleRefusal {
+                code: code.to_owned(),
+                typed: f.get("points").to_owned(),
+                message,
+            };
+            list_page(
+                &state,
+                &admin,
+                &ctx,
+                &ListQuery::default(),
+                Some(refused),
+                status,
+            )
+            .await
+        }
+    }
 }
 
 /// The review form's decision; an unknown one is a field error.
@@ -223,8 +306,8 @@ async fn product_page(
         &b,
         serde_json::json!({
             "product": crate::products::product_view(&p, &choices),
-            "public_href": (p.status == market::ProductStatus::Listed).then(|| format!("/products/{}", p.id)),
-            "can_review": p.status == market::ProductStatus::Pending,
+            "public_href": p.status.listed().then(|| format!("/products/{}", p.id)),
+            "can_review": p.status.reviewable(),
             "reason": shown.reason,
             "errors": shown.errors.map(),
             "conflict": shown.conflict,
@@ -336,7 +419,7 @@ async fn demand_page(
                 "label": e.action_label,
                 "detail": e.detail,
             })).collect::<Vec<_>>(),
-            "can_review": d.status == DemandStatus::Pending,
+            "can_review": d.status.reviewable(),
             "can_see_org": admin.principal.role.can(Permission::OrganisationsManage),
             "reason": shown.reason,
             "errors": shown.errors.map(),

@@ -210,6 +210,7 @@ pub fn routes() -> Router<PortalState> {
             get(content::revision),
         )
         .route("/console/market", get(market::list))
+        .route("/console/market/rules", post(market::set_rule))
         .route("/console/market/products/{id}", get(market::product))
         .route(
             "/console/market/products/{id}/review",
