@@ -282,6 +282,25 @@ impl Market {
         Ok(())
     }
 
+    /// Records a successful step of `actor` on `target`.
+    async fn audited(
+        &self,
+        actor: Actor,
+        event: &'static str,
+        target: String,
+        details: Option<serde_json::Value>,
+        ctx: &RequestContext,
+    ) -> Result<(), MarketError> {
+        let mut e = AuditEvent::new(event, Outcome::Success)
+            .actor(actor)
+            .target(target)
+            .context(ctx);
+        if let Some(d) = details {
+            e = e.details(d);
+        }
+        self.record(e).await
+    }
+
     /// The person acting for their organisation (`org.forbidden` / `org.not_approved` when the
     /// account has no active membership of an approved organisation).
     pub async fn member(&self, account_id: &str, name: &str) -> Result<Member, MarketError> {
@@ -354,14 +373,49 @@ impl Market {
         arg: Option<&str>,
         page: Page,
     ) -> Result<Paged<Product>, MarketError> {
-        let count =
-            format!("SELECT COUNT(*) FROM market_products WHERE deleted_at IS NULL AND {cond}");
+        let (total, rows) = self
+            .page_of::<ProductRow>(
+                PRODUCT_COLUMNS,
+                format!("market_products WHERE deleted_at IS NULL AND {cond}"),
+                "updated_at DESC",
+                arg,
+                page,
+            )
+            .await?;
+        Ok(Paged {
+            items: rows
+                .into_iter()
+                .map(ProductRow::product)
+                .collect::<Result<_, _>>()?,
+            total,
+            page: page.normalised().number,
+            size: page.normalised().size,
+        })
+    }
+
+    /// One page of `columns` from `from_where` (`table WHERE …`, with at most one parameter,
+    /// `arg`) in `order`, and the number of rows in the whole list.
+    async fn page_of<R>(
+        &self,
+        columns: &str,
+        from_where: String,
+        order: &str,
+        arg: Option<&str>,
+        page: Page,
+    ) -> Result<(u64, Vec<R>), MarketError>
+    where
+        R: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let count = format!("SELECT COUNT(*) FROM {from_where}");
         let sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM market_products WHERE deleted_at IS NULL AND {cond} ORDER BY updated_at DESC, id LIMIT {} OFFSET {}",
+            "SELECT {columns} FROM {from_where} ORDER BY {order}, id LIMIT {} OFFSET {}",
             page.limit(),
             page.offset()
         );
-        let (total, rows): (i64, Vec<ProductRow>) = with_pool!(self.db.read(), |p| {
+        let (total, rows): (i64, Vec<R>) = with_pool!(self.db.read(), |p| {
             async {
                 let mut c = sqlx::query_scalar(sqlx::AssertSqlSafe(count));
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
@@ -373,15 +427,7 @@ impl Market {
             }
             .await
         })?;
-        Ok(Paged {
-            items: rows
-                .into_iter()
-                .map(ProductRow::product)
-                .collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            page: page.normalised().number,
-            size: page.normalised().size,
-        })
+        Ok((u64::try_from(total).unwrap_or(0), rows))
     }
 
     /// The member's institution's products, every status, latest change first.
@@ -493,12 +539,12 @@ impl Market {
             }
         };
         self.forget_listed();
-        self.record(
-            AuditEvent::new(event, Outcome::Success)
-                .actor(m.actor())
-                .target(format!("product:{id}"))
-                .details(serde_json::json!({ "org_id": org.id, "name": input.name }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            event,
+            format!("product:{id}"),
+            Some(serde_json::json!({ "org_id": org.id, "name": input.name })),
+            ctx,
         )
         .await?;
         self.product_row(&id).await
@@ -560,12 +606,12 @@ impl Market {
                 .map(|r| r.rows_affected())
         })?;
         self.forget_listed();
-        self.record(
-            AuditEvent::new("market.product_entered", Outcome::Success)
-                .actor(who.actor())
-                .target(format!("product:{id}"))
-                .details(serde_json::json!({ "org_id": org.id, "name": input.name }))
-                .context(ctx),
+        self.audited(
+            who.actor(),
+            "market.product_entered",
+            format!("product:{id}"),
+            Some(serde_json::json!({ "org_id": org.id, "name": input.name })),
+            ctx,
         )
         .await?;
         self.product_row(&id).await
@@ -683,12 +729,12 @@ impl Market {
         {
             return Err(product_state("submit", p.status));
         }
-        self.record(
-            AuditEvent::new("market.product_submitted", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("product:{id}"))
-                .details(serde_json::json!({ "held_words": held }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.product_submitted",
+            format!("product:{id}"),
+            Some(serde_json::json!({ "held_words": held })),
+            ctx,
         )
         .await?;
         self.product_row(id).await
@@ -714,11 +760,12 @@ impl Market {
         {
             return Err(product_state("unlist", p.status));
         }
-        self.record(
-            AuditEvent::new("market.product_unlisted", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("product:{id}"))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.product_unlisted",
+            format!("product:{id}"),
+            None,
+            ctx,
         )
         .await?;
         self.product_row(id).await
@@ -752,12 +799,12 @@ impl Market {
         {
             return Err(product_state("delete", p.status));
         }
-        self.record(
-            AuditEvent::new("market.product_deleted", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("product:{id}"))
-                .details(serde_json::json!({ "name": p.name }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.product_deleted",
+            format!("product:{id}"),
+            Some(serde_json::json!({ "name": p.name })),
+            ctx,
         )
         .await
     }
@@ -805,12 +852,12 @@ impl Market {
         if !ok {
             return Err(product_state("review", p.status));
         }
-        self.record(
-            AuditEvent::new(event, Outcome::Success)
-                .actor(who.actor())
-                .target(format!("product:{id}"))
-                .details(details)
-                .context(ctx),
+        self.audited(
+            who.actor(),
+            event,
+            format!("product:{id}"),
+            Some(details),
+            ctx,
         )
         .await?;
         if matches!(decision, Decision::Approve) {
@@ -960,30 +1007,21 @@ impl Market {
         order: &'static str,
         page: Page,
     ) -> Result<Paged<Demand>, MarketError> {
-        let count = format!("SELECT COUNT(*) FROM market_demands WHERE {cond}");
-        let sql = format!(
-            "SELECT {DEMAND_COLUMNS} FROM market_demands WHERE {cond} ORDER BY {order}, id LIMIT {} OFFSET {}",
-            page.limit(),
-            page.offset()
-        );
-        let (total, rows): (i64, Vec<DemandRow>) = with_pool!(self.db.read(), |p| {
-            async {
-                let mut c = sqlx::query_scalar(sqlx::AssertSqlSafe(count));
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                if let Some(a) = arg {
-                    c = c.bind(a.to_owned());
-                    q = q.bind(a.to_owned());
-                }
-                Ok::<_, sqlx::Error>((c.fetch_one(p).await?, q.fetch_all(p).await?))
-            }
-            .await
-        })?;
+        let (total, rows) = self
+            .page_of::<DemandRow>(
+                DEMAND_COLUMNS,
+                format!("market_demands WHERE {cond}"),
+                order,
+                arg,
+                page,
+            )
+            .await?;
         Ok(Paged {
             items: rows
                 .into_iter()
                 .map(DemandRow::demand)
                 .collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or(0),
+            total,
             page: page.normalised().number,
             size: page.normalised().size,
         })
@@ -1178,16 +1216,7 @@ impl Market {
                 "该需求已被修改或状态已变化，请刷新后再修改。",
             ));
         }
-        self.record(
-            AuditEvent::new(
-                if revision.is_none() { "market.demand_created" } else { "market.demand_changed" },
-                Outcome::Success,
-            )
-            .actor(m.actor())
-            .target(format!("demand:{id}"))
-            .details(serde_json::json!({ "org_id": org.id, "amount_fen": i.amount_fen, "held_words": held }))
-            .context(ctx),
-        )
+        self.audited(m.actor(), if revision.is_none() { "market.demand_created" } else { "market.demand_changed" }, format!("demand:{id}"), Some(serde_json::json!({ "org_id": org.id, "amount_fen": i.amount_fen, "held_words": held })), ctx)
         .await?;
         self.demand_row(&id).await
     }
@@ -1303,12 +1332,12 @@ impl Market {
         if !ok {
             return Err(demand_state("review", d.status));
         }
-        self.record(
-            AuditEvent::new(event, Outcome::Success)
-                .actor(who.actor())
-                .target(format!("demand:{id}"))
-                .details(details)
-                .context(ctx),
+        self.audited(
+            who.actor(),
+            event,
+            format!("demand:{id}"),
+            Some(details),
+            ctx,
         )
         .await?;
         if matches!(decision, Decision::Approve) {
@@ -1363,12 +1392,12 @@ impl Market {
                 other => demand_state("take", other),
             });
         }
-        self.record(
-            AuditEvent::new("market.demand_taken", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("demand:{id}"))
-                .details(serde_json::json!({ "taker_org_id": org.id }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.demand_taken",
+            format!("demand:{id}"),
+            Some(serde_json::json!({ "taker_org_id": org.id })),
+            ctx,
         )
         .await?;
         self.demand_row(id).await
@@ -1402,12 +1431,12 @@ impl Market {
         if !ok {
             return Err(demand_state("confirm", d.status));
         }
-        self.record(
-            AuditEvent::new("market.demand_confirmed", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("demand:{id}"))
-                .details(serde_json::json!({ "taker_org_id": d.taker_org_id }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.demand_confirmed",
+            format!("demand:{id}"),
+            Some(serde_json::json!({ "taker_org_id": d.taker_org_id })),
+            ctx,
         )
         .await?;
         self.demand_row(id).await
@@ -1470,12 +1499,12 @@ impl Market {
         if !ok {
             return Err(demand_state("return", d.status));
         }
-        self.record(
-            AuditEvent::new("market.demand_returned", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("demand:{id}"))
-                .details(serde_json::json!({ "reason": reason }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.demand_returned",
+            format!("demand:{id}"),
+            Some(serde_json::json!({ "reason": reason })),
+            ctx,
         )
         .await?;
         self.demand_row(id).await
@@ -1537,12 +1566,12 @@ impl Market {
                 demand_state("disburse", d.status)
             });
         }
-        self.record(
-            AuditEvent::new("market.demand_disbursed", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("demand:{id}"))
-                .details(serde_json::json!({ "amount_fen": fen, "date": date }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.demand_disbursed",
+            format!("demand:{id}"),
+            Some(serde_json::json!({ "amount_fen": fen, "date": date })),
+            ctx,
         )
         .await?;
         self.award(
@@ -1583,12 +1612,12 @@ impl Market {
         if !ok {
             return Err(demand_state("delete", d.status));
         }
-        self.record(
-            AuditEvent::new("market.demand_deleted", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("demand:{id}"))
-                .details(serde_json::json!({ "reason": reason }))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.demand_deleted",
+            format!("demand:{id}"),
+            Some(serde_json::json!({ "reason": reason })),
+            ctx,
         )
         .await?;
         self.award(
@@ -1624,11 +1653,12 @@ impl Market {
         if !ok {
             return Err(demand_state("withdraw", d.status));
         }
-        self.record(
-            AuditEvent::new("market.demand_withdrawn", Outcome::Success)
-                .actor(m.actor())
-                .target(format!("demand:{id}"))
-                .context(ctx),
+        self.audited(
+            m.actor(),
+            "market.demand_withdrawn",
+            format!("demand:{id}"),
+            None,
+            ctx,
         )
         .await?;
         self.demand_row(id).await
