@@ -56,7 +56,8 @@ impl Member {
         format!("account:{}", self.scope.account_id())
     }
 
-    fn institution(&self) -> Result<(), MarketError> {
+    /// `market.forbidden` unless the member acts for a financial institution.
+    pub fn institution(&self) -> Result<(), MarketError> {
         if self.scope.kind() == OrgKind::Institution {
             Ok(())
         } else {
@@ -66,7 +67,8 @@ impl Member {
         }
     }
 
-    fn enterprise(&self) -> Result<(), MarketError> {
+    /// `market.forbidden` unless the member acts for an enterprise.
+    pub fn enterprise(&self) -> Result<(), MarketError> {
         if self.scope.kind() == OrgKind::Enterprise {
             Ok(())
         } else {

@@ -291,11 +291,7 @@ enum Refusal {
 fn refusal(e: MarketError) -> Result<Refusal, ApiError> {
     let fields = e.fields();
     if !fields.is_empty() {
-        let mut errors = FieldErrors::default();
-        for (f, m) in fields {
-            errors.add(&f, m);
-        }
-        return Ok(Refusal::Fields(errors));
+        return Ok(Refusal::Fields(fields.into_iter().collect()));
     }
     match e {
         MarketError::State { .. } | MarketError::Taken | MarketError::NotFound(..) => {

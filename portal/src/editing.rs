@@ -62,15 +62,27 @@ impl EditorForm {
 /// The refusal of a save as the form shows it: field errors (sensitive words marked per field)
 /// or a message for the whole form. `None`: not a refusal a form can show.
 pub fn refusal(e: &CmsError) -> Option<(FieldErrors, Option<String>)> {
-    let mut errors = FieldErrors::default();
     match e {
         CmsError::Invalid(_) | CmsError::Sensitive(_) => {
-            for (f, m) in e.fields() {
-                errors.add(&f, m);
-            }
-            Some((errors, None))
+            Some((e.fields().into_iter().collect(), None))
         }
-        CmsError::State { .. } | CmsError::Forbidden(_) => Some((errors, Some(e.message_zh()))),
+        CmsError::State { .. } | CmsError::Forbidden(_) => {
+            Some((FieldErrors::default(), Some(e.message_zh())))
+        }
+        _ => None,
+    }
+}
+
+/// The refusal of a marketplace form as the form shows it: field errors (sensitive words
+/// marked per field) or, for a step the state does not allow, a message for the whole form.
+/// `None`: not a refusal a form can show.
+pub fn market_refusal(e: &market::MarketError) -> Option<(FieldErrors, Option<String>)> {
+    let fields = e.fields();
+    if !fields.is_empty() {
+        return Some((fields.into_iter().collect(), None));
+    }
+    match e {
+        market::MarketError::State { .. } => Some((FieldErrors::default(), Some(e.message_zh()))),
         _ => None,
     }
 }

@@ -279,19 +279,8 @@ pub async fn my_demand(
     PathParams(id): PathParams<String>,
 ) -> Result<axum::Json<MyDemand>, ApiError> {
     let m = member(&state, viewer).await?;
-    m_enterprise(&m)?;
+    m.enterprise()?;
     Ok(axum::Json(my_demand_of(&state.market, &m, &id).await?))
-}
-
-fn m_enterprise(m: &Member) -> Result<(), ApiError> {
-    if m.scope.kind() == orgs::OrgKind::Enterprise {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::MarketForbidden,
-            "only enterprises' members read their demands here",
-        ))
-    }
 }
 
 /// The enterprise confirms the institution that took its demand (which then sees the
@@ -336,12 +325,7 @@ pub async fn market_demand(
     PathParams(id): PathParams<String>,
 ) -> Result<axum::Json<DemandView>, ApiError> {
     let m = member(&state, viewer).await?;
-    if m.scope.kind() != orgs::OrgKind::Institution {
-        return Err(ApiError::new(
-            ErrorCode::MarketForbidden,
-            "only institutions read the market",
-        ));
-    }
+    m.institution()?;
     Ok(axum::Json(state.market.demand_for(&m, &id).await?.1))
 }
 

@@ -383,23 +383,6 @@ fn typed(f: &FormData) -> ProductForm {
     }
 }
 
-/// What a refusal shows on the form: the field errors, or a message about the whole product.
-/// `None`: not a refusal a form can show (not found, forbidden, the store failing).
-fn refusal(e: &MarketError) -> Option<(FieldErrors, Option<String>)> {
-    let fields = e.fields();
-    if !fields.is_empty() {
-        let mut errors = FieldErrors::default();
-        for (f, m) in fields {
-            errors.add(&f, m);
-        }
-        return Some((errors, None));
-    }
-    match e {
-        MarketError::State { .. } => Some((FieldErrors::default(), Some(e.message_zh()))),
-        _ => None,
-    }
-}
-
 /// `GET /user/products`: the institution's products, every status.
 pub async fn mine(
     State(state): State<PortalState>,
@@ -502,7 +485,7 @@ async fn refused(
     form: &ProductForm,
     e: MarketError,
 ) -> Result<Response, ApiError> {
-    let Some((errors, conflict)) = refusal(&e) else {
+    let Some((errors, conflict)) = crate::editing::market_refusal(&e) else {
         return Err(e.into());
     };
     let status = if conflict.is_some() {

@@ -111,6 +111,18 @@ pub fn check(keys: &Keys, purpose: &str, secret: &str, form: &FormData) -> Resul
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct FieldErrors(pub Vec<(String, String)>);
 
+/// `(field, message)` pairs as a domain error lists them; the first message of a field wins, as
+/// with [`FieldErrors::add`].
+impl FromIterator<(String, String)> for FieldErrors {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut errors = FieldErrors::default();
+        for (f, m) in pairs {
+            errors.add(&f, m);
+        }
+        errors
+    }
+}
+
 impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         if !self.0.iter().any(|(f, _)| f == field) {

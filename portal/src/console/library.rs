@@ -50,10 +50,7 @@ fn refused_of(form: &'static str, typed: FormData, e: CmsError) -> Result<Refuse
     if fields.is_empty() {
         return Err(e.into());
     }
-    let mut errors = FieldErrors::default();
-    for (f, m) in fields {
-        errors.add(&f, m);
-    }
+    let errors: FieldErrors = fields.into_iter().collect();
     Ok(Refused {
         form,
         typed,

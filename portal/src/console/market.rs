@@ -247,22 +247,28 @@ fn decision_of(f: &FormData) -> Result<Decision, MarketError> {
 /// What a refused review shows: the field errors (422) or the message about the whole record
 /// (409); `None` for anything else.
 fn refusal(e: &MarketError) -> Option<(StatusCode, FieldErrors, Option<String>)> {
-    let fields = e.fields();
-    if !fields.is_empty() {
-        let mut errors = FieldErrors::default();
-        for (f, m) in fields {
-            errors.add(&f, m);
-        }
-        return Some((StatusCode::UNPROCESSABLE_ENTITY, errors, None));
-    }
-    match e {
-        MarketError::State { .. } => Some((
-            StatusCode::CONFLICT,
-            FieldErrors::default(),
-            Some(e.message_zh()),
-        )),
-        _ => None,
-    }
+    let (errors, conflict) = crate::editing::market_refusal(e)?;
+    let status = if conflict.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Some((status, errors, conflict))
+}
+
+/// The review page shown again after a refused decision, with the reason as typed; other
+/// errors are the error page's.
+fn refused_review(e: MarketError, f: &FormData) -> Result<Shown<'_>, ApiError> {
+    let Some((status, errors, conflict)) = refusal(&e) else {
+        return Err(e.into());
+    };
+    Ok(Shown {
+        status,
+        reason: f.get("reason"),
+        errors,
+        conflict,
+        ok: None,
+    })
 }
 
 /// What a page shows after a review, or the same page with the refusal.
@@ -353,19 +359,7 @@ pub async fn review_product(
             "{SECTION}/products/{id}?ok={}",
             if approve { "approved" } else { "rejected" }
         ))),
-        Err(e) => {
-            let Some((status, errors, conflict)) = refusal(&e) else {
-                return Err(e.into());
-            };
-            let shown = Shown {
-                status,
-                reason: f.get("reason"),
-                errors,
-                conflict,
-                ok: None,
-            };
-            product_page(&state, &admin, &ctx, &id, shown).await
-        }
+        Err(e) => product_page(&state, &admin, &ctx, &id, refused_review(e, &f)?).await,
     }
 }
 
@@ -466,18 +460,6 @@ pub async fn review_demand(
             "{SECTION}/demands/{id}?ok={}",
             if approve { "opened" } else { "rejected" }
         ))),
-        Err(e) => {
-            let Some((status, errors, conflict)) = refusal(&e) else {
-                return Err(e.into());
-            };
-            let shown = Shown {
-                status,
-                reason: f.get("reason"),
-                errors,
-                conflict,
-                ok: None,
-            };
-            demand_page(&state, &admin, &ctx, &id, shown).await
-        }
+        Err(e) => demand_page(&state, &admin, &ctx, &id, refused_review(e, &f)?).await,
     }
 }
