@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use platform::Platform;
 use platform::admin::{Admins, Permission, Principal};
-use platform::audit::{AuditEvent, AuditLog, Outcome};
+use platform::audit::{Actor, AuditEvent, AuditLog, Outcome};
 use platform::clock::Clock;
 use platform::context::RequestContext;
 use platform::paging::{Page, Paged};
@@ -1304,6 +1304,51 @@ impl Cms {
     ) -> Result<StoredFile, CmsError> {
         self.may_edit(ed, ctx).await?;
         let (content_type, is_image) = files::sniff(&bytes, self.config.max_upload_bytes)?;
+        self.keep(
+            &ed.reference(),
+            ed.actor(),
+            name,
+            bytes,
+            &content_type,
+            is_image,
+            ctx,
+        )
+        .await
+    }
+
+    /// Keeps an image uploaded outside the editorial work (an institution's logo): PNG, JPEG,
+    /// GIF or WebP, read from its bytes, within the upload limit. The caller has authorised
+    /// `actor` (recorded as `by`, e.g. `account:<id>`).
+    pub async fn upload_image(
+        &self,
+        by: &str,
+        actor: Actor,
+        name: &str,
+        bytes: Bytes,
+        ctx: &RequestContext,
+    ) -> Result<StoredFile, CmsError> {
+        let (content_type, is_image) = files::sniff(&bytes, self.config.max_upload_bytes)?;
+        if !is_image {
+            return Err(CmsError::FileRejected(
+                "只能上传 PNG、JPEG、GIF 或 WebP 格式的图片。".to_owned(),
+            ));
+        }
+        self.keep(by, actor, name, bytes, &content_type, true, ctx)
+            .await
+    }
+
+    /// Stores a checked upload, records it and audits it.
+    #[allow(clippy::too_many_arguments)]
+    async fn keep(
+        &self,
+        by: &str,
+        actor: Actor,
+        name: &str,
+        bytes: Bytes,
+        content_type: &str,
+        is_image: bool,
+        ctx: &RequestContext,
+    ) -> Result<StoredFile, CmsError> {
         let id = uuid::Uuid::new_v4().to_string();
         let sha = {
             use sha2::Digest;
@@ -1313,24 +1358,23 @@ impl Cms {
         let name = files::safe_name(name);
         self.files.put(&id, bytes).await?;
         let now = self.now();
-        let by = ed.reference();
         self.exec(
             "INSERT INTO content_files (id, name, content_type, size, sha256, is_image, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 Arg::Text(Some(&id)),
                 Arg::Text(Some(&name)),
-                Arg::Text(Some(&content_type)),
+                Arg::Text(Some(content_type)),
                 Arg::Int(size),
                 Arg::Text(Some(&sha)),
                 Arg::Int(i64::from(is_image)),
                 Arg::Int(now),
-                Arg::Text(Some(&by)),
+                Arg::Text(Some(by)),
             ],
         )
         .await?;
         self.record(
             AuditEvent::new("content.file_uploaded", Outcome::Success)
-                .actor(ed.actor())
+                .actor(actor)
                 .target(format!("file:{id}"))
                 .details(serde_json::json!({ "name": name, "type": content_type, "size": size, "sha256": sha }))
                 .context(ctx),

@@ -42,7 +42,8 @@ pub struct PartnerConfig {
     pub auth: PartnerAuth,
     /// The message types it may send.
     pub message_types: Vec<String>,
-    /// Where its translated messages are delivered (the internal consumer); none: kept in the
+    /// Where its translated messages are delivered: the internal consumer's URL, or
+    /// `internal:<name>` for a consumer in this process (`consumer.rs`); none: kept in the
     /// message log only.
     pub deliver_to: Option<url::Url>,
     /// Opens the HEAD/BODY blocks of its Base64-wrapped documents (SM4), when they are sealed.
@@ -353,7 +354,8 @@ pub struct PartnerSettings {
     /// SM2 public key, PEM or hex (not a secret).
     pub public_key: Option<String>,
     pub message_types: Option<Vec<String>>,
-    /// The consumer's URL.
+    /// The consumer's URL, or `internal:<name>` for a consumer in the hub itself (e.g.
+    /// `internal:market`: the marketplace applies the messages).
     pub deliver_to: Option<String>,
     /// SM4 key (32 hex digits) of the HEAD/BODY blocks of Base64-wrapped documents.
     #[serde(skip_serializing)]
@@ -578,11 +580,13 @@ pub fn build_partner(
             ));
         }
     }
-    // Credentials in the URL would be copied into logs and the audit trail.
+    // Credentials in the URL would be copied into logs and the audit trail. `internal:<name>`
+    // is an in-process consumer (`consumer.rs`); whether one of that name is registered is
+    // checked where the registry is known (the partners API, the binary's configuration).
     let deliver_to = spec
         .deliver_to
         .as_deref()
-        .and_then(|u| endpoint("deliver_to", u, &mut errors));
+        .and_then(|u| deliver_target(u, &mut errors));
     let mode = match spec.payload_sm4_mode.as_deref() {
         None | Some("ecb") => guomi::Sm4Mode::Ecb,
         Some("cbc") => guomi::Sm4Mode::Cbc,
@@ -716,6 +720,27 @@ pub fn build_partner(
             client_certificates,
         }),
         _ => Err(errors),
+    }
+}
+
+/// Where a partner's translated messages go: an https endpoint (http on loopback) or
+/// `internal:<name>`, an in-process consumer.
+fn deliver_target(text: &str, errors: &mut Vec<(&'static str, String)>) -> Option<url::Url> {
+    let t = text.trim();
+    let Some(name) = crate::consumer::internal_name(t) else {
+        return endpoint("deliver_to", t, errors);
+    };
+    match url::Url::parse(t) {
+        Ok(u) if crate::consumer::valid_name(name) && u.as_str() == t => Some(u),
+        _ => {
+            errors.push((
+                "deliver_to",
+                format!(
+                    "`{t}`: an in-process consumer is `internal:<name>` (lower-case letters, digits and single hyphens)"
+                ),
+            ));
+            None
+        }
     }
 }
 
@@ -987,7 +1012,7 @@ impl ExchangeSettings {
                 "enabled": p.enabled,
                 "auth": p.auth.kind(),
                 "message_types": p.message_types,
-                "deliver_to": p.deliver_to.as_ref().map(|u| u.origin().ascii_serialization()),
+                "deliver_to": p.deliver_to.as_ref().map(|u| crate::consumer::shown_target(u.as_str())),
             })).collect::<Vec<_>>(),
         })
     }
@@ -1093,5 +1118,33 @@ mod tests {
         let mut s = base();
         s.client_certificates = Some(vec!["not-a-fingerprint".into()]);
         assert_eq!(fields_in_error(&s), ["client_certificates"]);
+    }
+
+    #[test]
+    fn deliveries_go_to_https_endpoints_or_in_process_consumers() {
+        let with = |target: &str| {
+            let mut s = base();
+            s.deliver_to = Some(target.into());
+            fields_in_error(&s)
+        };
+        assert!(with("https://credit.example.cn/hub/messages").is_empty());
+        assert!(with("internal:market").is_empty());
+        for bad in [
+            "http://credit.example.cn/hub",
+            "internal:",
+            "internal:Market",
+            "internal:market/x",
+            "internal://market",
+        ] {
+            assert_eq!(with(bad), ["deliver_to"], "{bad}");
+        }
+        let catalog = mappings::Catalog::builtin().unwrap();
+        let mut s = base();
+        s.deliver_to = Some("internal:market".into());
+        let p = build_partner("bank", &s, &catalog).unwrap();
+        assert_eq!(
+            p.deliver_to.as_ref().map(url::Url::as_str),
+            Some("internal:market")
+        );
     }
 }

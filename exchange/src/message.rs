@@ -120,7 +120,7 @@ pub struct PayloadView {
 pub struct DeliveryView {
     /// The `Idempotency-Key` the consumer sees.
     pub id: String,
-    /// The consumer's origin (no path or query).
+    /// The consumer's origin (no path or query), or `internal:<name>` for a consumer in the hub.
     pub target: String,
     /// `pending`, `delivered` or `dead`.
     pub status: String,

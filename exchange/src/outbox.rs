@@ -3,9 +3,11 @@
 //! A delivery row is committed with its message, so nothing acknowledged is forgotten. A node
 //! claims due rows by setting a lease (`exchange.lease`) and counting the attempt in one
 //! statement (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so nodes never claim the same row),
-//! then POSTs the JSON with `Idempotency-Key: <receipt id>`. A 2xx answer marks it delivered;
-//! a failure schedules the next attempt with exponential backoff and jitter, until
-//! `exchange.max_attempts`, when the delivery is dead-lettered for an administrator to replay.
+//! then POSTs the JSON with `Idempotency-Key: <receipt id>` (or, for `internal:<name>`, hands
+//! it to the in-process consumer of that name with the receipt id). A 2xx answer (the
+//! consumer's `Ok`) marks it delivered; a failure schedules the next attempt with exponential
+//! backoff and jitter, until `exchange.max_attempts`, when the delivery is dead-lettered for an
+//! administrator to replay.
 //! If the process dies mid-delivery the lease runs out and the delivery is made again with the
 //! same key: delivered exactly once to a consumer that honours the key.
 
@@ -137,6 +139,9 @@ impl Exchange {
         if d.direction == "outbound" {
             return self.attempt_partner(client, d, body.to_vec()).await;
         }
+        if let Some(name) = crate::consumer::internal_name(&d.target) {
+            return self.attempt_internal(name, d, &body).await;
+        }
         let sent = delivery(client, &d.target, d)
             .header("content-type", "application/json")
             .header("x-partner", d.partner.as_str())
@@ -144,6 +149,31 @@ impl Exchange {
             .send()
             .await;
         outcome_of(sent, "the consumer")
+    }
+
+    /// Hands a message to the in-process consumer `name` (`consumer.rs`): its refusal
+    /// dead-letters the delivery with its reason, anything else it reports is tried again.
+    async fn attempt_internal(&self, name: &str, d: &Claimed, json: &[u8]) -> Outcome {
+        let Some(consumer) = self.consumers.get(name) else {
+            // Not registered in this process (a node of another version, say): another attempt,
+            // perhaps on another node, may find it.
+            return Outcome::Failed(format!("no in-process consumer is named `{name}`"));
+        };
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+            return Outcome::Refused("the stored translation is not JSON".into());
+        };
+        let delivered = crate::consumer::Delivered {
+            receipt_id: &d.id,
+            partner: &d.partner,
+            message_type: &d.message_type,
+            message_id: &d.message_id,
+            json: &value,
+        };
+        match consumer.apply(delivered).await {
+            Ok(()) => Outcome::Delivered,
+            Err(crate::consumer::ConsumerError::Retry(e)) => Outcome::Failed(e),
+            Err(crate::consumer::ConsumerError::Refused(e)) => Outcome::Refused(e),
+        }
     }
 
     /// Sends a message to a partner: its XML, signed as the partner requires.

@@ -34,7 +34,7 @@ pub struct PartnerView {
     /// `hmac-sha256`, `token` or `sm2` (credentials are never shown).
     pub auth: String,
     pub message_types: Vec<String>,
-    /// The consumer's origin its messages are delivered to.
+    /// The consumer's origin its messages are delivered to, or `internal:<name>`.
     pub deliver_to: Option<String>,
     /// SHA-256 fingerprints (hex) of the TLS client certificates it must present.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -76,7 +76,7 @@ impl PartnerView {
             deliver_to: p
                 .deliver_to
                 .as_ref()
-                .map(|u| u.origin().ascii_serialization()),
+                .map(|u| crate::consumer::shown_target(u.as_str())),
             payload_sm4: p.payload_sm4,
             client_certificates: p.client_certificates.iter().map(hex::encode).collect(),
             payload_signature: p.payload_signature.clone(),
@@ -351,12 +351,29 @@ impl Exchange {
         }
     }
 
+    /// Checks a partner as the file's are checked, and that an in-process consumer it names is
+    /// registered in this process.
     fn check(&self, id: &str, settings: &PartnerSettings) -> Result<PartnerConfig, ExchangeError> {
-        build_partner(id, settings, &self.config.catalog).map_err(|errors| {
+        let p = build_partner(id, settings, &self.config.catalog).map_err(|errors| {
             ExchangeError::PartnerInvalid(
                 errors.into_iter().map(|(f, m)| (f.to_owned(), m)).collect(),
             )
-        })
+        })?;
+        if let Some(name) = p
+            .deliver_to
+            .as_ref()
+            .and_then(|u| crate::consumer::internal_name(u.as_str()))
+            && self.consumers.get(name).is_none()
+        {
+            return Err(ExchangeError::PartnerInvalid(vec![(
+                "deliver_to".to_owned(),
+                format!(
+                    "no in-process consumer is named `{name}` (registered: {})",
+                    self.consumers.names().join(", ")
+                ),
+            )]));
+        }
+        Ok(p)
     }
 
     /// The secrets of `settings`, encrypted for the store.

@@ -58,6 +58,8 @@ pub struct Exchange {
     /// Failed authentications per client address: past the limit a request is refused before
     /// any check, and no longer recorded one by one (the audit trail cannot be flooded).
     pub(crate) failures: platform::http::ratelimit::RateLimiter<std::net::IpAddr>,
+    /// In-process consumers, the targets `internal:<name>` (`consumer.rs`).
+    pub(crate) consumers: crate::consumer::Consumers,
 }
 
 /// Failed partner authentications allowed per client address and minute.
@@ -112,7 +114,19 @@ impl Exchange {
             reload_turn: tokio::sync::Mutex::new(()),
             last_sweep: std::sync::atomic::AtomicI64::new(0),
             gateway_tokens: crate::gateway::GatewayTokens::default(),
+            consumers: crate::consumer::Consumers::default(),
         }
+    }
+
+    /// Registers the in-process consumer of the target `internal:<name>` (the binary does, at
+    /// start, before deliveries run; a delivery to a name not registered is retried).
+    pub fn register_consumer(&self, name: &str, consumer: Arc<dyn crate::consumer::Consumer>) {
+        self.consumers.register(name, consumer);
+    }
+
+    /// The names of the registered in-process consumers, sorted.
+    pub fn consumer_names(&self) -> Vec<String> {
+        self.consumers.names()
     }
 
     pub fn config(&self) -> &ExchangeConfig {
@@ -530,9 +544,7 @@ impl Exchange {
             .into_iter()
             .map(|d| DeliveryView {
                 id: d.id,
-                target: url::Url::parse(&d.target)
-                    .map(|u| u.origin().ascii_serialization())
-                    .unwrap_or_default(),
+                target: crate::consumer::shown_target(&d.target),
                 status: d.status,
                 attempts: d.attempts,
                 next_at: Millis(d.next_at).to_rfc3339(),

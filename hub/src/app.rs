@@ -114,6 +114,8 @@ impl Services {
                 portal::console::TEMPLATES,
                 portal::products::TEMPLATES,
                 portal::demands::TEMPLATES,
+                portal::applications::TEMPLATES,
+                portal::institution_centre::TEMPLATES,
                 sso::pages::TEMPLATES,
                 connectors::pages::TEMPLATES,
             ],
@@ -129,8 +131,18 @@ impl Services {
         let (cms, views) = cms::Cms::new(&platform, config.content.clone(), &own_host)?;
         let cms = Arc::new(cms);
         let market = Arc::new(market::Market::new(&platform, cms.clone(), orgs.clone()));
+        // Banks' answers about the marketplace's demands (`deliver_to = "internal:market"`).
+        exchange.register_consumer(
+            crate::consumers::MARKET,
+            Arc::new(crate::consumers::MarketConsumer(market::Feed::new(
+                (*market).clone(),
+                orgs.clone(),
+                &config.market,
+            ))),
+        );
         platform.sign_in_hooks = Arc::new(vec![
-            Arc::new(orgs::BindEnterprise(orgs.clone())) as Arc<dyn SignInHook>
+            Arc::new(orgs::BindEnterprise(orgs.clone())) as Arc<dyn SignInHook>,
+            Arc::new(market::SignInPoints(market.clone())),
         ]);
         let portal = portal::PortalState::new(
             platform.clone(),
@@ -193,6 +205,7 @@ impl Hub {
                 state.platform.outbound.clone(),
             )),
             tokio::spawn(cms::Cms::follow_changes((*state.cms).clone())),
+            tokio::spawn(market_reminder_job(state.clone())),
         ];
         if let Some(views) = views {
             jobs.push(tokio::spawn(cms::Cms::run_stats(
@@ -382,6 +395,23 @@ async fn probe_job(state: AppState) {
         );
         if let Err(e) = round.await {
             tracing::warn!(error = %telemetry::chain(&e), "connector probe round failed");
+        }
+    }
+}
+
+/// Reminds institutions of overdue feedback every minute (the marketplace's 时限规则). Every
+/// node runs it; each reminder is sent once (see `market::deadlines`).
+async fn market_reminder_job(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.market.remind_overdue().await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "overdue feedback reminders sent"),
+            Err(e) => {
+                tracing::warn!(error = %telemetry::chain(&e), "cannot send the overdue feedback reminders");
+            }
         }
     }
 }

@@ -494,6 +494,10 @@ pub async fn seed_market(state: &AppState, token: &str) -> Result<usize, SeedErr
             .market
             .add_product_for(&operator, &o.id, &form, &ctx)
             .await?;
+        state
+            .market
+            .enter_institution_kind(&operator, &o.id, inst, &ctx)
+            .await?;
         entered += 1;
     }
     Ok(entered)

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod consumers;
 pub mod demo;
 pub mod router;
 pub mod state;

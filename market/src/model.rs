@@ -284,6 +284,9 @@ pub struct Demand {
     pub disbursed_fen: Option<i64>,
     pub disbursed_on: Option<String>,
     pub closed_reason: Option<String>,
+    /// The holding institution's member handling it (经办人).
+    pub handler_account_id: Option<String>,
+    pub handler_name: Option<String>,
     pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -315,6 +318,8 @@ pub struct DemandView {
     pub disbursed_fen: Option<i64>,
     pub disbursed_on: Option<String>,
     pub closed_reason: Option<String>,
+    /// The holding institution's member handling it (经办人): shown to that institution only.
+    pub handler_name: Option<String>,
     pub revision: i64,
     pub created_at: i64,
     pub opened_at: Option<i64>,
@@ -416,9 +421,9 @@ impl Choices {
     }
 }
 
-type Errors = Vec<(String, String)>;
+pub(crate) type Errors = Vec<(String, String)>;
 
-fn text(
+pub(crate) fn text(
     errors: &mut Errors,
     field: &str,
     value: &str,
@@ -467,7 +472,12 @@ fn some_of(
     out
 }
 
-fn amount(errors: &mut Errors, field: &str, value: &str, what: &str) -> i64 {
+/// A telephone number as people type it: 7 to 20 digits or hyphens (mobile or landline).
+pub(crate) fn phone_ok(phone: &str) -> bool {
+    (7..=20).contains(&phone.len()) && phone.chars().all(|c| c.is_ascii_digit() || c == '-')
+}
+
+pub(crate) fn amount(errors: &mut Errors, field: &str, value: &str, what: &str) -> i64 {
     match money::wan_to_fen(value) {
         Ok(f) if f > 0 => f,
         Ok(_) => {
@@ -495,7 +505,7 @@ fn rate(errors: &mut Errors, field: &str, value: &str, what: &str) -> i64 {
     }
 }
 
-fn months(errors: &mut Errors, field: &str, value: &str, what: &str) -> i64 {
+pub(crate) fn months(errors: &mut Errors, field: &str, value: &str, what: &str) -> i64 {
     match value.trim().parse::<i64>() {
         Ok(m) if (1..=360).contains(&m) => m,
         _ => {
@@ -725,11 +735,7 @@ impl DemandForm {
             true,
         );
         let contact_phone = self.contact_phone.trim().to_owned();
-        let phone_ok = (7..=20).contains(&contact_phone.len())
-            && contact_phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '-');
-        if !phone_ok {
+        if !phone_ok(&contact_phone) {
             e.push((
                 "contact_phone".into(),
                 "请填写正确的联系电话（手机或座机号码）。".into(),

@@ -6,7 +6,8 @@
 //! `service.rs` (approvals, disbursement, deletion) award right after theirs has committed and
 //! been audited.
 //!
-//! Not awarded here (out of scope): registration and the first sign-in of the day.
+//! Registration and the first sign-in of the day are awarded by the sign-in hook
+//! (`sign_in.rs`).
 
 use platform::admin::{Permission, Principal};
 use platform::audit::{AuditEvent, Outcome};

@@ -8,6 +8,7 @@
 //! must not learn the enterprise from it): it says which side gave it.
 
 use orgs::OrgKind;
+use platform::admin::{Permission, Principal};
 use platform::audit::{AuditEvent, Outcome};
 use platform::context::RequestContext;
 use platform::paging::{Page, Paged};
@@ -42,7 +43,11 @@ pub struct Rating {
     /// The organisation rated.
     pub to_org_id: String,
     pub score: i64,
+    /// Empty while held for the operators' review ([`Rating::comment_held`]).
     pub comment: String,
+    /// The comment holds words of the sensitive-word library and waits for an operator: it is
+    /// shown to nobody until released.
+    pub comment_held: bool,
     pub created_at: i64,
 }
 
@@ -51,6 +56,9 @@ pub struct Rating {
 pub struct RatingSummary {
     pub count: u64,
     pub average_tenths: i64,
+    /// How many times the organisation (an institution) let a feedback deadline pass
+    /// (`deadlines.rs`).
+    pub overdue: u64,
 }
 
 impl RatingSummary {
@@ -111,20 +119,48 @@ pub fn ended(s: DemandStatus) -> bool {
     matches!(s, DemandStatus::Disbursed | DemandStatus::Deleted)
 }
 
-const RATING_COLUMNS: &str = "id, demand_id, from_side, to_org_id, score, comment, created_at";
+const RATING_COLUMNS: &str =
+    "id, demand_id, from_side, to_org_id, score, comment, held_words, created_at";
 
-type RatingRow = (String, String, String, String, i64, String, i64);
+type RatingRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+);
 
-fn rating((id, demand_id, from_side, to_org_id, score, comment, created_at): RatingRow) -> Rating {
+/// A rating as its readers see it: a held comment is withheld.
+fn rating(
+    (id, demand_id, from_side, to_org_id, score, comment, held, created_at): RatingRow,
+) -> Rating {
+    let comment_held = held.is_some();
     Rating {
         id,
         demand_id,
         from_side,
         to_org_id,
         score,
-        comment,
+        comment: if comment_held { String::new() } else { comment },
+        comment_held,
         created_at,
     }
+}
+
+/// A rating whose comment waits for the operators, as they see it (with the comment and the
+/// words that held it).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct HeldRating {
+    pub id: String,
+    pub demand_id: String,
+    pub from_side: String,
+    pub score: i64,
+    pub comment: String,
+    pub held_words: Vec<String>,
+    pub created_at: i64,
 }
 
 impl Market {
@@ -228,9 +264,111 @@ impl Market {
             from_side: side.to_owned(),
             to_org_id: to_org,
             score,
-            comment,
+            comment_held: held_json.is_some(),
+            comment: if held_json.is_some() {
+                String::new()
+            } else {
+                comment
+            },
             created_at: now,
         })
+    }
+
+    /// Ratings whose comments wait for the operators (`market.review`), oldest first.
+    pub async fn held_ratings(
+        &self,
+        who: &Principal,
+        page: Page,
+        ctx: &RequestContext,
+    ) -> Result<Paged<HeldRating>, MarketError> {
+        self.administrators()
+            .authorize(who, Permission::MarketReview, ctx)
+            .await?;
+        let page = page.normalised();
+        let sql = format!(
+            "SELECT id, demand_id, from_side, score, comment, held_words, created_at FROM market_ratings WHERE held_words IS NOT NULL ORDER BY created_at, id LIMIT {} OFFSET {}",
+            page.limit(),
+            page.offset()
+        );
+        type Row = (String, String, String, i64, String, Option<String>, i64);
+        let (total, rows): (i64, Vec<Row>) = with_pool!(self.store().read(), |p| {
+            async {
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM market_ratings WHERE held_words IS NOT NULL",
+                )
+                .fetch_one(p)
+                .await?;
+                let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(p)
+                    .await?;
+                Ok::<_, sqlx::Error>((total, rows))
+            }
+            .await
+        })?;
+        Ok(Paged {
+            items: rows
+                .into_iter()
+                .map(
+                    |(id, demand_id, from_side, score, comment, held, created_at)| HeldRating {
+                        id,
+                        demand_id,
+                        from_side,
+                        score,
+                        comment,
+                        held_words: held
+                            .and_then(|h| serde_json::from_str(&h).ok())
+                            .unwrap_or_default(),
+                        created_at,
+                    },
+                )
+                .collect(),
+            total: u64::try_from(total).unwrap_or(0),
+            page: page.number,
+            size: page.size,
+        })
+    }
+
+    /// An operator releases a held comment (`publish`: shown from now on) or removes it (the
+    /// score stays, the comment is emptied). `market.not_found` for a rating not held.
+    pub async fn review_rating(
+        &self,
+        who: &Principal,
+        id: &str,
+        publish: bool,
+        ctx: &RequestContext,
+    ) -> Result<(), MarketError> {
+        self.administrators()
+            .authorize(who, Permission::MarketReview, ctx)
+            .await?;
+        let sql = if publish {
+            "UPDATE market_ratings SET held_words = NULL WHERE id = $1 AND held_words IS NOT NULL"
+        } else {
+            "UPDATE market_ratings SET held_words = NULL, comment = '' WHERE id = $1 AND held_words IS NOT NULL"
+        };
+        let n = with_pool!(self.store().write(), |p| {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if n != 1 {
+            return Err(MarketError::NotFound("rating", id.to_owned()));
+        }
+        self.audit_event(
+            AuditEvent::new(
+                if publish {
+                    "market.rating_comment_published"
+                } else {
+                    "market.rating_comment_removed"
+                },
+                Outcome::Success,
+            )
+            .actor(who.actor())
+            .target(format!("rating:{id}"))
+            .context(ctx),
+        )
+        .await
     }
 
     /// The ratings of a demand the member's organisation was party to (at most one per side).
@@ -292,17 +430,21 @@ impl Market {
 
     /// How many ratings an organisation received and their average in tenths.
     pub async fn rating_summary(&self, org_id: &str) -> Result<RatingSummary, MarketError> {
-        let (count, sum): (i64, Option<i64>) = with_pool!(self.store().read(), |p| {
-            sqlx::query_as(
-                "SELECT COUNT(*), CAST(SUM(score) AS BIGINT) FROM market_ratings WHERE to_org_id = $1",
+        let (count, sum, overdue): (i64, Option<i64>, i64) = with_pool!(
+            self.store().read(),
+            |p| {
+                sqlx::query_as(
+                "SELECT COUNT(*), CAST(SUM(score) AS BIGINT), (SELECT COUNT(*) FROM market_overdue WHERE org_id = $1) FROM market_ratings WHERE to_org_id = $1",
             )
             .bind(org_id)
             .fetch_one(p)
             .await
-        })?;
+            }
+        )?;
         Ok(RatingSummary {
             count: u64::try_from(count).unwrap_or(0),
             average_tenths: average_tenths(sum.unwrap_or(0), count),
+            overdue: u64::try_from(overdue).unwrap_or(0),
         })
     }
 }
@@ -341,6 +483,7 @@ mod tests {
         let s = RatingSummary {
             count: 3,
             average_tenths: 47,
+            overdue: 0,
         };
         assert_eq!(s.average().as_deref(), Some("4.7"));
         assert_eq!(RatingSummary::default().average(), None);

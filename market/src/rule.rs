@@ -15,18 +15,24 @@ pub enum Rule {
     RatingPositive,
     /// Rated 1 or 2 (the rated side).
     RatingNegative,
-    /// The institution holding the enterprise's demand deleted it.
+    /// The institution holding the enterprise's demand deleted it, or refused its application.
     CreditRefused,
+    /// The organisation's first sign-in in the marketplace (once).
+    Registered,
+    /// The organisation's first sign-in of the day (Beijing time; once a day per organisation).
+    DailySignIn,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 8] = [
         Rule::DemandApproved,
         Rule::ProductApproved,
         Rule::Disbursed,
         Rule::RatingPositive,
         Rule::RatingNegative,
         Rule::CreditRefused,
+        Rule::Registered,
+        Rule::DailySignIn,
     ];
 
     /// `market_points_rules.code`.
@@ -38,6 +44,8 @@ impl Rule {
             Rule::RatingPositive => "rating_positive",
             Rule::RatingNegative => "rating_negative",
             Rule::CreditRefused => "credit_refused",
+            Rule::Registered => "registered",
+            Rule::DailySignIn => "daily_sign_in",
         }
     }
 

@@ -23,6 +23,7 @@ use crate::model::{
     Enterprise, Product, ProductFilter, ProductForm, ProductInput, ProductSort, ProductStatus,
     action_label,
 };
+use crate::notice::Notice;
 use crate::rule::Rule;
 
 /// How long this node reuses its list of listed products before reading it again (a change
@@ -34,7 +35,7 @@ const MARKET_MAX: i64 = 5_000;
 
 const PRODUCT_COLUMNS: &str = "id, org_id, org_name, institution_kind, name, kind, guarantee, loan_method, amount_min_fen, amount_max_fen, rate_min_bp, rate_max_bp, term_min_months, term_max_months, regions, industries, conditions, intro, status, reject_reason, held_words, revision, created_at, updated_at, listed_at";
 
-const DEMAND_COLUMNS: &str = "id, org_id, org_name, contact_name, contact_phone, amount_fen, term_months, max_rate_bp, guarantee, industry, region, purpose, tags, status, reject_reason, held_words, taker_org_id, taker_org_name, taken_at, confirmed_at, disbursed_fen, disbursed_on, closed_reason, revision, created_at, updated_at, opened_at";
+const DEMAND_COLUMNS: &str = "id, org_id, org_name, contact_name, contact_phone, amount_fen, term_months, max_rate_bp, guarantee, industry, region, purpose, tags, status, reject_reason, held_words, taker_org_id, taker_org_name, taken_at, confirmed_at, disbursed_fen, disbursed_on, closed_reason, handler_account_id, handler_name, revision, created_at, updated_at, opened_at";
 
 /// A person acting for their organisation (an enterprise's or an institution's member).
 #[derive(Clone, Debug)]
@@ -45,15 +46,21 @@ pub struct Member {
 
 impl Member {
     fn actor(&self) -> Actor {
-        Actor::new(
-            ActorKind::Account,
-            Some(self.scope.account_id().to_owned()),
-            Some(self.name.clone()),
-        )
+        // A partner's system acting for its institution (`market::feed`) reads as the partner.
+        let (kind, id) = match self.scope.account_id().strip_prefix("partner:") {
+            Some(partner) => (ActorKind::Partner, partner),
+            None => (ActorKind::Account, self.scope.account_id()),
+        };
+        Actor::new(kind, Some(id.to_owned()), Some(self.name.clone()))
     }
 
     fn reference(&self) -> String {
-        format!("account:{}", self.scope.account_id())
+        let id = self.scope.account_id();
+        if id.starts_with("partner:") {
+            id.to_owned()
+        } else {
+            format!("account:{id}")
+        }
     }
 
     /// `market.forbidden` unless the member acts for a financial institution.
@@ -191,6 +198,8 @@ struct DemandRow {
     disbursed_fen: Option<i64>,
     disbursed_on: Option<String>,
     closed_reason: Option<String>,
+    handler_account_id: Option<String>,
+    handler_name: Option<String>,
     revision: i64,
     created_at: i64,
     updated_at: i64,
@@ -225,6 +234,8 @@ impl DemandRow {
             disbursed_fen: self.disbursed_fen,
             disbursed_on: self.disbursed_on,
             closed_reason: self.closed_reason,
+            handler_account_id: self.handler_account_id,
+            handler_name: self.handler_name,
             revision: self.revision,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -869,6 +880,28 @@ impl Market {
             )
             .await?;
         }
+        let (subject, body) = match &decision {
+            Decision::Approve => (
+                "金融产品审核通过",
+                format!("贵机构的产品“{}”已审核通过并上架。", p.name),
+            ),
+            Decision::Reject { reason } => (
+                "金融产品未通过审核",
+                format!(
+                    "贵机构的产品“{}”未通过审核：{}。修改后可重新提交。",
+                    p.name,
+                    reason.trim()
+                ),
+            ),
+        };
+        self.notify(&Notice {
+            org_id: p.org_id.clone(),
+            subject: subject.to_owned(),
+            body,
+            link: format!("/user/products/{id}"),
+            reference: format!("product:{id}"),
+        })
+        .await?;
         self.product_row(id).await
     }
 
@@ -936,6 +969,11 @@ impl Market {
             },
             closed_reason: if show_taker {
                 d.closed_reason.clone()
+            } else {
+                None
+            },
+            handler_name: if by_viewer {
+                d.handler_name.clone()
             } else {
                 None
             },
@@ -1045,16 +1083,19 @@ impl Market {
     pub async fn demands_taken(
         &self,
         m: &Member,
+        mine_only: bool,
         page: Page,
     ) -> Result<Paged<DemandView>, MarketError> {
         m.institution()?;
+        // The member's own: those whose 经办人 the member is (a member belongs to one
+        // organisation, and the handler is cleared when the demand leaves the institution).
+        let (cond, arg) = if mine_only {
+            ("handler_account_id = $1", m.scope.account_id())
+        } else {
+            ("taker_org_id = $1", m.scope.org_id())
+        };
         let paged = self
-            .demands_where(
-                "taker_org_id = $1",
-                Some(m.scope.org_id()),
-                "taken_at DESC",
-                page,
-            )
+            .demands_where(cond, Some(arg), "taken_at DESC", page)
             .await?;
         let mut items = Vec::with_capacity(paged.items.len());
         for d in &paged.items {
@@ -1255,6 +1296,7 @@ impl Market {
             n + 2
         );
         let now = self.now();
+        let notice = demand_notice(id, action, detail.as_deref());
         Ok(with_pool!(self.db.write(), |p, b| {
             async {
                 let mut tx = begin_write!(p, b)?;
@@ -1276,6 +1318,18 @@ impl Market {
                 sqlx::query("INSERT INTO market_demand_events (demand_id, at, action, org_id, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(id).bind(now).bind(action).bind(org_id).bind(actor).bind(detail.clone())
                     .execute(&mut *tx).await?;
+                if let Some(n) = &notice {
+                    sqlx::query(sqlx::AssertSqlSafe(n.sql.clone()))
+                        .bind(crate::notice::new_id())
+                        .bind(n.subject)
+                        .bind(&n.body)
+                        .bind(&n.link)
+                        .bind(format!("demand:{id}"))
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(true)
             }
@@ -1369,8 +1423,8 @@ impl Market {
                 id,
                 &[DemandStatus::Open],
                 &[],
-                "status = 'taken', taker_org_id = $1, taker_org_name = $2, taken_at = $3, confirmed_at = NULL",
-                vec![Arg::Text(Some(org.id.clone())), Arg::Text(Some(org.name.clone())), Arg::Int(Some(now))],
+                "status = 'taken', taker_org_id = $1, taker_org_name = $2, taken_at = $3, confirmed_at = NULL, handler_account_id = $4, handler_name = $5",
+                vec![Arg::Text(Some(org.id.clone())), Arg::Text(Some(org.name.clone())), Arg::Int(Some(now)), Arg::Text(Some(m.scope.account_id().to_owned())), Arg::Text(Some(m.name.clone()))],
                 "taken",
                 Some(&org.id),
                 &m.reference(),
@@ -1492,7 +1546,7 @@ impl Market {
                 m,
                 id,
                 &DemandStatus::HELD,
-                "status = 'open', taker_org_id = NULL, taker_org_name = NULL, taken_at = NULL, confirmed_at = NULL, opened_at = $1",
+                "status = 'open', taker_org_id = NULL, taker_org_name = NULL, taken_at = NULL, confirmed_at = NULL, handler_account_id = NULL, handler_name = NULL, opened_at = $1",
                 vec![Arg::Int(Some(now))],
                 "returned",
                 Some(reason.clone()),
@@ -1522,34 +1576,7 @@ impl Market {
         date: &str,
         ctx: &RequestContext,
     ) -> Result<Demand, MarketError> {
-        let mut errors = Vec::new();
-        let fen = match crate::money::wan_to_fen(amount) {
-            Ok(f) if f > 0 => f,
-            Ok(_) => {
-                errors.push(("amount".to_owned(), "放款金额必须大于 0。".to_owned()));
-                0
-            }
-            Err(e) => {
-                errors.push(("amount".to_owned(), format!("放款金额{e}")));
-                0
-            }
-        };
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let today = time::OffsetDateTime::from_unix_timestamp(self.now() / 1000)
-            .map(|t| t.to_offset(time::macros::offset!(+8)).date())
-            .ok();
-        match time::Date::parse(date.trim(), &format) {
-            Ok(d) if today.is_none_or(|t| d <= t) => {}
-            Ok(_) => errors.push(("date".to_owned(), "放款日期不能晚于今天。".to_owned())),
-            Err(_) => errors.push((
-                "date".to_owned(),
-                "请按 年-月-日 填写放款日期，例如 2026-12-07。".to_owned(),
-            )),
-        }
-        if !errors.is_empty() {
-            return Err(MarketError::Invalid(errors));
-        }
-        let date = date.trim().to_owned();
+        let (fen, date) = self.loan(amount, date)?;
         let (d, ok) = self
             .holder_step(
                 m,
@@ -1666,10 +1693,44 @@ impl Market {
         self.demand_row(id).await
     }
 
-    /// Products on offer, demands open in the market, financing disbursed (fen).
+    /// A loan as typed: the amount in 万元 (more than 0) and the date `YYYY-MM-DD`, not after
+    /// today in Beijing time; field errors `amount` and `date`.
+    pub(crate) fn loan(&self, amount: &str, date: &str) -> Result<(i64, String), MarketError> {
+        let mut errors = Vec::new();
+        let fen = match crate::money::wan_to_fen(amount) {
+            Ok(f) if f > 0 => f,
+            Ok(_) => {
+                errors.push(("amount".to_owned(), "放款金额必须大于 0。".to_owned()));
+                0
+            }
+            Err(e) => {
+                errors.push(("amount".to_owned(), format!("放款金额{e}")));
+                0
+            }
+        };
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let today = time::OffsetDateTime::from_unix_timestamp(self.now() / 1000)
+            .map(|t| t.to_offset(time::macros::offset!(+8)).date())
+            .ok();
+        match time::Date::parse(date.trim(), &format) {
+            Ok(d) if today.is_none_or(|t| d <= t) => {}
+            Ok(_) => errors.push(("date".to_owned(), "放款日期不能晚于今天。".to_owned())),
+            Err(_) => errors.push((
+                "date".to_owned(),
+                "请按 年-月-日 填写放款日期，例如 2026-12-07。".to_owned(),
+            )),
+        }
+        if !errors.is_empty() {
+            return Err(MarketError::Invalid(errors));
+        }
+        Ok((fen, date.trim().to_owned()))
+    }
+
+    /// Products on offer, demands open in the market, financing disbursed (fen: demands and
+    /// applications).
     pub async fn figures(&self) -> Result<MarketFigures, MarketError> {
         let (products, open, fen): (i64, i64, Option<i64>) = with_pool!(self.db.read(), |p| {
-            sqlx::query_as("SELECT (SELECT COUNT(*) FROM market_products WHERE status = 'listed' AND deleted_at IS NULL), (SELECT COUNT(*) FROM market_demands WHERE status = 'open'), (SELECT CAST(SUM(disbursed_fen) AS BIGINT) FROM market_demands WHERE status = 'disbursed')")
+            sqlx::query_as("SELECT (SELECT COUNT(*) FROM market_products WHERE status = 'listed' AND deleted_at IS NULL), (SELECT COUNT(*) FROM market_demands WHERE status = 'open'), (SELECT CAST(COALESCE(SUM(disbursed_fen), 0) AS BIGINT) FROM market_demands WHERE status = 'disbursed') + (SELECT CAST(COALESCE(SUM(disbursed_fen), 0) AS BIGINT) FROM market_applications WHERE status = 'disbursed')")
                 .fetch_one(p)
                 .await
         })?;
@@ -1690,6 +1751,10 @@ impl Market {
 
     pub(crate) fn content(&self) -> &cms::Cms {
         &self.cms
+    }
+
+    pub(crate) fn organisations(&self) -> &Orgs {
+        &self.orgs
     }
 
     pub(crate) fn administrators(&self) -> &Admins {
@@ -1802,4 +1867,44 @@ pub fn filter_products(all: &[Product], f: &ProductFilter, page: Page) -> Paged<
         page: page.number,
         size: page.size,
     }
+}
+
+/// The in-site message a demand's step sends, written in the step's transaction: to the
+/// enterprise for what the operators and institutions do, to the institution holding the
+/// demand for what the enterprise does.
+struct DemandNotice {
+    /// `INSERT … SELECT` from the demand row, addressed to the right column's organisation.
+    sql: String,
+    subject: &'static str,
+    body: String,
+    link: String,
+}
+
+fn demand_notice(id: &str, action: &str, detail: Option<&str>) -> Option<DemandNotice> {
+    let because = detail.map(|d| format!("：{d}")).unwrap_or_default();
+    let (to_taker, subject, body) = match action {
+        "approved" => (false, "融资需求审核通过", "您发布的融资需求已审核通过，进入需求市场，金融机构可以查看并抢单。".to_owned()),
+        "rejected" => (false, "融资需求未通过审核", format!("您发布的融资需求未通过审核{because}。修改后可重新提交。")),
+        "taken" => (false, "融资需求已被机构抢单", "一家金融机构抢到了您的融资需求。请在需求详情中确认该机构，确认后机构才能看到贵企业的名称和联系方式。".to_owned()),
+        "confirmed" => (true, "企业已确认贵机构", "企业已确认由贵机构对接其融资需求，现在可以查看企业名称和联系方式。".to_owned()),
+        "returned" => (false, "融资需求被退回需求市场", format!("对接机构退回了您的融资需求{because}。需求已重新进入需求市场。")),
+        "disbursed" => (false, "融资需求已放款", format!("对接机构已登记放款{because}。欢迎对本次服务进行评价。")),
+        "deleted" => (false, "融资需求被机构删除", format!("对接机构删除了您的融资需求{because}。")),
+        "withdrawn" => (true, "企业撤回了融资需求", "企业撤回了贵机构正在对接的融资需求。".to_owned()),
+        _ => return None,
+    };
+    let column = if to_taker { "taker_org_id" } else { "org_id" };
+    let link = if to_taker {
+        format!("/user/market/{id}")
+    } else {
+        format!("/user/demands/{id}")
+    };
+    Some(DemandNotice {
+        sql: format!(
+            "INSERT INTO market_messages (id, org_id, subject, body, link, reference, created_at) SELECT $1, {column}, $2, $3, $4, $5, $6 FROM market_demands WHERE id = $7 AND {column} IS NOT NULL"
+        ),
+        subject,
+        body,
+        link,
+    })
 }

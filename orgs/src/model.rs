@@ -375,9 +375,10 @@ pub struct Counts {
 }
 
 /// The right to read and change one organisation's data, as one of its active members, while
-/// it is approved. Only [`crate::Orgs::scope_for`] makes one; every query of an organisation's
-/// data takes it and is limited to its organisation, so another organisation's rows cannot be
-/// returned or changed.
+/// it is approved. Only [`crate::Orgs::scope_for`] makes one (and [`crate::Orgs::partner_scope`],
+/// for a partner system the configuration maps to a financial institution, whose account id is
+/// `partner:<id>`); every query of an organisation's data takes it and is limited to its
+/// organisation, so another organisation's rows cannot be returned or changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgScope {
     pub(crate) org_id: String,

@@ -993,6 +993,46 @@ impl Orgs {
         })
     }
 
+    /// The scope of a partner system acting for the financial institution it is mapped to (a
+    /// bank's credit system answering the marketplace by message): `org` is the organisation's
+    /// id or its unified social credit code. The acting account is `partner:<partner_id>` with
+    /// the main account's role; the organisation must be an approved financial institution
+    /// (`org.not_found`, `org.not_approved`, `org.forbidden` otherwise). Only the binary's
+    /// configuration maps a partner to an organisation: nothing a partner sends chooses it.
+    pub async fn partner_scope(&self, org: &str, partner_id: &str) -> Result<OrgScope, OrgError> {
+        let org = org.trim();
+        let found = match Uscc::parse(org) {
+            Ok(code) => {
+                let index = self.uscc_index(&code);
+                let id: Option<String> = with_pool!(self.db.read(), |p| {
+                    sqlx::query_scalar("SELECT id FROM organisations WHERE uscc_index = $1")
+                        .bind(&index)
+                        .fetch_optional(p)
+                        .await
+                })?;
+                match id {
+                    Some(id) => self.get(&id).await?,
+                    None => return Err(OrgError::NotFound(code.masked())),
+                }
+            }
+            Err(_) => self.get(org).await?,
+        };
+        if found.kind != OrgKind::Institution {
+            return Err(OrgError::Forbidden(
+                "a partner system acts only for a financial institution",
+            ));
+        }
+        if found.status != OrgStatus::Approved {
+            return Err(OrgError::NotApproved(found.status));
+        }
+        Ok(OrgScope {
+            org_id: found.id,
+            kind: found.kind,
+            account_id: format!("partner:{partner_id}"),
+            role: MemberRole::Main,
+        })
+    }
+
     /// The organisation's members: the main account first, then by joining date.
     pub async fn members(
         &self,

@@ -37,6 +37,7 @@ pub fn protected_routes() -> OpenApiRouter<PortalState> {
     OpenApiRouter::new()
         .merge(crate::content_api::admin_routes())
         .merge(crate::market_api::protected_routes())
+        .merge(crate::applications_api::protected_routes())
         .routes(routes!(me))
         .routes(routes!(
             my_organisation,

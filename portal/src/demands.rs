@@ -120,6 +120,7 @@ const NOTICES: &[(&str, &str, &str)] = &[
     ("disbursed", "success", "已登记放款。"),
     ("deleted", "success", "已删除该需求。"),
     ("rated", "success", "感谢您的评价，对方可以看到它。"),
+    ("assigned", "success", "已分配经办人。"),
 ];
 
 // ---- shared ---------------------------------------------------------------------------------
@@ -190,6 +191,7 @@ fn demand_json(v: &DemandView, choices: &Choices) -> Value {
         "disbursed": v.disbursed_fen.map(market::money::show_fen),
         "disbursed_on": v.disbursed_on,
         "closed_reason": v.closed_reason,
+        "handler": v.handler_name,
         "created_at": view::time(v.created_at),
         "opened_at": v.opened_at.map(view::time),
         "revision": v.revision,
@@ -261,6 +263,7 @@ async fn rating_json(
                 "score": r.score,
                 "stars": format!("{}{}", "★".repeat(score), "☆".repeat(5 - score)),
                 "comment": r.comment,
+                "held": r.comment_held,
                 "at": view::time(r.created_at),
             })
         })
@@ -776,9 +779,10 @@ pub async fn taken(
     };
     let m = member_of(&state, me, OrgKind::Institution).await?;
     let query = ListQuery::parse(q.as_deref());
+    let mine_only = query.get("mine") == Some("1");
     let paged = state
         .market
-        .demands_taken(&m, query.page(Page::DEFAULT_SIZE))
+        .demands_taken(&m, mine_only, query.page(Page::DEFAULT_SIZE))
         .await?;
     let choices = state.market.choices().await?;
     let items: Vec<Value> = paged
@@ -790,13 +794,13 @@ pub async fn taken(
             d
         })
         .collect();
-    let page = pager(&paged, TAKEN, &[]);
+    let page = pager(&paged, TAKEN, &[("mine", if mine_only { "1" } else { "" })]);
     let mut b = base(&state, "我的抢单", "/user", &viewer);
     b.flash = flash(query.get("ok"), NOTICES);
     Ok(state.platform.web.page(
         "demands/taken.html",
         &b,
-        json!({ "items": items, "page": page }),
+        json!({ "items": items, "page": page, "mine_only": mine_only }),
     ))
 }
 
@@ -826,6 +830,18 @@ async fn handle_page(
     let choices = state.market.choices().await?;
     let events = state.market.events(id).await?;
     let held = v.can_handle();
+    // The main account assigns a demand it holds to one of the institution's members.
+    let assignees: Vec<Value> = if held && m.scope.is_main() {
+        state
+            .market
+            .assignees(m)
+            .await?
+            .into_iter()
+            .map(|(value, label)| json!({ "value": value, "label": label }))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rating = rating_json(
         state,
         m,
@@ -850,6 +866,7 @@ async fn handle_page(
             "can_delete": held,
             "can_disburse": v.can_disburse(),
             "awaiting_confirmation": v.awaiting_confirmation(),
+            "assignees": assignees,
             "failed": typed.step,
             "typed": {
                 "reason": typed.reason,
@@ -948,6 +965,11 @@ pub async fn market_step(
             .rate(&m, &id, f.get("score"), f.get("comment"), &ctx)
             .await
             .map(|_| format!("{MARKET}/{id}?ok=rated")),
+        "assign" => state
+            .market
+            .assign(&m, market::Assignable::Demand(&id), f.get("account"), &ctx)
+            .await
+            .map(|_| format!("{MARKET}/{id}?ok=assigned")),
         _ => return Err(ApiError::new(ErrorCode::NotFound, "no such step")),
     };
     match result {
@@ -1008,6 +1030,10 @@ fn reference(r: &str, kind: OrgKind) -> (String, Option<String>) {
         Some(("product", id)) => (
             "金融产品".to_owned(),
             (kind == OrgKind::Institution).then(|| format!("/user/products/{id}")),
+        ),
+        Some(("application", id)) => (
+            "产品申请".to_owned(),
+            Some(market::applications::application_link(id)),
         ),
         _ => (r.to_owned(), None),
     }

@@ -10,6 +10,8 @@
 //! and the form tokens are the platform's (`platform::web`).
 
 pub mod api;
+pub mod applications;
+pub mod applications_api;
 mod chart;
 pub mod config;
 pub mod console;
@@ -18,6 +20,7 @@ pub mod content_api;
 pub mod demands;
 mod department;
 mod editing;
+pub mod institution_centre;
 pub mod market_api;
 pub mod products;
 pub mod public;
@@ -138,6 +141,8 @@ pub fn pages(state: PortalState) -> axum::Router {
         .merge(console::routes())
         .merge(products::routes())
         .merge(demands::routes())
+        .merge(applications::routes())
+        .merge(institution_centre::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             content::track,

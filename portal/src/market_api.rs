@@ -354,9 +354,12 @@ pub struct Handling {
     pub amount: String,
     /// `disburse`: `YYYY-MM-DD`.
     pub date: String,
+    /// `assign` (the main account): the member's account id.
+    pub account: String,
 }
 
-/// `return` (退回 to the market), `disburse` (放款) or `delete` a demand the institution holds.
+/// `return` (退回 to the market), `disburse` (放款) or `delete` a demand the institution holds;
+/// `assign` it to one of the institution's members (the main account).
 #[utoipa::path(post, path = "/api/market/demands/{id}/{step}", tag = "market",
     params(("id" = String, Path), ("step" = String, Path)), request_body = Handling,
     responses((status = 200, body = DemandView), (status = 409, description = "market.state_conflict", body = ProblemDocument, content_type = "application/problem+json"), (status = 422, description = "validation.failed (reason, amount, date)", body = ProblemDocument, content_type = "application/problem+json")))]
@@ -377,10 +380,17 @@ pub async fn handle(
                 .await?
         }
         "delete" => state.market.close(&m, &id, &h.reason, &ctx).await?,
+        "assign" => {
+            state
+                .market
+                .assign(&m, market::Assignable::Demand(&id), &h.account, &ctx)
+                .await?;
+            return Ok(axum::Json(state.market.demand_for(&m, &id).await?.1));
+        }
         _ => {
             return Err(ApiError::new(
                 ErrorCode::NotFound,
-                "step: return, disburse or delete",
+                "step: return, disburse, delete or assign",
             ));
         }
     };

@@ -8,7 +8,7 @@ use connectors::{OpenMode, Status};
 use http::StatusCode;
 use minijinja::context;
 use minijinja::value::Serde;
-use orgs::{OrgFilter, OrgKind, OrgStatus, Organisation};
+use orgs::{OrgFilter, OrgKind, OrgStatus};
 use platform::http::problem::ApiError;
 use serde::Serialize;
 
@@ -132,14 +132,19 @@ struct InstitutionItem {
     href: String,
     intro: String,
     since: String,
+    kind_label: Option<&'static str>,
+    logo: Option<String>,
 }
 
-fn institution_item(o: &Organisation) -> InstitutionItem {
+fn institution_item(i: &market::Institution) -> InstitutionItem {
+    let o = &i.org;
     InstitutionItem {
         name: o.name.clone(),
         href: format!("/institutions/{}", o.id),
         intro: view::excerpt(o.introduction.as_deref().unwrap_or(""), 80),
         since: view::date(o.reviewed_at.unwrap_or(o.created_at)),
+        kind_label: i.profile.kind_label(),
+        logo: i.profile.logo_href(),
     }
 }
 
@@ -150,20 +155,38 @@ pub async fn institutions(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = ListQuery::parse(q.as_deref());
+    let kind = query
+        .get("kind")
+        .filter(|k| market::INSTITUTION_KINDS.iter().any(|(c, _)| c == k));
     let paged = state
-        .orgs
-        .public_institutions(query.page(orgs::Page::DEFAULT_SIZE))
+        .market
+        .institutions(kind, query.page(orgs::Page::DEFAULT_SIZE))
         .await?;
-    let page = pager(&paged, "/institutions", &[]);
+    let page = pager(&paged, "/institutions", &[("kind", kind.unwrap_or(""))]);
     let items: Vec<InstitutionItem> = paged.items.iter().map(institution_item).collect();
+    let tabs: Vec<serde_json::Value> = std::iter::once((None, "全部"))
+        .chain(market::INSTITUTION_KINDS.iter().map(|(c, l)| (Some(*c), *l)))
+        .map(|(c, label)| {
+            serde_json::json!({
+                "label": label,
+                "href": c.map_or_else(|| "/institutions".to_owned(), |c| format!("/institutions?kind={c}")),
+                "current": c == kind,
+            })
+        })
+        .collect();
     let b = base(&state, "入驻机构", "/institutions", &viewer);
     Ok(state.platform.web.page(
         "portal/institutions.html",
         &b,
         serde_json::json!({
             "items": items,
+            "tabs": tabs,
             "page": page,
-            "empty": "暂无入驻机构。金融机构在用户中心登记并经平台运营方审核通过后，将在这里展示。",
+            "empty": if kind.is_some() {
+                "暂无该类型的入驻机构。"
+            } else {
+                "暂无入驻机构。金融机构在用户中心登记并经平台运营方审核通过后，将在这里展示。"
+            },
         }),
     ))
 }
@@ -212,6 +235,7 @@ pub async fn institution(
         })
         .collect();
     let rated = state.market.rating_summary(&org.id).await?;
+    let profile = state.market.institution_profile(&org.id).await?;
     Ok(state.platform.web.page(
         "portal/institution.html",
         &b,
@@ -219,10 +243,12 @@ pub async fn institution(
             "rating": {
                 "count": rated.count,
                 "average": rated.average(),
+                "overdue": rated.overdue,
             },
             "org": {
                 "name": org.name,
-                "kind_label": org.kind.label_zh(),
+                "kind_label": profile.kind_label().unwrap_or(org.kind.label_zh()),
+                "logo": profile.logo_href(),
                 "intro": org.introduction,
                 "contact_name": org.contact_name,
                 "since": view::date(org.reviewed_at.unwrap_or(org.created_at)),

@@ -183,6 +183,17 @@ pub async fn centre(
         }
         _ => None,
     };
+    // Unread in-site messages of an active member of a marketplace organisation.
+    let unread = match me.membership.as_ref() {
+        Some(m) if points.is_some() && m.status == MemberStatus::Active => {
+            let member = state
+                .market
+                .member(me.account_id(), &me.session.account.display_name)
+                .await?;
+            Some(state.market.unread(&member).await?)
+        }
+        _ => None,
+    };
     let org = me.membership.as_ref().map(|m| {
         let main = m.role == orgs::MemberRole::Main;
         context! {
@@ -211,6 +222,7 @@ pub async fn centre(
                 && m.org.status == OrgStatus::Approved
                 && m.status == MemberStatus::Active,
             points => points,
+            unread => unread,
         }
     });
     let follows = state.cms.follows(&a.id).await?;

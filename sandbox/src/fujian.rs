@@ -111,7 +111,7 @@ fn sign_in(sandbox: &Sandbox, params: &HashMap<String, String>) -> Result<Respon
     let persona_id = query::get(params, "persona").unwrap_or_default();
     let persona = personas::persona(persona_id).ok_or_else(|| {
         Refusal::bad_request(format!(
-            "未知的测试身份：{persona_id}。可选：personal-1、personal-2、legal-1。"
+            "未知的测试身份：{persona_id}。可选：personal-1、personal-2、personal-3、legal-1。"
         ))
     })?;
     let fault = parse_fault(params)?;

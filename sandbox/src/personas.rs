@@ -94,6 +94,25 @@ pub const PERSONAL_2: Persona = Persona {
     company: None,
 };
 
+/// 王五, a third citizen (the legal representative of [`LEGAL_1`]'s company; a bank's
+/// sub-account in the marketplace tests).
+pub const PERSONAL_3: Persona = Persona {
+    id: "personal-3",
+    label: "王五（个人用户）",
+    fujian_user_id: "sandbox-p3",
+    elongyan_user_id: "ely-p3",
+    account: "wangwu",
+    name: "王五",
+    cert_no: "350821197805210011",
+    cert_type: "111",
+    user_type: "1",
+    mobile: Some("13800000003"),
+    email: Some("wangwu@example.invalid"),
+    auth_level: Some("3"),
+    login_type: Some("1"),
+    company: None,
+};
+
 /// A company whose 经办人 is [`PERSONAL_1`] and whose legal representative is 王五.
 pub const LEGAL_1: Persona = Persona {
     id: "legal-1",
@@ -121,7 +140,7 @@ pub const LEGAL_1: Persona = Persona {
 };
 
 /// Every persona, in the order the sign-in pages list them.
-pub const PERSONAS: [Persona; 3] = [PERSONAL_1, PERSONAL_2, LEGAL_1];
+pub const PERSONAS: [Persona; 4] = [PERSONAL_1, PERSONAL_2, LEGAL_1, PERSONAL_3];
 
 /// Every field of a service `033` profile, in PROTOCOLS.md §1 order. Absent values are `null`.
 /// `CERTS_EFFECTDATE`/`CERTS_VALIDDATE` are the certificate validity fields (names as seen in

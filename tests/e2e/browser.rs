@@ -1891,17 +1891,99 @@ async fn a_demand_is_taken_anonymously_confirmed_and_disbursed_on_the_pages(
     .to_offset(time::macros::offset!(+8))
     .date()
     .to_string();
+    // The operator sets what a loan is worth in points before it is recorded.
+    op.goto(&hub.url("/console/market")).await?;
+    op.fill_label("完成放款的分值", "30").await?;
+    op.submit().await?;
+    op.wait_for_text("积分规则已保存").await?;
     guarantor.fill_label("放款金额（万元）", "120").await?;
     guarantor.fill_label("放款日期", &today).await?;
     guarantor.click_text("登记放款").await?;
     guarantor.wait_for_text("已放款").await?;
     shoot_as_is(&guarantor, "market-disbursed").await?;
 
-    // The home page counts the product and the financing.
+    // Both sides rate each other; the points follow the operator's rules.
+    guarantor.fill_label("评分", "4 分 · 满意").await?;
+    guarantor
+        .fill_label("评价内容", "资料齐全，沟通顺畅")
+        .await?;
+    guarantor.click_text("提交评价").await?;
+    guarantor.wait_for_text("感谢您的评价").await?;
+    ent.goto(&hub.url(&demand_path)).await?;
+    ent.fill_label("评分", "5 分 · 非常满意").await?;
+    ent.click_text("提交评价").await?;
+    ent.wait_for_text("感谢您的评价").await?;
+    ent.wait_for_text("机构对企业的评价").await?;
+    // The enterprise: joined (20) and signed in today (1), demand approved (10), the loan (30
+    // as set), a positive rating (5); the guarantor: the loan and a positive rating.
+    ent.goto(&hub.url("/user/points")).await?;
+    see(&ent, "#balance", "66").await?;
+    guarantor.goto(&hub.url("/user/points")).await?;
+    see(&guarantor, "#balance", "35").await?;
+    shoot_as_is(&guarantor, "market-points").await?;
+
+    // Every step told the enterprise: its messages, with the unread count on 用户中心.
+    ent.goto(&hub.url("/user")).await?;
+    ent.wait_for("#unread-badge").await?;
+    ent.click_text("站内消息").await?;
+    ent.wait_for_path("/user/messages").await?;
+    ent.wait_for_text("融资需求已放款").await?;
+    ent.wait_for_text("融资需求已被机构抢单").await?;
+    shoot_as_is(&ent, "market-messages").await?;
+
+    // The enterprise applies for the bank's product online; the bank answers on its page.
+    ent.goto(&hub.url("/products")).await?;
+    ent.click_text(MARKET_PRODUCT).await?;
+    ent.click_text("在线申请").await?;
+    ent.wait_for("#apply-form").await?;
+    ensure!(
+        !ent.value("contact_name").await?.is_empty(),
+        "the form is pre-filled from the company"
+    );
+    ent.fill_label("申请金额（万元）", "500").await?;
+    ent.fill_label("资金用途", "购置生产设备").await?;
+    ent.fill_label("联系电话", MARKET_PHONE).await?;
+    ent.click_text("提交申请").await?;
+    let error = wait_for_field_error(&ent, "amount").await?;
+    ensure!(error.contains("额度"), "{error}");
+    ensure!(ent.value("purpose").await? == "购置生产设备");
+    ent.fill_label("申请金额（万元）", "100").await?;
+    ent.click_text("提交申请").await?;
+    ent.wait_for_text("待机构答复").await?;
+    let application_path = ent.current_url().await?.path().to_owned();
+    bank.goto(&hub.url("/user")).await?;
+    bank.wait_for("#unread-badge").await?;
+    bank.goto(&hub.url("/user/messages")).await?;
+    bank.click_text("收到新的产品申请").await?;
+    bank.wait_for_path(&application_path).await?;
+    bank.wait_for_text(COMPANY_L1).await?;
+    bank.fill_label("需补充的材料", "请补充近一年的财务报表")
+        .await?;
+    bank.click_text("要求补充材料").await?;
+    bank.wait_for_text("待补充材料").await?;
+    ent.goto(&hub.url(&application_path)).await?;
+    ent.wait_for_text("请补充近一年的财务报表").await?;
+    ent.fill_label("补充内容", "已备好 2025 年度财务报表，可随时提供")
+        .await?;
+    ent.click_text("补充材料").await?;
+    ent.wait_for_text("待机构答复").await?;
+    bank.goto(&hub.url(&application_path)).await?;
+    bank.fill_label("受理说明", "请于本周内到网点面签").await?;
+    bank.click_text("受理").await?;
+    bank.wait_for_text("已受理").await?;
+    bank.fill_label("放款金额（万元）", "100").await?;
+    bank.fill_label("放款日期", &today).await?;
+    bank.click_text("登记放款").await?;
+    bank.wait_for_text("已放款").await?;
+    shoot_as_is(&bank, "market-application").await?;
+    ent.goto(&hub.url("/user/messages")).await?;
+    ent.wait_for_text("产品申请已放款").await?;
+
+    // The home page counts the product and both loans.
     hub.clock.advance(Duration::from_secs(6));
     ent.goto(&hub.url("/")).await?;
     see(&ent, "#fig-products", "1").await?;
-    see(&ent, "#fig-financing", "1,200,000.00").await?;
+    see(&ent, "#fig-financing", "2,200,000.00").await?;
     for b in [op, bank, guarantor, ent] {
         b.quit().await?;
     }

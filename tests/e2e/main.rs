@@ -12,6 +12,8 @@ mod console;
 mod content;
 mod exchange;
 mod market;
+mod market_applications;
+mod market_exchange;
 mod oidc;
 mod ops;
 mod outbound;
@@ -33,7 +35,7 @@ fn main() -> ExitCode {
     if let Ok(filter) = std::env::var("HUB_TEST_LOG") {
         telemetry::init(&filter, telemetry::LogFormat::Text);
     }
-    let groups: [(&str, Vec<Test>); 15] = [
+    let groups: [(&str, Vec<Test>); 17] = [
         ("ops", ops::tests()),
         ("config", config::tests()),
         ("cli", cli::tests()),
@@ -48,6 +50,8 @@ fn main() -> ExitCode {
         ("portal", portal::tests()),
         ("content", content::tests()),
         ("market", market::tests()),
+        ("market_applications", market_applications::tests()),
+        ("market_exchange", market_exchange::tests()),
         ("browser", browser::tests()),
     ];
     let mut trials = Vec::new();

@@ -22,12 +22,12 @@ pub fn tests() -> Vec<Test> {
     ]
 }
 
-const BANK: &str = "龙岩农村商业银行";
-const GUARANTOR: &str = "闽西融资担保有限公司";
+pub(crate) const BANK: &str = "龙岩农村商业银行";
+pub(crate) const GUARANTOR: &str = "闽西融资担保有限公司";
 
 /// A JSON request with the browser's session (and the site's origin, as the cross-origin
 /// guard wants for changes).
-async fn api(
+pub(crate) async fn api(
     hub: &TestHub,
     b: &Browser,
     method: Method,
@@ -47,20 +47,20 @@ async fn api(
     Ok(req.send().await?)
 }
 
-async fn ok(res: reqwest::Response, status: u16) -> Result<serde_json::Value> {
+pub(crate) async fn ok(res: reqwest::Response, status: u16) -> Result<serde_json::Value> {
     tests::json(res, status).await
 }
 
 /// The people of a market: an operator, an enterprise (legal-1, bound at sign-in) and two
 /// approved institutions.
-struct People {
-    op: Browser,
-    ent: Browser,
-    bank: Browser,
-    guarantor: Browser,
+pub(crate) struct People {
+    pub(crate) op: Browser,
+    pub(crate) ent: Browser,
+    pub(crate) bank: Browser,
+    pub(crate) guarantor: Browser,
 }
 
-async fn people(hub: &TestHub) -> Result<People> {
+pub(crate) async fn people(hub: &TestHub) -> Result<People> {
     let mut op = console(hub, "operator1", Role::SystemAdmin).await?;
     let mut ent = html_browser();
     sign_in(&mut ent, hub, "legal-1").await?;
@@ -120,7 +120,12 @@ fn demand_form() -> serde_json::Value {
 }
 
 /// A product of `b`'s institution, approved by the operator; its id.
-async fn listed_product(hub: &TestHub, p: &People, b: &Browser, name: &str) -> Result<String> {
+pub(crate) async fn listed_product(
+    hub: &TestHub,
+    p: &People,
+    b: &Browser,
+    name: &str,
+) -> Result<String> {
     let created = ok(
         api(
             hub,
@@ -172,7 +177,7 @@ async fn listed_product(hub: &TestHub, p: &People, b: &Browser, name: &str) -> R
 }
 
 /// A demand of the enterprise, approved into the market; its id.
-async fn open_demand(hub: &TestHub, p: &People) -> Result<String> {
+pub(crate) async fn open_demand(hub: &TestHub, p: &People) -> Result<String> {
     let created = ok(
         api(
             hub,
@@ -203,7 +208,7 @@ async fn open_demand(hub: &TestHub, p: &People) -> Result<String> {
     Ok(id)
 }
 
-async fn figures(hub: &TestHub) -> Result<serde_json::Value> {
+pub(crate) async fn figures(hub: &TestHub) -> Result<serde_json::Value> {
     hub.clock.advance(std::time::Duration::from_secs(6));
     ok(hub.get("/api/portal/figures").await?, 200).await
 }
@@ -1093,8 +1098,11 @@ async fn both_sides_rate_an_ended_demand_and_points_are_a_ledger(env: Env) -> Re
                 ("rating_negative", -8),
                 ("demand_approved", 10),
                 ("credit_refused", -5),
+                // legal-1's sign-in as a member of its (bound, approved) enterprise.
+                ("registered", 20),
+                ("daily_sign_in", 1),
             ])
-            && balance == 27,
+            && balance == 48,
         "enterprise: {balance} {entries:?}"
     );
     let (balance, entries) = ledger(&hub, &p.bank).await?;
@@ -1113,7 +1121,7 @@ async fn both_sides_rate_an_ended_demand_and_points_are_a_ledger(env: Env) -> Re
     // The user centre shows the balance; the ledger page lists the entries.
     let centre = p.ent.get(&hub.url("/user")).await?;
     ensure!(
-        centre.body.contains("/user/points") && centre.body.contains("<strong>27</strong>"),
+        centre.body.contains("/user/points") && centre.body.contains("<strong>48</strong>"),
         "{}",
         centre.body
     );

@@ -29,6 +29,7 @@ pub struct Config {
     pub exchange: exchange::config::ExchangeSettings,
     pub portal: portal::config::PortalConfig,
     pub content: cms::config::ContentConfig,
+    pub market: market::MarketConfig,
 }
 
 /// Inputs to [`Config::load`]: the optional file, the process environment and flags.
@@ -95,6 +96,7 @@ impl Config {
             self.exchange.summary(),
             serde_json::json!({ "portal": self.portal.summary() }),
             serde_json::json!({ "content": self.content.summary() }),
+            serde_json::json!({ "market": self.market.summary() }),
         ] {
             if let serde_json::Value::Object(m) = part {
                 all.extend(m);
@@ -134,6 +136,8 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
     let exchange = exchange::config::validate(raw.exchange, raw.partners, client_ca, l);
     let portal = portal::config::validate(raw.portal, &platform.data_dir, l);
     let content = cms::config::validate(raw.content, &platform.data_dir, l);
+    let market = market::feed::validate(raw.market, l);
+    check_internal_targets(&exchange, &market, l);
     Config {
         platform,
         sso,
@@ -141,6 +145,61 @@ fn validate(raw: RawConfig, l: &mut Layered) -> Config {
         exchange,
         portal,
         content,
+        market,
+    }
+}
+
+/// Partners whose messages go to an in-process consumer (`deliver_to = "internal:<name>"`):
+/// the name must be one this binary registers (`crate::consumers`), and the marketplace's must
+/// know which institution the partner acts for and receive only what it applies.
+fn check_internal_targets(
+    exchange: &exchange::config::ExchangeSettings,
+    market: &market::MarketConfig,
+    l: &mut Layered,
+) {
+    for p in &exchange.partners {
+        let Some(name) = p
+            .deliver_to
+            .as_ref()
+            .and_then(|u| exchange::consumer::internal_name(u.as_str()))
+        else {
+            continue;
+        };
+        let key = format!("partners.{}.deliver_to", p.id);
+        if !crate::consumers::NAMES.contains(&name) {
+            l.problem(
+                &key,
+                format!(
+                    "no in-process consumer is named `{name}` (this hub has: {})",
+                    crate::consumers::NAMES.join(", ")
+                ),
+            );
+            continue;
+        }
+        if name == crate::consumers::MARKET {
+            if !market.partners.contains_key(&p.id) {
+                l.problem(
+                    &key,
+                    format!(
+                        "`internal:market` needs the institution this partner answers for: market.partners.{} = \"<organisation id or credit code>\"",
+                        p.id
+                    ),
+                );
+            }
+            if let Some(t) = p
+                .message_types
+                .iter()
+                .find(|t| t.as_str() != market::feed::MESSAGE_TYPE)
+            {
+                l.problem(
+                    &key,
+                    format!(
+                        "the marketplace applies {} only; `{t}` messages of this partner would be refused",
+                        market::feed::MESSAGE_TYPE
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -191,6 +250,46 @@ mod tests {
                 .any(|p| p.key == "partners.bank.client_certificates"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn in_process_consumers_are_known_and_the_market_knows_the_partners_institution() {
+        let partner = |id: &str, target: &str| {
+            format!(
+                "[partners.{id}]\nauth = \"token\"\ntoken = \"a-long-partner-token-0123456789\"\nmessage_types = [\"financing.demand_notice\"]\ndeliver_to = \"{target}\"\n"
+            )
+        };
+        let mapped = "[market.partners]\nbank = \"91350802MA2YLK3N0B\"\n";
+        let c = load(&(partner("bank", "internal:market") + mapped), &[]).unwrap();
+        assert_eq!(c.market.partners["bank"], "91350802MA2YLK3N0B");
+        let keys = |text: &str| -> Vec<String> {
+            load(text, &[])
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|p| p.key)
+                .collect()
+        };
+        // An unknown consumer; the market without the partner's institution.
+        assert_eq!(
+            keys(&(partner("bank", "internal:ledger") + mapped)),
+            ["partners.bank.deliver_to"]
+        );
+        assert_eq!(
+            keys(&partner("bank", "internal:market")),
+            ["partners.bank.deliver_to"]
+        );
+        // A mapping that is neither an organisation id nor a valid credit code.
+        assert_eq!(
+            keys(&(partner("bank", "internal:market") + "[market.partners]\nbank = \"ICBC\"\n")),
+            ["market.partners.bank", "partners.bank.deliver_to"]
+        );
+        // Message types the market does not apply.
+        let both = partner("bank", "internal:market").replace(
+            "[\"financing.demand_notice\"]",
+            "[\"financing.demand_notice\", \"receivables.registration_result\"]",
+        );
+        assert_eq!(keys(&(both + mapped)), ["partners.bank.deliver_to"]);
     }
 
     #[test]

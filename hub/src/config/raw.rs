@@ -32,4 +32,6 @@ pub struct RawConfig {
     pub portal: portal::config::RawPortal,
     /// `[content]`: sensitive words, uploads, the file store and the search index.
     pub content: cms::config::RawContent,
+    /// `[market]`: which institution each partner answering by message acts for.
+    pub market: market::RawMarket,
 }

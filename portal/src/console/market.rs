@@ -30,6 +30,13 @@ const NOTICES: &[(&str, &str, &str)] = &[
         "success",
         "积分规则已保存，此后的积分按新分值计算。",
     ),
+    ("comment_published", "success", "评价内容已公开。"),
+    ("comment_removed", "success", "评价内容已删除，评分保留。"),
+    (
+        "deadline_saved",
+        "success",
+        "时限规则已保存，提醒任务下次运行时按新时限判断。",
+    ),
 ];
 
 /// Reviewers see these pages; anybody else gets the 403 page (and its record).
@@ -98,8 +105,10 @@ pub async fn list(
     list_page(&state, &admin, &ctx, &query, None, StatusCode::OK).await
 }
 
-/// A refused change of a points rule: its code, what was typed, the message.
+/// A refused change of a points rule or a deadline: which table, its code, what was typed,
+/// the message.
 struct RuleRefusal {
+    table: &'static str,
     code: String,
     typed: String,
     message: String,
@@ -160,13 +169,50 @@ async fn list_page(
         .await?
         .iter()
         .map(|r| {
-            let mine = refused.as_ref().filter(|x| x.code == r.code);
+            let mine = refused
+                .as_ref()
+                .filter(|x| x.table == "points" && x.code == r.code);
             serde_json::json!({
                 "code": r.code,
                 "label": r.label_zh,
                 "points": mine.map_or_else(|| r.points.to_string(), |x| x.typed.clone()),
                 "error": mine.map(|x| x.message.clone()),
                 "updated_at": r.updated_at.map(view::time),
+            })
+        })
+        .collect();
+    let deadlines: Vec<serde_json::Value> = state
+        .market
+        .deadlines()
+        .await?
+        .iter()
+        .map(|d| {
+            let mine = refused
+                .as_ref()
+                .filter(|x| x.table == "deadline" && x.code == d.code);
+            serde_json::json!({
+                "code": d.code,
+                "label": d.label_zh,
+                "hours": mine.map_or_else(|| d.hours.to_string(), |x| x.typed.clone()),
+                "error": mine.map(|x| x.message.clone()),
+                "updated_at": d.updated_at.map(view::time),
+            })
+        })
+        .collect();
+    let held: Vec<serde_json::Value> = state
+        .market
+        .held_ratings(&admin.principal, Page::new(1, Page::MAX_SIZE), ctx)
+        .await?
+        .items
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id,
+                "side": if r.from_side == "enterprise" { "企业对机构" } else { "机构对企业" },
+                "score": r.score,
+                "comment": r.comment,
+                "words": r.held_words.join("、"),
+                "at": view::time(r.created_at),
             })
         })
         .collect();
@@ -184,6 +230,8 @@ async fn list_page(
             "products_empty": "没有待审核的金融产品。",
             "demands_empty": "没有待审核的融资需求。",
             "rules": rules,
+            "deadlines": deadlines,
+            "held_ratings": held,
         }),
     ))
 }
@@ -196,38 +244,94 @@ pub async fn set_rule(
     f: FormData,
 ) -> Result<Response, ApiError> {
     admin.check(&state, &f)?;
-    let code = f.get("code");
-    match state
+    let result = state
         .market
-        .set_rule(&admin.principal, code, f.get("points"), &ctx)
+        .set_rule(&admin.principal, f.get("code"), f.get("points"), &ctx)
         .await
-    {
-        Ok(_) => Ok(see_other(&format!("{SECTION}?ok=rule_saved#points-rules"))),
-        Err(e) => {
-            let Some((status, errors, _)) = refusal(&e) else {
-                return Err(e.into());
-            };
-            let message = errors
-                .map()
-                .get("points")
-                .map(ToString::to_string)
-                .unwrap_or_else(|| e.message_zh());
-            let refused = RuleRefusal {
-                code: code.to_owned(),
-                typed: f.get("points").to_owned(),
-                message,
-            };
-            list_page(
-                &state,
-                &admin,
-                &ctx,
-                &ListQuery::default(),
-                Some(refused),
-                status,
-            )
-            .await
-        }
-    }
+        .map(drop);
+    setting_saved(
+        &state,
+        &admin,
+        &ctx,
+        &f,
+        result,
+        "points",
+        "points",
+        "rule_saved",
+    )
+    .await
+}
+
+/// `POST /console/market/deadlines`: changes a feedback deadline (`code`, `hours`).
+pub async fn set_deadline(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    f: FormData,
+) -> Result<Response, ApiError> {
+    admin.check(&state, &f)?;
+    let result = state
+        .market
+        .set_deadline(&admin.principal, f.get("code"), f.get("hours"), &ctx)
+        .await
+        .map(drop);
+    setting_saved(
+        &state,
+        &admin,
+        &ctx,
+        &f,
+        result,
+        "deadline",
+        "hours",
+        "deadline_saved",
+    )
+    .await
+}
+
+/// After a change of one row of a settings table (`table`: `points` or `deadline`, its value
+/// in the form's `field`): back to the list, or the list with the row's refusal beside it.
+#[allow(clippy::too_many_arguments)]
+async fn setting_saved(
+    state: &PortalState,
+    admin: &ConsoleAdmin,
+    ctx: &RequestContext,
+    f: &FormData,
+    result: Result<(), MarketError>,
+    table: &'static str,
+    field: &str,
+    saved: &str,
+) -> Result<Response, ApiError> {
+    let Err(e) = result else {
+        let anchor = if table == "points" {
+            "points-rules"
+        } else {
+            "deadlines"
+        };
+        return Ok(see_other(&format!("{SECTION}?ok={saved}#{anchor}")));
+    };
+    let Some((status, errors, _)) = refusal(&e) else {
+        return Err(e.into());
+    };
+    let message = errors
+        .map()
+        .get(field)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| e.message_zh());
+    let refused = RuleRefusal {
+        table,
+        code: f.get("code").to_owned(),
+        typed: f.get(field).to_owned(),
+        message,
+    };
+    list_page(
+        state,
+        admin,
+        ctx,
+        &ListQuery::default(),
+        Some(refused),
+        status,
+    )
+    .await
 }
 
 /// The review form's decision; an unknown one is a field error.
@@ -462,4 +566,29 @@ pub async fn review_demand(
         ))),
         Err(e) => demand_page(&state, &admin, &ctx, &id, refused_review(e, &f)?).await,
     }
+}
+
+/// `POST /console/market/ratings/{id}`: publishes (`decision=publish`) or removes a held
+/// rating comment.
+pub async fn review_rating(
+    State(state): State<PortalState>,
+    ctx: RequestContext,
+    admin: ConsoleAdmin,
+    Path(id): Path<String>,
+    f: FormData,
+) -> Result<Response, ApiError> {
+    admin.check(&state, &f)?;
+    let publish = f.get("decision") == "publish";
+    state
+        .market
+        .review_rating(&admin.principal, &id, publish, &ctx)
+        .await?;
+    Ok(see_other(&format!(
+        "{SECTION}?ok={}#held-ratings",
+        if publish {
+            "comment_published"
+        } else {
+            "comment_removed"
+        }
+    )))
 }

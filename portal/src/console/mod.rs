@@ -211,6 +211,8 @@ pub fn routes() -> Router<PortalState> {
         )
         .route("/console/market", get(market::list))
         .route("/console/market/rules", post(market::set_rule))
+        .route("/console/market/deadlines", post(market::set_deadline))
+        .route("/console/market/ratings/{id}", post(market::review_rating))
         .route("/console/market/products/{id}", get(market::product))
         .route(
             "/console/market/products/{id}/review",
