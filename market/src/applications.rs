@@ -534,15 +534,13 @@ impl Market {
             }
             .await
         })?;
-        Ok(Paged {
-            items: rows
-                .into_iter()
+        Ok(Paged::of(
+            rows.into_iter()
                 .map(Row::application)
                 .collect::<Result<_, _>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            page: page.normalised().number,
-            size: page.normalised().size,
-        })
+            u64::try_from(total).unwrap_or(0),
+            page,
+        ))
     }
 
     /// The enterprise applies for a listed product. Refused with field errors, with

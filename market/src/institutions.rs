@@ -241,12 +241,7 @@ impl Market {
                 for id in ids {
                     items.push(self.organisations().get(&id).await?);
                 }
-                Paged {
-                    items,
-                    total: u64::try_from(total).unwrap_or(0),
-                    page: page.number,
-                    size: page.size,
-                }
+                Paged::of(items, u64::try_from(total).unwrap_or(0), page)
             }
         };
         let mut items = Vec::with_capacity(orgs.items.len());

@@ -126,12 +126,11 @@ impl Market {
         })?;
         Ok(Inbox {
             unread: self.unread(m).await?,
-            messages: Paged {
-                items: rows.into_iter().map(message).collect(),
-                total: u64::try_from(total).unwrap_or(0),
-                page: page.normalised().number,
-                size: page.normalised().size,
-            },
+            messages: Paged::of(
+                rows.into_iter().map(message).collect(),
+                u64::try_from(total).unwrap_or(0),
+                page,
+            ),
         })
     }
 

@@ -155,9 +155,8 @@ impl Market {
         let page = page.normalised();
         Ok(Points {
             balance: balance.unwrap_or(0),
-            entries: Paged {
-                items: rows
-                    .into_iter()
+            entries: Paged::of(
+                rows.into_iter()
                     .map(
                         |(id, org_id, account_id, delta, reason, label, reference, at)| {
                             PointsEntry {
@@ -173,10 +172,9 @@ impl Market {
                         },
                     )
                     .collect(),
-                total: u64::try_from(total).unwrap_or(0),
-                page: page.number,
-                size: page.size,
-            },
+                u64::try_from(total).unwrap_or(0),
+                page,
+            ),
         })
     }
 

@@ -305,9 +305,8 @@ impl Market {
             }
             .await
         })?;
-        Ok(Paged {
-            items: rows
-                .into_iter()
+        Ok(Paged::of(
+            rows.into_iter()
                 .map(
                     |(id, demand_id, from_side, score, comment, held, created_at)| HeldRating {
                         id,
@@ -322,10 +321,9 @@ impl Market {
                     },
                 )
                 .collect(),
-            total: u64::try_from(total).unwrap_or(0),
-            page: page.number,
-            size: page.size,
-        })
+            u64::try_from(total).unwrap_or(0),
+            page,
+        ))
     }
 
     /// An operator releases a held comment (`publish`: shown from now on) or removes it (the
@@ -420,12 +418,11 @@ impl Market {
             .await
         })?;
         let page = page.normalised();
-        Ok(Paged {
-            items: rows.into_iter().map(rating).collect(),
-            total: u64::try_from(total).unwrap_or(0),
-            page: page.number,
-            size: page.size,
-        })
+        Ok(Paged::of(
+            rows.into_iter().map(rating).collect(),
+            u64::try_from(total).unwrap_or(0),
+            page,
+        ))
     }
 
     /// How many ratings an organisation received and their average in tenths.

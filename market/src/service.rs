@@ -395,15 +395,13 @@ impl Market {
                 page,
             )
             .await?;
-        Ok(Paged {
-            items: rows
-                .into_iter()
+        Ok(Paged::of(
+            rows.into_iter()
                 .map(ProductRow::product)
                 .collect::<Result<_, _>>()?,
             total,
-            page: page.normalised().number,
-            size: page.normalised().size,
-        })
+            page,
+        ))
     }
 
     /// One page of `columns` from `from_where` (`table WHERE …`, with at most one parameter,
@@ -1056,15 +1054,13 @@ impl Market {
                 page,
             )
             .await?;
-        Ok(Paged {
-            items: rows
-                .into_iter()
+        Ok(Paged::of(
+            rows.into_iter()
                 .map(DemandRow::demand)
                 .collect::<Result<_, _>>()?,
             total,
-            page: page.normalised().number,
-            size: page.normalised().size,
-        })
+            page,
+        ))
     }
 
     /// The member's enterprise's demands, latest change first.

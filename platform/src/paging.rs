@@ -59,6 +59,17 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// One page (`page`, normalised) of a list of `total` rows.
+    pub fn of(items: Vec<T>, total: u64, page: Page) -> Paged<T> {
+        let page = page.normalised();
+        Paged {
+            items,
+            total,
+            page: page.number,
+            size: page.size,
+        }
+    }
+
     /// Pages in the whole list (at least 1).
     pub fn pages(&self) -> u32 {
         let size = u64::from(self.size.max(1));

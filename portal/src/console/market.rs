@@ -163,41 +163,33 @@ async fn list_page(
             })
         })
         .collect();
+    // One row of a settings table (points rules, deadlines): its value as stored, or as typed
+    // with the refusal beside it.
+    let row = |table: &str, code: &str, label: &str, value: i64, updated_at: Option<i64>| {
+        let mine = refused
+            .as_ref()
+            .filter(|x| x.table == table && x.code == code);
+        serde_json::json!({
+            "code": code,
+            "label": label,
+            "value": mine.map_or_else(|| value.to_string(), |x| x.typed.clone()),
+            "error": mine.map(|x| x.message.clone()),
+            "updated_at": updated_at.map(view::time),
+        })
+    };
     let rules: Vec<serde_json::Value> = state
         .market
         .points_rules()
         .await?
         .iter()
-        .map(|r| {
-            let mine = refused
-                .as_ref()
-                .filter(|x| x.table == "points" && x.code == r.code);
-            serde_json::json!({
-                "code": r.code,
-                "label": r.label_zh,
-                "points": mine.map_or_else(|| r.points.to_string(), |x| x.typed.clone()),
-                "error": mine.map(|x| x.message.clone()),
-                "updated_at": r.updated_at.map(view::time),
-            })
-        })
+        .map(|r| row("points", &r.code, &r.label_zh, r.points, r.updated_at))
         .collect();
     let deadlines: Vec<serde_json::Value> = state
         .market
         .deadlines()
         .await?
         .iter()
-        .map(|d| {
-            let mine = refused
-                .as_ref()
-                .filter(|x| x.table == "deadline" && x.code == d.code);
-            serde_json::json!({
-                "code": d.code,
-                "label": d.label_zh,
-                "hours": mine.map_or_else(|| d.hours.to_string(), |x| x.typed.clone()),
-                "error": mine.map(|x| x.message.clone()),
-                "updated_at": d.updated_at.map(view::time),
-            })
-        })
+        .map(|d| row("deadline", &d.code, &d.label_zh, d.hours, d.updated_at))
         .collect();
     let held: Vec<serde_json::Value> = state
         .market
