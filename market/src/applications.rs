@@ -556,8 +556,7 @@ impl Market {
         m.enterprise()?;
         let p = self.public_product(product_id).await?;
         let input = form.check(&p).map_err(MarketError::Invalid)?;
-        self.content()
-            .screen(&[("purpose", &input.purpose), ("note", &input.note)])?;
+        self.screened(&[("purpose", &input.purpose), ("note", &input.note)])?;
         let org = self.organisations().get(m.scope.org_id()).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
@@ -822,6 +821,24 @@ impl Market {
         self.application_row(id).await
     }
 
+    /// Screens an application's texts: they go straight to the other side, with no reviewer
+    /// between, so words the library holds for review are refused here as under `refuse`
+    /// (`content.sensitive_words`, per field).
+    fn screened(&self, fields: &[(&str, &str)]) -> Result<(), MarketError> {
+        let mut hits = Vec::new();
+        for (field, text) in fields {
+            let held = self.content().screen(&[(field, text)])?;
+            if !held.is_empty() {
+                hits.push(((*field).to_owned(), held));
+            }
+        }
+        if hits.is_empty() {
+            Ok(())
+        } else {
+            Err(MarketError::Content(cms::CmsError::Sensitive(hits)))
+        }
+    }
+
     /// A step's text: trimmed, at most 500 characters, required or not, through the
     /// sensitive-word library.
     fn step_text(
@@ -836,7 +853,7 @@ impl Market {
         if !e.is_empty() {
             return Err(MarketError::Invalid(e));
         }
-        self.content().screen(&[(field, &t)])?;
+        self.screened(&[(field, &t)])?;
         Ok((!t.is_empty()).then_some(t))
     }
 }

@@ -1004,6 +1004,25 @@ async fn a_rating_comment_with_listed_words_waits_for_the_operators(env: Env) ->
     }
     let mut rv = crate::portal::console(&hub, "reviewer1", Role::ContentReviewer).await?;
     crate::content::add_words(&hub, &mut rv, "套路贷", "违法金融").await?;
+    // An application goes straight to the institution, with no reviewer between: held words
+    // are refused there even under `review`.
+    let product = listed_product(&hub, &p, &p.bank, "普惠信用贷").await?;
+    let mut form = application_form();
+    form["purpose"] = serde_json::json!("借款用于偿还套路贷");
+    let refused = tests::assert_problem(
+        api(
+            &hub,
+            &p.ent,
+            Method::POST,
+            &format!("/api/products/{product}/applications"),
+            Some(form),
+        )
+        .await?,
+        422,
+        "content.sensitive_words",
+    )
+    .await?;
+    ensure!(refused.to_string().contains("\"purpose\""), "{refused}");
     let given = ok(
         api(
             &hub,
