@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::MarketError;
 use crate::model::{self, Errors, Product};
 use crate::money;
-use crate::notice::{INSERT_MESSAGE, Notice};
+use crate::notice::{Notice, write_notice};
 use crate::rule::Rule;
 use crate::service::{Market, Member};
 
@@ -274,21 +274,8 @@ impl ApplicationForm {
             ));
         }
         let purpose = model::text(&mut e, "purpose", &self.purpose, "资金用途", 1000, true);
-        let contact_name = model::text(
-            &mut e,
-            "contact_name",
-            &self.contact_name,
-            "联系人",
-            30,
-            true,
-        );
-        let contact_phone = self.contact_phone.trim().to_owned();
-        if !model::phone_ok(&contact_phone) {
-            e.push((
-                "contact_phone".into(),
-                "请填写正确的联系电话（手机或座机号码）。".into(),
-            ));
-        }
+        let (contact_name, contact_phone) =
+            model::contact(&mut e, &self.contact_name, &self.contact_phone);
         let note = model::text(&mut e, "note", &self.note, "补充说明", 1000, false);
         if !e.is_empty() {
             return Err(e);
@@ -615,10 +602,7 @@ impl Market {
                 sqlx::query("INSERT INTO market_application_events (application_id, seq, at, action, org_id, actor, detail) VALUES ($1, 1, $2, 'submitted', $3, $4, NULL)")
                     .bind(&a.id).bind(now).bind(&a.org_id).bind(&actor)
                     .execute(&mut *tx).await?;
-                let (mid, to, subject, body, link, reference, at) = notice.row(now);
-                sqlx::query(INSERT_MESSAGE)
-                    .bind(&mid).bind(to).bind(subject).bind(body).bind(link).bind(reference).bind(at)
-                    .execute(&mut *tx).await?;
+                write_notice!(&mut *tx, &notice, now)?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -754,10 +738,7 @@ impl Market {
                 sqlx::query("INSERT INTO market_application_events (application_id, seq, at, action, org_id, actor, detail) SELECT id, revision, $2, $3, $4, $5, $6 FROM market_applications WHERE id = $1")
                     .bind(id).bind(now).bind(step.action()).bind(mine).bind(&actor).bind(detail.clone())
                     .execute(&mut *tx).await?;
-                let (mid, to, subject, body, link, reference, at) = notice.row(now);
-                sqlx::query(INSERT_MESSAGE)
-                    .bind(&mid).bind(to).bind(subject).bind(body).bind(link).bind(reference).bind(at)
-                    .execute(&mut *tx).await?;
+                write_notice!(&mut *tx, &notice, now)?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -9,7 +9,7 @@ use platform::context::RequestContext;
 use platform::store::{begin_write, with_pool};
 
 use crate::error::MarketError;
-use crate::notice::{INSERT_MESSAGE, Notice};
+use crate::notice::{Notice, write_notice};
 use crate::service::{Market, Member};
 
 /// What can be assigned.
@@ -115,17 +115,7 @@ impl Market {
                 if changed != 1 {
                     return Ok::<_, MarketError>(false);
                 }
-                let (mid, to, subject, body, link, reference, at) = notice.row(now);
-                sqlx::query(INSERT_MESSAGE)
-                    .bind(&mid)
-                    .bind(to)
-                    .bind(subject)
-                    .bind(body)
-                    .bind(link)
-                    .bind(reference)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                write_notice!(&mut *tx, &notice, now)?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::error::MarketError;
 use crate::money;
-use crate::notice::{INSERT_MESSAGE, Notice};
+use crate::notice::{Notice, write_notice};
 use crate::service::{Market, admin_reference};
 
 /// The longest deadline an operator may set: 90 days.
@@ -229,17 +229,7 @@ impl Market {
                 if inserted != 1 {
                     return Ok::<_, MarketError>(false);
                 }
-                let (id, to, subject, body, link, reference, at) = l.notice.row(now);
-                sqlx::query(INSERT_MESSAGE)
-                    .bind(&id)
-                    .bind(to)
-                    .bind(subject)
-                    .bind(body)
-                    .bind(link)
-                    .bind(reference)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                write_notice!(&mut *tx, &l.notice, now)?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -27,6 +27,14 @@ pub struct InstitutionProfile {
 }
 
 impl InstitutionProfile {
+    /// The profile of an institution that has set none.
+    fn unset(org_id: &str) -> InstitutionProfile {
+        InstitutionProfile {
+            org_id: org_id.to_owned(),
+            ..InstitutionProfile::default()
+        }
+    }
+
     /// The kind as people read it.
     pub fn kind_label(&self) -> Option<&'static str> {
         let k = self.kind.as_deref()?;
@@ -69,24 +77,40 @@ impl Market {
         &self,
         org_id: &str,
     ) -> Result<InstitutionProfile, MarketError> {
-        let row: Option<Row> = with_pool!(self.store().read(), |p| {
-            sqlx::query_as("SELECT org_id, kind, logo_file_id, updated_at FROM market_institutions WHERE org_id = $1")
-                .bind(org_id)
-                .fetch_optional(p)
-                .await
+        let mut found = self.profiles(&[org_id]).await?;
+        Ok(found
+            .pop()
+            .unwrap_or_else(|| InstitutionProfile::unset(org_id)))
+    }
+
+    /// The profiles of those of `org_ids` that have one, in one query.
+    async fn profiles(&self, org_ids: &[&str]) -> Result<Vec<InstitutionProfile>, MarketError> {
+        if org_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=org_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT org_id, kind, logo_file_id, updated_at FROM market_institutions WHERE org_id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<Row> = with_pool!(self.store().read(), |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for id in org_ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await
         })?;
-        Ok(row.map_or_else(
-            || InstitutionProfile {
-                org_id: org_id.to_owned(),
-                ..InstitutionProfile::default()
-            },
-            |(org_id, kind, logo_file_id, updated_at)| InstitutionProfile {
-                org_id,
-                kind,
-                logo_file_id,
-                updated_at: Some(updated_at),
-            },
-        ))
+        Ok(rows
+            .into_iter()
+            .map(
+                |(org_id, kind, logo_file_id, updated_at)| InstitutionProfile {
+                    org_id,
+                    kind,
+                    logo_file_id,
+                    updated_at: Some(updated_at),
+                },
+            )
+            .collect())
     }
 
     /// Writes one column of an institution's profile (the row made when absent), by `by`
@@ -244,19 +268,15 @@ impl Market {
                 Paged::of(items, u64::try_from(total).unwrap_or(0), page)
             }
         };
-        let mut items = Vec::with_capacity(orgs.items.len());
-        for org in orgs.items {
-            if org.kind != OrgKind::Institution {
-                continue;
-            }
-            let profile = self.institution_profile(&org.id).await?;
-            items.push(Institution { org, profile });
-        }
-        Ok(Paged {
-            items,
-            total: orgs.total,
-            page: orgs.page,
-            size: orgs.size,
-        })
+        let ids: Vec<&str> = orgs.items.iter().map(|o| o.id.as_str()).collect();
+        let mut profiles = self.profiles(&ids).await?;
+        Ok(orgs.map(|org| {
+            let profile = profiles
+                .iter()
+                .position(|p| p.org_id == org.id)
+                .map(|k| profiles.swap_remove(k))
+                .unwrap_or_else(|| InstitutionProfile::unset(&org.id));
+            Institution { org, profile }
+        }))
     }
 }

@@ -12,7 +12,7 @@ use platform::store::with_pool;
 use serde::Serialize;
 
 use crate::error::MarketError;
-use crate::notice::{INSERT_MESSAGE, Notice};
+use crate::notice::{Notice, write_notice};
 use crate::service::{Market, Member};
 
 /// A message as its reader sees it.
@@ -57,20 +57,9 @@ impl Market {
     /// Sends one message on its own (a step whose store write is not a transaction of this
     /// crate's, such as a product review).
     pub(crate) async fn notify(&self, n: &Notice) -> Result<(), MarketError> {
-        let (id, org, subject, body, link, reference, at) = n.row(self.now_ms());
-        with_pool!(self.store().write(), |p| {
-            sqlx::query(INSERT_MESSAGE)
-                .bind(&id)
-                .bind(org)
-                .bind(subject)
-                .bind(body)
-                .bind(link)
-                .bind(reference)
-                .bind(at)
-                .execute(p)
-                .await
-                .map(|_| ())
-        })?;
+        let now = self.now_ms();
+        with_pool!(self.store().write(), |p| write_notice!(p, n, now)
+            .map(|_| ()))?;
         Ok(())
     }
 

@@ -472,9 +472,20 @@ fn some_of(
     out
 }
 
-/// A telephone number as people type it: 7 to 20 digits or hyphens (mobile or landline).
-pub(crate) fn phone_ok(phone: &str) -> bool {
-    (7..=20).contains(&phone.len()) && phone.chars().all(|c| c.is_ascii_digit() || c == '-')
+/// The contact person and telephone of a form (`contact_name`, `contact_phone`): a name of up
+/// to 30 characters, and 7 to 20 digits or hyphens (mobile or landline).
+pub(crate) fn contact(errors: &mut Errors, name: &str, phone: &str) -> (String, String) {
+    let name = text(errors, "contact_name", name, "联系人", 30, true);
+    let phone = phone.trim().to_owned();
+    let ok =
+        (7..=20).contains(&phone.len()) && phone.chars().all(|c| c.is_ascii_digit() || c == '-');
+    if !ok {
+        errors.push((
+            "contact_phone".into(),
+            "请填写正确的联系电话（手机或座机号码）。".into(),
+        ));
+    }
+    (name, phone)
 }
 
 pub(crate) fn amount(errors: &mut Errors, field: &str, value: &str, what: &str) -> i64 {
@@ -726,21 +737,8 @@ impl DemandForm {
                 "自评标签最多 10 个，每个不超过 20 字。".into(),
             ));
         }
-        let contact_name = text(
-            &mut e,
-            "contact_name",
-            &self.contact_name,
-            "联系人",
-            30,
-            true,
-        );
-        let contact_phone = self.contact_phone.trim().to_owned();
-        if !phone_ok(&contact_phone) {
-            e.push((
-                "contact_phone".into(),
-                "请填写正确的联系电话（手机或座机号码）。".into(),
-            ));
-        }
+        let (contact_name, contact_phone) =
+            contact(&mut e, &self.contact_name, &self.contact_phone);
         if !e.is_empty() {
             return Err(e);
         }

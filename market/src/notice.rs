@@ -2,8 +2,27 @@
 //! that every step's transaction (`service.rs`, `applications.rs`, `deadlines.rs`) can write
 //! its message without depending on the reading side.
 
-/// Writes one message (the binds of [`Notice::row`]).
+/// Writes one message (see [`write_notice!`]).
 pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO market_messages (id, org_id, subject, body, link, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Writes the [`Notice`] `$n`, sent at `$at`, with a new id through `$executor` (a pool or
+/// `&mut *tx`, inside `with_pool!`, either backend): the query's result.
+macro_rules! write_notice {
+    ($executor:expr, $n:expr, $at:expr) => {{
+        let n: &$crate::notice::Notice = $n;
+        sqlx::query($crate::notice::INSERT_MESSAGE)
+            .bind($crate::notice::new_id())
+            .bind(&n.org_id)
+            .bind(&n.subject)
+            .bind(&n.body)
+            .bind(&n.link)
+            .bind(&n.reference)
+            .bind($at)
+            .execute($executor)
+            .await
+    }};
+}
+pub(crate) use write_notice;
 
 /// A message to be sent: to an organisation, about something, linking to its page.
 #[derive(Clone, Debug)]
@@ -13,22 +32,6 @@ pub(crate) struct Notice {
     pub body: String,
     pub link: String,
     pub reference: String,
-}
-
-impl Notice {
-    /// The binds of [`INSERT_MESSAGE`], in order, with a new id (time-ordered: messages of
-    /// the same millisecond list in the order they were written).
-    pub(crate) fn row(&self, at: i64) -> (String, &str, &str, &str, &str, &str, i64) {
-        (
-            new_id(),
-            &self.org_id,
-            &self.subject,
-            &self.body,
-            &self.link,
-            &self.reference,
-            at,
-        )
-    }
 }
 
 /// A message id: a UUIDv7, so that ids sort as they were made.

@@ -104,7 +104,7 @@ fn product_form(name: &str) -> serde_json::Value {
     })
 }
 
-fn demand_form() -> serde_json::Value {
+pub(crate) fn demand_form() -> serde_json::Value {
     serde_json::json!({
         "amount": "150",
         "term": "12",

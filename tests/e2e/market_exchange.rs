@@ -14,7 +14,8 @@ use tests::anyhow::{Context, Result, ensure};
 use tests::{Browser, Env, Test, TestHub, federated_hub, test};
 
 use crate::exchange::wait_for_status;
-use crate::portal::{approved_org, console, csrf, get_ok, html_browser, post, see_other, sign_in};
+use crate::market::api;
+use crate::portal::{approved_org, approved_org_with, console, html_browser, sign_in};
 
 pub fn tests() -> Vec<Test> {
     vec![test!(a_bank_answering_by_xml_ends_where_the_page_would)]
@@ -27,42 +28,9 @@ const TYPE: &str = "financing.demand_notice";
 const BANK: &str = "龙岩信贷示例银行";
 const OTHER: &str = "闽西示例担保有限公司";
 
-/// A unified social credit code with its check digit (GB 32100-2015) after `first17`.
-fn uscc(first17: &str) -> String {
-    const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(c, w)| CHARSET.iter().position(|x| *x == c).unwrap_or(0) as u32 * w)
-        .sum();
-    let check = CHARSET[((31 - sum % 31) % 31) as usize] as char;
-    format!("{first17}{check}")
-}
-
-/// A JSON request with the browser's session (and the site's origin, as the cross-origin guard
-/// wants for changes).
-async fn api(
-    hub: &TestHub,
-    b: &Browser,
-    method: Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> Result<reqwest::Response> {
-    let cookies: Vec<String> = b.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut req = hub
-        .http
-        .request(method, hub.url(path))
-        .header("cookie", cookies.join("; "))
-        .header("origin", &hub.base)
-        .header("accept", "application/json");
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    Ok(req.send().await?)
-}
+/// The bank's unified social credit code (GB 32100-2015, check digit included): the
+/// configuration names the institution by it.
+const BANK_USCC: &str = "91350802MA2YLK3N1E";
 
 async fn ok(
     hub: &TestHub,
@@ -83,43 +51,7 @@ async fn approved_institution_with_code(
     name: &str,
     code: &str,
 ) -> Result<String> {
-    sign_in(b, hub, persona).await?;
-    let form = get_ok(b, hub, "/user/organisation").await?;
-    let token = csrf(&form)?;
-    let done = post(
-        b,
-        hub,
-        "/user/organisation",
-        &[
-            ("csrf", &token),
-            ("kind", "institution"),
-            ("name", name),
-            ("uscc", code),
-        ],
-    )
-    .await?;
-    see_other(&done, "/user?ok=org_submitted")?;
-    let me = b.me(hub).await?.json()?;
-    let id = me["organisation"]["id"]
-        .as_str()
-        .context("no organisation")?
-        .to_owned();
-    let detail = get_ok(op, hub, &format!("/console/organisations/{id}")).await?;
-    let t = csrf(&detail)?;
-    let approved = post(
-        op,
-        hub,
-        &format!("/console/organisations/{id}/review"),
-        &[("csrf", &t), ("decision", "approve")],
-    )
-    .await?;
-    ensure!(
-        approved.status == 303,
-        "{} {}",
-        approved.status,
-        approved.body
-    );
-    Ok(id)
+    approved_org_with(hub, b, op, persona, "institution", name, &[("uscc", code)]).await
 }
 
 /// A demand of the enterprise, approved into the market; its id.
@@ -130,18 +62,7 @@ async fn open_demand(hub: &TestHub, ent: &Browser, op: &Browser) -> Result<Strin
             ent,
             Method::POST,
             "/api/me/demands",
-            Some(serde_json::json!({
-                "amount": "150",
-                "term": "12",
-                "max_rate": "5",
-                "guarantee": "credit",
-                "industry": "manufacturing",
-                "region": "xinluo",
-                "purpose": "采购原材料，扩大生产线",
-                "tags": "纳税A级",
-                "contact_name": "林经理",
-                "contact_phone": "13800000001",
-            })),
+            Some(crate::market::demand_form()),
         )
         .await?,
         201,
@@ -229,7 +150,7 @@ fn comparable(mut v: serde_json::Value) -> serde_json::Value {
 }
 
 async fn a_bank_answering_by_xml_ends_where_the_page_would(env: Env) -> Result<()> {
-    let code = uscc("91350802MA2YLK3N1");
+    let code = BANK_USCC;
     let hub = federated_hub(
         &env,
         &[
@@ -241,7 +162,7 @@ async fn a_bank_answering_by_xml_ends_where_the_page_would(env: Env) -> Result<(
                 "[\"financing.demand_notice\"]",
             ),
             ("HUB_PARTNERS__BANK__DELIVER_TO", "internal:market"),
-            ("HUB_MARKET__PARTNERS__BANK", code.as_str()),
+            ("HUB_MARKET__PARTNERS__BANK", code),
             ("HUB_EXCHANGE__POLL_INTERVAL", "100ms"),
             ("HUB_EXCHANGE__RETRY_BASE", "100ms"),
             ("HUB_EXCHANGE__RETRY_MAX", "400ms"),
@@ -257,7 +178,7 @@ async fn a_bank_answering_by_xml_ends_where_the_page_would(env: Env) -> Result<(
     let mut ent = html_browser();
     sign_in(&mut ent, &hub, "legal-1").await?;
     let mut a = html_browser();
-    approved_institution_with_code(&hub, &mut a, &mut op, "personal-1", BANK, &code).await?;
+    approved_institution_with_code(&hub, &mut a, &mut op, "personal-1", BANK, code).await?;
     let mut b = html_browser();
     approved_org(&hub, &mut b, &mut op, "personal-2", "institution", OTHER).await?;
     // The partner's consumer is shown by its name.

@@ -530,16 +530,25 @@ pub(crate) async fn approved_org(
     kind: &str,
     name: &str,
 ) -> Result<String> {
+    approved_org_with(hub, b, op, persona, kind, name, &[]).await
+}
+
+/// As [`approved_org`], with more fields of the registration form (`uscc`, …).
+pub(crate) async fn approved_org_with(
+    hub: &TestHub,
+    b: &mut Browser,
+    op: &mut Browser,
+    persona: &str,
+    kind: &str,
+    name: &str,
+    more: &[(&str, &str)],
+) -> Result<String> {
     sign_in(b, hub, persona).await?;
     let form = get_ok(b, hub, "/user/organisation").await?;
     let token = csrf(&form)?;
-    let done = post(
-        b,
-        hub,
-        "/user/organisation",
-        &[("csrf", &token), ("kind", kind), ("name", name)],
-    )
-    .await?;
+    let mut fields = vec![("csrf", token.as_str()), ("kind", kind), ("name", name)];
+    fields.extend_from_slice(more);
+    let done = post(b, hub, "/user/organisation", &fields).await?;
     see_other(&done, "/user?ok=org_submitted")?;
     let me = b.me(hub).await?.json()?;
     let id = me["organisation"]["id"]
