@@ -687,25 +687,26 @@ impl Market {
             .map(|s| format!("'{}'", s.as_str()))
             .collect();
         let now = self.now_ms();
-        // What the step sets besides the state, with its values from `$4` on (`$1` the time,
+        // What the step sets besides the state (each part led by a comma; none for a
+        // withdrawal), with its values from `$4` on (`$1` the time,
         // `$2` the id, `$3` the acting side's organisation). The institution's turn begins
         // again when the enterprise supplements.
         let (set, texts, amounts): (&str, Vec<Option<String>>, Vec<Option<i64>>) = match step {
             Step::Supplement => (
-                "note = $4, waiting_since = $1",
+                ", note = $4, waiting_since = $1",
                 vec![detail.clone()],
                 vec![],
             ),
             Step::Disburse => (
-                "disbursed_on = $4, disbursed_fen = $5",
+                ", disbursed_on = $4, disbursed_fen = $5",
                 vec![loan.as_ref().map(|(_, d)| d.clone())],
                 vec![loan.as_ref().map(|(f, _)| *f)],
             ),
-            Step::Withdraw => ("revision = revision", vec![], vec![]),
-            _ => ("answer = $4", vec![answer.clone()], vec![]),
+            Step::Withdraw => ("", vec![], vec![]),
+            _ => (", answer = $4", vec![answer.clone()], vec![]),
         };
         let sql = format!(
-            "UPDATE market_applications SET status = '{}', {set}, updated_at = $1, revision = revision + 1 WHERE id = $2 AND {side_column} = $3 AND status IN ({})",
+            "UPDATE market_applications SET status = '{}'{set}, updated_at = $1, revision = revision + 1 WHERE id = $2 AND {side_column} = $3 AND status IN ({})",
             step.target().as_str(),
             from.join(", ")
         );

@@ -452,6 +452,56 @@ async fn an_application_goes_back_and_forth_with_messages_to_each_side(env: Env)
         );
     }
 
+    // A new application for the same product may follow a finished one; the enterprise
+    // withdraws it, the institution is told, and it cannot be withdrawn twice.
+    let again = ok(
+        api(
+            &hub,
+            &ent,
+            Method::POST,
+            &format!("/api/products/{product}/applications"),
+            Some(application_form()),
+        )
+        .await?,
+        201,
+    )
+    .await?;
+    let again = again["id"].as_str().context("id")?.to_owned();
+    let withdrawn = ok(
+        api(
+            &hub,
+            &ent,
+            Method::POST,
+            &format!("/api/me/applications/{again}/withdraw"),
+            Some(serde_json::json!({})),
+        )
+        .await?,
+        200,
+    )
+    .await?;
+    ensure!(
+        withdrawn["status"] == "withdrawn" && withdrawn["revision"] == 2,
+        "{withdrawn}"
+    );
+    tests::assert_problem(
+        api(
+            &hub,
+            &ent,
+            Method::POST,
+            &format!("/api/me/applications/{again}/withdraw"),
+            Some(serde_json::json!({})),
+        )
+        .await?,
+        409,
+        "market.state_conflict",
+    )
+    .await?;
+    let (subjects, _) = inbox(&hub, &p.bank).await?;
+    ensure!(
+        subjects.first().map(String::as_str) == Some("企业撤回了产品申请"),
+        "{subjects:?}"
+    );
+
     // Sign-in points: once for joining, once a day per organisation, however often members
     // sign in.
     let reasons = |v: &serde_json::Value| -> Vec<String> {
